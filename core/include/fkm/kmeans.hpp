@@ -1,0 +1,78 @@
+// KMeans: fit / predict / transform / score, and the result of a fit.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fkm/params.hpp"
+#include "fkm/view.hpp"
+
+namespace fkm {
+
+/// One Lloyd iteration: the inertia of the assignment it made, then how far the update moved.
+struct IterationRecord {
+  double inertia = 0;       ///< sum of w_i * distance(x_i, its centroid) before the update
+  double shift = 0;         ///< sum over clusters of ||c_new - c_old||^2
+  std::int64_t n_empty = 0; ///< clusters with zero weight in this assignment
+  double seconds = 0;       ///< wall time of the iteration
+};
+
+enum class StopReason {
+  MaxIter,    ///< ran max_iter iterations
+  Tolerance,  ///< the centroid shift fell to tol * mean variance or below
+};
+const char* to_string(StopReason r) noexcept;
+
+struct KMeansResult {
+  std::int64_t n = 0, d = 0, k = 0;
+  /// k x d row-major centroids, in fp64 (exactly the backend's values, widened).
+  std::vector<double> centroids;
+  /// n labels in [0, k): each point's nearest final centroid (ties to the lower index).
+  std::vector<std::int32_t> labels;
+  /// sum of w_i * distance(x_i, centroids[labels[i]]) for the final centroids.
+  double inertia = 0;
+  /// Lloyd iterations run by the kept restart.
+  int n_iter = 0;
+  bool converged = false;  ///< true when stop_reason == Tolerance
+  StopReason stop_reason = StopReason::MaxIter;
+  /// per-iteration record of the kept restart.
+  std::vector<IterationRecord> history;
+  int best_init = 0;             ///< which restart was kept
+  double tol_absolute = 0;       ///< tol * mean variance: the shift threshold actually used
+  double seconds_init = 0;       ///< initialisation time of the kept restart
+  double seconds_total = 0;      ///< the whole fit, all restarts
+  std::string backend;           ///< backend that ran it
+  std::string device;            ///< its device
+};
+
+class KMeans {
+ public:
+  explicit KMeans(KMeansParams params = {});
+
+  /// Cluster X (n x d); optional weights (n values, >= 0, finite). Throws fkm::Error.
+  const KMeansResult& fit(const MatrixView& X, const VectorView& weights = {});
+  /// Labels of the nearest fitted centroid for each row of X.
+  std::vector<std::int32_t> predict(const MatrixView& X) const;
+  /// n x k row-major distances to every fitted centroid (the one place fkm builds an N x K matrix:
+  /// it is the requested output).
+  std::vector<double> transform(const MatrixView& X) const;
+  /// Opposite of the inertia of X (and weights) against the fitted centroids, as scikit-learn.
+  double score(const MatrixView& X, const VectorView& weights = {}) const;
+
+  /// Use given centroids (k x d, fp64) as the fitted model, e.g. loaded from a file.
+  void set_centroids(std::vector<double> centroids, std::int64_t k, std::int64_t d);
+
+  bool fitted() const noexcept { return fitted_; }
+  const KMeansResult& result() const noexcept { return result_; }
+  const KMeansParams& params() const noexcept { return params_; }
+
+ private:
+  KMeansParams params_;
+  KMeansResult result_;
+  bool fitted_ = false;
+};
+
+/// One-call form: KMeans(params).fit(X, weights).
+KMeansResult fit(const MatrixView& X, const KMeansParams& params, const VectorView& weights = {});
+
+}  // namespace fkm

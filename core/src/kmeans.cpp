@@ -1,0 +1,149 @@
+// KMeans: validation, backend choice and restarts around the Lloyd loop (lloyd.cpp).
+#include "fkm/kmeans.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "fkm/backend.hpp"
+#include "fkm/error.hpp"
+#include "init.hpp"
+#include "lloyd.hpp"
+#include "rng.hpp"
+#include "validate.hpp"
+
+namespace fkm {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x, const VectorView& w,
+                                      std::int64_t min_positive, const char* what) {
+  const Backend& backend = select_backend(p.backend, x.space);
+  ProblemSpec spec;
+  spec.x = x;
+  spec.weights = w;
+  spec.metric = p.metric;
+  spec.precision = p.precision;
+  spec.num_threads = p.num_threads;
+  spec.max_device_bytes = p.max_device_bytes;
+  auto problem = backend.bind(spec);
+  detail::validate_values(*problem, min_positive, what);
+  return problem;
+}
+
+}  // namespace
+
+KMeans::KMeans(KMeansParams params) : params_(std::move(params)) {}
+
+const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) {
+  const auto t_start = std::chrono::steady_clock::now();
+  detail::validate_params(params_);
+  detail::validate_data(X, weights, params_.k);
+  if (params_.init == Init::Given) detail::validate_given_centroids(params_, X.cols);
+  auto problem = bind_checked(params_, X, weights, params_.k, "data");
+
+  const std::int64_t k = params_.k, d = X.cols;
+  const double tol_absolute = params_.tol * problem->mean_variance();
+  const int runs = params_.init == Init::Given ? 1 : params_.n_init;
+
+  KMeansResult best;
+  for (int run = 0; run < runs; ++run) {
+    const auto t_init = std::chrono::steady_clock::now();
+    const auto c0 = detail::initial_centroids(*problem, params_, detail::mix64(params_.seed) + std::uint64_t(run));
+    problem->set_centroids(c0.data(), k);
+    const double seconds_init = seconds_since(t_init);
+
+    detail::LloydRun lloyd = detail::run_lloyd(*problem, params_, tol_absolute, run);
+    if (run > 0 && !(lloyd.inertia < best.inertia)) continue;  // ties keep the earlier run
+    best.inertia = lloyd.inertia;
+    best.n_iter = lloyd.n_iter;
+    best.stop_reason = lloyd.stop_reason;
+    best.converged = lloyd.stop_reason == StopReason::Tolerance;
+    best.history = std::move(lloyd.history);
+    best.best_init = run;
+    best.seconds_init = seconds_init;
+    best.centroids.resize(k * d);
+    problem->get_centroids(best.centroids.data());
+    best.labels.resize(X.rows);
+    problem->get_labels(best.labels.data());
+  }
+  best.n = X.rows;
+  best.d = d;
+  best.k = k;
+  best.tol_absolute = tol_absolute;
+  best.backend = to_string(select_backend(params_.backend, X.space).kind());
+  best.device = problem->device_name();
+  best.seconds_total = seconds_since(t_start);
+  result_ = std::move(best);
+  fitted_ = true;
+  return result_;
+}
+
+void KMeans::set_centroids(std::vector<double> centroids, std::int64_t k, std::int64_t d) {
+  if (k <= 0 || d <= 0 || std::int64_t(centroids.size()) != k * d)
+    throw Error(ErrorCode::InvalidArgument, "set_centroids: expected k x d = " + std::to_string(k) + " x " +
+                                                std::to_string(d) + " values, got " + std::to_string(centroids.size()));
+  for (std::size_t i = 0; i < centroids.size(); ++i)
+    if (!std::isfinite(centroids[i]))
+      throw Error(ErrorCode::InvalidArgument, "set_centroids: non-finite value at row " + std::to_string(i / d) +
+                                                  ", column " + std::to_string(i % d));
+  result_ = KMeansResult{};
+  result_.k = k;
+  result_.d = d;
+  result_.centroids = std::move(centroids);
+  params_.k = k;
+  fitted_ = true;
+}
+
+namespace {
+void require_fitted(bool fitted, const KMeansResult& r, const MatrixView& X, const char* op) {
+  if (!fitted) throw Error(ErrorCode::InvalidArgument, std::string(op) + " called before fit");
+  if (X.cols != r.d && X.cols > 0)
+    throw Error(ErrorCode::InvalidData, std::string(op) + ": data has " + std::to_string(X.cols) +
+                                            " columns but the centroids have " + std::to_string(r.d));
+}
+}  // namespace
+
+std::vector<std::int32_t> KMeans::predict(const MatrixView& X) const {
+  require_fitted(fitted_, result_, X, "predict");
+  detail::validate_data(X, {}, 0);
+  auto problem = bind_checked(params_, X, {}, 0, "data");
+  problem->set_centroids(result_.centroids.data(), result_.k);
+  problem->assign();
+  std::vector<std::int32_t> labels(X.rows);
+  problem->get_labels(labels.data());
+  return labels;
+}
+
+std::vector<double> KMeans::transform(const MatrixView& X) const {
+  require_fitted(fitted_, result_, X, "transform");
+  detail::validate_data(X, {}, 0);
+  auto problem = bind_checked(params_, X, {}, 0, "data");
+  const std::int64_t n = X.rows, k = result_.k;
+  std::vector<double> out(n * k), column(n);
+  for (std::int64_t j = 0; j < k; ++j) {  // one centroid at a time: no backend needs an N x K path
+    problem->set_centroids(result_.centroids.data() + j * result_.d, 1);
+    problem->assign();
+    problem->get_distances(column.data());
+    for (std::int64_t i = 0; i < n; ++i) out[i * k + j] = column[i];
+  }
+  return out;
+}
+
+double KMeans::score(const MatrixView& X, const VectorView& weights) const {
+  require_fitted(fitted_, result_, X, "score");
+  detail::validate_data(X, weights, 0);
+  auto problem = bind_checked(params_, X, weights, 0, "data");
+  problem->set_centroids(result_.centroids.data(), result_.k);
+  return -problem->assign();
+}
+
+KMeansResult fit(const MatrixView& X, const KMeansParams& params, const VectorView& weights) {
+  KMeans km(params);
+  return km.fit(X, weights);
+}
+
+}  // namespace fkm
