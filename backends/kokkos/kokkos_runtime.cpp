@@ -34,7 +34,15 @@ void ensure_initialized() {
     throw Error(ErrorCode::Unsupported,
                 "Kokkos was already finalized in this process; the Kokkos backend cannot re-initialize it");
 #endif
-  Kokkos::initialize();
+  // Kokkos' start-up hints (e.g. "OMP_PROC_BIND not set") are silenced: fkm is a library and
+  // its CLI prints only its own messages. Applications wanting them initialise Kokkos first.
+#if KOKKOS_VERSION >= 30700
+  Kokkos::initialize(Kokkos::InitializationSettings().set_disable_warnings(true));
+#else
+  Kokkos::InitArguments args;  // replaced by InitializationSettings in Kokkos 3.7
+  args.disable_warnings = true;
+  Kokkos::initialize(args);
+#endif
   std::atexit(finalize_at_exit);
 }
 
