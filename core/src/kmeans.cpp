@@ -54,6 +54,8 @@ const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) 
     const auto t_init = std::chrono::steady_clock::now();
     const auto c0 = detail::initial_centroids(*problem, params_, detail::mix64(params_.seed) + std::uint64_t(run));
     problem->set_centroids(c0.data(), k);
+    std::vector<double> initial(k * d);
+    problem->get_centroids(initial.data());  // as the backend holds them (unit rows for cosine)
     const double seconds_init = seconds_since(t_init);
 
     detail::LloydRun lloyd = detail::run_lloyd(*problem, params_, tol_absolute, run);
@@ -65,6 +67,7 @@ const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) 
     best.history = std::move(lloyd.history);
     best.best_init = run;
     best.seconds_init = seconds_init;
+    best.initial_centroids = std::move(initial);
     best.centroids.resize(k * d);
     problem->get_centroids(best.centroids.data());
     best.labels.resize(X.rows);

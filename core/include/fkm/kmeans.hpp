@@ -35,6 +35,8 @@ struct KMeansResult {
   int n_iter = 0;
   bool converged = false;  ///< true when stop_reason == Tolerance
   StopReason stop_reason = StopReason::MaxIter;
+  /// k x d initial centroids of the kept restart (as the metric sees them: unit rows for cosine).
+  std::vector<double> initial_centroids;
   /// per-iteration record of the kept restart.
   std::vector<IterationRecord> history;
   int best_init = 0;             ///< which restart was kept
