@@ -69,6 +69,11 @@ class KMeans {
   const KMeansParams& params() const noexcept { return params_; }
 
  private:
+  const KMeansResult& fit_impl(const MatrixView& X, const VectorView& weights);
+  std::vector<std::int32_t> predict_impl(const MatrixView& X) const;
+  std::vector<double> transform_impl(const MatrixView& X) const;
+  double score_impl(const MatrixView& X, const VectorView& weights) const;
+
   KMeansParams params_;
   KMeansResult result_;
   bool fitted_ = false;
