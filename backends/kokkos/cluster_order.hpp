@@ -20,22 +20,26 @@
 
 namespace fkm::kokkos {
 
-/// Point indices grouped by label: cluster j is order[start(j) .. start(j + 1)).
+/// Point indices grouped by label: cluster j < m is order[start(j) .. start(j + 1)); points
+/// with a label >= m (possible in label_weights) come last, in order[start(m) .. n).
 struct ClusterOrder {
-  DeviceVector<Index> start;  ///< m + 1
+  DeviceVector<Index> start;  ///< m + 2
   DeviceVector<Index> order;  ///< n
   Index m = 0;
 };
+
+/// The bucket of a label among m clusters: labels >= m share the extra bucket m.
+KOKKOS_INLINE_FUNCTION Index bucket_of(std::int32_t label, Index m) { return Index(label) < m ? Index(label) : m; }
 
 namespace detail {
 
 struct CountLabels {
   DeviceVector<std::int32_t> labels;
   Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist;
-  Index n, block;
+  Index n, block, m;
   KOKKOS_INLINE_FUNCTION void operator()(Index b) const {
     const Index i1 = (b + 1) * block < n ? (b + 1) * block : n;
-    for (Index i = b * block; i < i1; ++i) hist(b, labels(i)) += 1;
+    for (Index i = b * block; i < i1; ++i) hist(b, bucket_of(labels(i), m)) += 1;
   }
 };
 
@@ -57,11 +61,11 @@ struct Scatter {
   DeviceVector<std::int32_t> labels;
   Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist;
   DeviceVector<Index> start, order;
-  Index n, block;
+  Index n, block, m;
   KOKKOS_INLINE_FUNCTION void operator()(Index b) const {
     const Index i1 = (b + 1) * block < n ? (b + 1) * block : n;
     for (Index i = b * block; i < i1; ++i) {
-      const Index j = labels(i);
+      const Index j = bucket_of(labels(i), m);
       order(start(j) + hist(b, j)) = i;
       hist(b, j) += 1;
     }
@@ -76,26 +80,27 @@ class LabelSorter {
  public:
   /// Sorts the n labels in [0, m); the result is valid until the next call.
   const ClusterOrder& sort(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    const Index buckets = m + 1;  // + the bucket of labels >= m
     // Blocks of ~sqrt(n) points balance the per-block and per-label passes; the histogram is
     // capped at 2^24 entries (128 MiB) by making blocks larger when m is large.
-    const Index block = std::max<Index>({256, Index(std::sqrt(double(n))), blocks_of(n * m, Index(1) << 24)});
+    const Index block = std::max<Index>({256, Index(std::sqrt(double(n))), blocks_of(n * buckets, Index(1) << 24)});
     const Index nb = blocks_of(n, block);
-    if (Index(hist_.extent(0)) != nb || Index(hist_.extent(1)) != m)
-      hist_ = Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace>("fkm::kokkos::label_histogram", nb, m);
+    if (Index(hist_.extent(0)) != nb || Index(hist_.extent(1)) != buckets)
+      hist_ = Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace>("fkm::kokkos::label_histogram", nb, buckets);
     else
       Kokkos::deep_copy(hist_, Index(0));
-    if (groups_.m != m) {
-      counts_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_counts", m + 1);
-      groups_.start = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_start", m + 1);
+    if (groups_.m != m || !counts_.data()) {
+      counts_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_counts", buckets + 1);
+      groups_.start = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_start", buckets + 1);
       groups_.m = m;
     }
     if (Index(groups_.order.extent(0)) != n) groups_.order = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_order", n);
-    Kokkos::parallel_for("fkm::kokkos::count_labels", Range(0, nb), detail::CountLabels{labels, hist_, n, block});
-    Kokkos::parallel_for("fkm::kokkos::label_offsets", Range(0, m), detail::OffsetsPerLabel{hist_, counts_});
-    Kokkos::deep_copy(Kokkos::subview(counts_, m), Index(0));
+    Kokkos::parallel_for("fkm::kokkos::count_labels", Range(0, nb), detail::CountLabels{labels, hist_, n, block, m});
+    Kokkos::parallel_for("fkm::kokkos::label_offsets", Range(0, buckets), detail::OffsetsPerLabel{hist_, counts_});
+    Kokkos::deep_copy(Kokkos::subview(counts_, buckets), Index(0));
     exclusive_scan(counts_, groups_.start);
     Kokkos::parallel_for("fkm::kokkos::scatter_by_label", Range(0, nb),
-                         detail::Scatter{labels, hist_, groups_.start, groups_.order, n, block});
+                         detail::Scatter{labels, hist_, groups_.start, groups_.order, n, block, m});
     return groups_;
   }
 

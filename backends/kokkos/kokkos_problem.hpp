@@ -224,14 +224,20 @@ class KokkosProblem final : public Problem {
   void get_distances(double* out) const override { Kokkos::deep_copy(HostVector<double>(out, n_), dist_); }
 
   // ---- initialisation primitives -----------------------------------------------------------
-  double update_nearest(const double* c, std::int64_t m, bool reset) override {
+  double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     if (reset) Kokkos::deep_copy(dist_, kInf);
     if (m == 0) return kInf;
     nearest_of(c, m);
     const auto dist = dist_;
+    const auto labels = labels_;
     const auto fresh = scratch_dist_;
+    const auto nearest = scratch_labels_;
+    const std::int32_t first = std::int32_t(first_label);
     Kokkos::parallel_for("fkm::kokkos::min_distance", Range(0, n_), KOKKOS_LAMBDA(Index i) {
-      if (fresh(i) < dist(i)) dist(i) = fresh(i);
+      if (fresh(i) < dist(i)) {
+        dist(i) = fresh(i);
+        labels(i) = first + nearest(i);
+      }
     });
     return weighted_distance_sum();
   }
@@ -344,10 +350,10 @@ class KokkosProblem final : public Problem {
     Kokkos::deep_copy(HostMatrix<double>(out, m, d_), rows);
   }
 
-  void nearest_weights(const double* c, std::int64_t m, double* out) const override {
-    nearest_of(c, m);
-    const ClusterOrder& groups = init_sorter_.sort(scratch_labels_, n_, m);
-    DeviceVector<double> weights("fkm::kokkos::nearest_weights", m);
+  void label_weights(std::int64_t m, double* out) const override {
+    if (m <= 0) return;
+    const ClusterOrder& groups = init_sorter_.sort(labels_, n_, m);  // labels >= m: left out
+    DeviceVector<double> weights("fkm::kokkos::label_weights", m);
     Kokkos::parallel_for("fkm::kokkos::segment_weights", Range(0, m), SegmentWeights{groups, w_, weights});
     Kokkos::deep_copy(HostVector<double>(out, m), weights);
   }
@@ -375,6 +381,7 @@ class KokkosProblem final : public Problem {
   }
 
   /// scratch_labels_ / scratch_dist_ := nearest of the m host centres c and the distance to it.
+  /// (const: the scratch buffers are only a cache.)
   void nearest_of(const double* c, Index m) const {
     const auto rows = prepared_rows(c, m, d_, metric_);
     const auto centres = pack_centres<T>(to_device("fkm::kokkos::candidates", rows.data(), m, d_), metric_);
@@ -447,7 +454,7 @@ class KokkosProblem final : public Problem {
   Centres<T> centres_;
   LabelSorter sorter_;
   ValueCheck check_;
-  // Buffers of the const init primitives (nearest_weights), kept between calls.
+  // Buffers of the init primitives, kept between calls.
   mutable LabelSorter init_sorter_;
   mutable DeviceVector<std::int32_t> scratch_labels_;
   mutable DeviceVector<double> scratch_dist_;

@@ -226,18 +226,26 @@ TEST_CASE("kokkos init primitives agree with the reference", "[kokkos]") {
     auto ref = bind(BackendKind::Reference, x.view(DType::F64), m, &w);
     REQUIRE(kk->mean_variance() == Approx(ref->mean_variance()).epsilon(1e-12));
     const auto c = pick_centroids(x, 12);
-    REQUIRE(kk->update_nearest(c.data(), 3, true) == Approx(ref->update_nearest(c.data(), 3, true)).epsilon(1e-12));
-    REQUIRE(kk->update_nearest(c.data() + 3 * x.d, 9, false) ==
-            Approx(ref->update_nearest(c.data() + 3 * x.d, 9, false)).epsilon(1e-12));
+    REQUIRE(kk->update_nearest(c.data(), 3, true, 0) == Approx(ref->update_nearest(c.data(), 3, true, 0)).epsilon(1e-12));
+    REQUIRE(kk->update_nearest(c.data() + 3 * x.d, 9, false, 3) ==
+            Approx(ref->update_nearest(c.data() + 3 * x.d, 9, false, 3)).epsilon(1e-12));
     REQUIRE(distances_of(*kk) == distances_of(*ref));
+    REQUIRE(labels_of<std::int32_t>(*kk) == labels_of<std::int32_t>(*ref));
+    // Weight per label: index-order sums, the same bits; labels >= m are left out.
+    for (std::int64_t m : {12, 5}) {
+      std::vector<double> nk(m), nr(m);
+      kk->label_weights(m, nk.data());
+      ref->label_weights(m, nr.data());
+      REQUIRE(nk == nr);
+    }
 
     std::vector<double> pk(4), pr(4);
     kk->potentials(c.data(), 4, pk.data());
     ref->potentials(c.data(), 4, pr.data());
     for (int j = 0; j < 4; ++j) REQUIRE(pk[j] == Approx(pr[j]).epsilon(1e-12));
 
-    const double total = ref->update_nearest(c.data(), 12, true);
-    kk->update_nearest(c.data(), 12, true);
+    const double total = ref->update_nearest(c.data(), 12, true, 0);
+    kk->update_nearest(c.data(), 12, true, 0);
     std::vector<double> targets = {0.0, 0.3 * total, 0.77 * total, 0.999 * total, 2 * total};
     for (bool by_weight : {false, true}) {
       std::vector<std::int64_t> sk(targets.size()), sr(targets.size());
@@ -253,10 +261,6 @@ TEST_CASE("kokkos init primitives agree with the reference", "[kokkos]") {
     ref->gather_rows(idx.data(), std::int64_t(idx.size()), gr.data());
     REQUIRE(gk == gr);
 
-    std::vector<double> nk(12), nr(12);
-    kk->nearest_weights(c.data(), 12, nk.data());
-    ref->nearest_weights(c.data(), 12, nr.data());
-    REQUIRE(nk == nr);
     REQUIRE(kk->farthest_points(7) == ref->farthest_points(7));
 
     const std::vector<std::int64_t> ids = {4, 0};
