@@ -1,19 +1,28 @@
-// The sort-inverse update on Kokkos: a stable counting sort of the point indices by label, so
-// that each cluster's points form one contiguous segment in increasing index order, then one
-// team per cluster reduces its segment.
+// The sort-inverse update on Kokkos: a stable sort of the point indices by label, so that each
+// cluster's points form one contiguous segment in increasing index order, then one team per
+// cluster reduces its segment.
 //
 // Because each segment is walked in index order and every sum is accumulated sequentially in
 // fp64, the per-cluster sums and weights are the same bits as the fp64 reference's index-order
-// loop (no atomics, no tree reductions) on every execution space. The price: one thread walks a
-// whole segment per feature, so a single huge cluster is reduced at the speed of one thread.
+// loop (no atomics on floating-point values, no tree reductions) on every execution space. The
+// price: one thread walks a whole segment per feature, so a single huge cluster is reduced at
+// the speed of one thread.
 //
-// Counting sort, in three passes over fixed blocks of `block` points:
-//   count   hist(b, j)   = number of points of block b with label j       (one thread per block)
-//   offset  hist(b, j)  := start(j) + points of label j in blocks before b (one thread per label)
-//   scatter order(hist(b, label_i)++) = i, in index order inside a block  (one thread per block)
+// A stable sort has exactly one result, so the two methods below give the same bits and each
+// execution space gets the one that suits it (both are tested on the host):
+// - BlockCounting (host spaces): a counting sort in three passes over blocks of ~sqrt(n) points:
+//     count   hist(b, j)   = number of points of block b with label j       (one thread per block)
+//     offset  hist(b, j)  := start(j) + points of label j in blocks before b (one thread per label)
+//     scatter order(hist(b, label_i)++) = i, in index order inside a block  (one thread per block)
+// - Keys (GPU spaces, where a thread walking sqrt(n) points is slow): Kokkos::sort of the unique
+//   keys label * n + i (Kokkos 4 uses Thrust / rocThrust there when available), then
+//   order = key % n; cluster sizes by integer atomics (exact in any order) and a scan.
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <limits>
+
+#include <Kokkos_Sort.hpp>
 
 #include "kokkos_types.hpp"
 #include "ordered_sum.hpp"
@@ -75,12 +84,34 @@ struct Scatter {
 }  // namespace detail
 
 /// Groups point indices by label, stably. Keeps its buffers between calls (one Lloyd iteration
-/// after another), so the steady state allocates nothing.
+/// after another), so the steady state allocates little.
 class LabelSorter {
  public:
-  /// Sorts the n labels in [0, m); the result is valid until the next call.
+  enum class Method { BlockCounting, Keys };
+  static constexpr Method kDefault = kernels_read_host ? Method::BlockCounting : Method::Keys;
+
+  explicit LabelSorter(Method method = kDefault) : method_(method) {}
+
+  /// Sorts the n labels (labels >= m go to a last bucket); valid until the next call.
   const ClusterOrder& sort(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
     const Index buckets = m + 1;  // + the bucket of labels >= m
+    if (groups_.m != m || !counts_.data()) {
+      counts_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_counts", buckets + 1);
+      groups_.start = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_start", buckets + 1);
+      groups_.m = m;
+    }
+    if (Index(groups_.order.extent(0)) != n) groups_.order = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_order", n);
+    // Keys need (m + 1) * n < 2^63; beyond that (never in practice) count instead.
+    if (method_ == Method::Keys && buckets < std::numeric_limits<Index>::max() / n)
+      sort_keys(labels, n, m);
+    else
+      sort_counting(labels, n, m);
+    return groups_;
+  }
+
+ private:
+  void sort_counting(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    const Index buckets = m + 1;
     // Blocks of ~sqrt(n) points balance the per-block and per-label passes; the histogram is
     // capped at 2^24 entries (128 MiB) by making blocks larger when m is large.
     const Index block = std::max<Index>({256, Index(std::sqrt(double(n))), blocks_of(n * buckets, Index(1) << 24)});
@@ -89,24 +120,35 @@ class LabelSorter {
       hist_ = Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace>("fkm::kokkos::label_histogram", nb, buckets);
     else
       Kokkos::deep_copy(hist_, Index(0));
-    if (groups_.m != m || !counts_.data()) {
-      counts_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_counts", buckets + 1);
-      groups_.start = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_start", buckets + 1);
-      groups_.m = m;
-    }
-    if (Index(groups_.order.extent(0)) != n) groups_.order = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_order", n);
     Kokkos::parallel_for("fkm::kokkos::count_labels", Range(0, nb), detail::CountLabels{labels, hist_, n, block, m});
     Kokkos::parallel_for("fkm::kokkos::label_offsets", Range(0, buckets), detail::OffsetsPerLabel{hist_, counts_});
     Kokkos::deep_copy(Kokkos::subview(counts_, buckets), Index(0));
     exclusive_scan(counts_, groups_.start);
     Kokkos::parallel_for("fkm::kokkos::scatter_by_label", Range(0, nb),
                          detail::Scatter{labels, hist_, groups_.start, groups_.order, n, block, m});
-    return groups_;
+  }
+
+ public:  // (NVCC: device lambdas only in public member functions)
+  void sort_keys(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    if (Index(keys_.extent(0)) != n) keys_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_keys", n);
+    const auto keys = keys_;
+    const auto counts = counts_;
+    const auto order = groups_.order;
+    Kokkos::deep_copy(counts, Index(0));
+    Kokkos::parallel_for("fkm::kokkos::label_keys", Range(0, n), KOKKOS_LAMBDA(Index i) {
+      const Index b = bucket_of(labels(i), m);
+      keys(i) = b * n + i;
+      Kokkos::atomic_increment(&counts(b));
+    });
+    Kokkos::sort(keys);
+    Kokkos::parallel_for("fkm::kokkos::keys_to_order", Range(0, n), KOKKOS_LAMBDA(Index p) { order(p) = keys(p) % n; });
+    exclusive_scan(counts, groups_.start);
   }
 
  private:
+  Method method_;
   Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist_;
-  DeviceVector<Index> counts_;
+  DeviceVector<Index> counts_, keys_;
   ClusterOrder groups_;
 };
 

@@ -5,11 +5,12 @@
 // labels -- are the same bits on every execution space.
 //
 // Per team (scratch level 0):
-//   xs    [BM x BD]  the points' current feature chunk
-//   cs    [BK x BD]  the centroids' current feature chunk
-//   dots  [BM x BK]  running dot products (a team of one thread cannot keep them in registers)
-//   best  [BM x G ]  running (score, index) per point and column group, G = BK / RK
-// Each thread takes micro-tiles of RM points x RK centroids (register accumulators). A column
+//   xs    [BD x (BM+1)]  the points' current feature chunk, feature-major (+1: no bank conflicts)
+//   cs    [BD x (BK+1)]  the centroids' current feature chunk, feature-major
+//   dots  [BM x BK]      running dot products (a team of one thread cannot keep them in registers)
+//   best  [BM x G]       running (score, index) per point and column group, G = BK / RK
+// Each thread takes micro-tiles of RM consecutive points x RK centroids g, g + G, g + 2G, ...
+// (register accumulators; neighbouring threads read neighbouring centroids). A column
 // group g sees its centroids in increasing index order and replaces its best only on a strictly
 // smaller score, so it keeps the lowest index among equal scores; the final MinLoc over the G
 // groups of a point compares (score, index) pairs, which makes the argmin the lowest index among
@@ -29,7 +30,7 @@
 namespace fkm::kokkos {
 
 /// Tile shape per compute type, sized so that the scratch above stays under 48 KiB (the
-/// default shared memory of a CUDA/HIP block): 40 KiB for fp32, 36 KiB for fp64.
+/// default shared memory of a CUDA/HIP block): about 40 KiB for fp32, 34 KiB for fp64.
 template <class T>
 struct AssignTile;
 template <>
@@ -121,7 +122,7 @@ struct FlashAssign {
   DeviceVector<double> dist;          ///< out: exact distance to it
 
   static std::size_t scratch_bytes() {
-    return ScratchVector<T>::shmem_size(BM * BD) + ScratchVector<T>::shmem_size(BK * BD) +
+    return ScratchVector<T>::shmem_size(BD * (BM + 1)) + ScratchVector<T>::shmem_size(BD * (BK + 1)) +
            ScratchVector<T>::shmem_size(BM * BK) + ScratchVector<T>::shmem_size(BM * G) +
            ScratchVector<int>::shmem_size(BM * G);
   }
@@ -129,8 +130,8 @@ struct FlashAssign {
   KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team) const {
     const Index i0 = Index(team.league_rank()) * BM;
     const int rows = int(x.n - i0 < BM ? x.n - i0 : BM);
-    ScratchVector<T> xs(team.team_scratch(0), BM * BD);
-    ScratchVector<T> cs(team.team_scratch(0), BK * BD);
+    ScratchVector<T> xs(team.team_scratch(0), BD * (BM + 1));
+    ScratchVector<T> cs(team.team_scratch(0), BD * (BK + 1));
     ScratchVector<T> dots(team.team_scratch(0), BM * BK);
     ScratchVector<T> best(team.team_scratch(0), BM * G);
     ScratchVector<int> best_j(team.team_scratch(0), BM * G);
@@ -149,37 +150,37 @@ struct FlashAssign {
         team.team_barrier();  // the previous chunk is consumed
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BM * BD), [&](const int e) {
           const int r = e / BD, f = e % BD;
-          xs(e) = (r < rows && f < fc) ? x.at(i0 + r, f0 + f) : T(0);
+          xs(f * (BM + 1) + r) = (r < rows && f < fc) ? x.at(i0 + r, f0 + f) : T(0);
         });
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BK * BD), [&](const int e) {
           const int r = e / BD, f = e % BD;
-          cs(e) = (r < kc && f < fc) ? c.packed(k0 + r, f0 + f) : T(0);
+          cs(f * (BK + 1) + r) = (r < kc && f < fc) ? c.packed(k0 + r, f0 + f) : T(0);
         });
         team.team_barrier();
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, kMicroTiles), [&](const int t) {
-          const int r0 = (t / G) * RM, c0 = (t % G) * RK;
+          const int r0 = (t / G) * RM, g = t % G;
           T acc[RM][RK];
           for (int a = 0; a < RM; ++a)
-            for (int b = 0; b < RK; ++b) acc[a][b] = dots((r0 + a) * BK + c0 + b);
+            for (int b = 0; b < RK; ++b) acc[a][b] = dots((r0 + a) * BK + g + b * G);
           for (int f = 0; f < fc; ++f) {
             T xv[RM], cv[RK];
-            for (int a = 0; a < RM; ++a) xv[a] = xs((r0 + a) * BD + f);
-            for (int b = 0; b < RK; ++b) cv[b] = cs((c0 + b) * BD + f);
+            for (int a = 0; a < RM; ++a) xv[a] = xs(f * (BM + 1) + r0 + a);
+            for (int b = 0; b < RK; ++b) cv[b] = cs(f * (BK + 1) + g + b * G);
             for (int a = 0; a < RM; ++a)
               for (int b = 0; b < RK; ++b) acc[a][b] += xv[a] * cv[b];
           }
           for (int a = 0; a < RM; ++a)
-            for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + c0 + b) = acc[a][b];
+            for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + g + b * G) = acc[a][b];
         });
       }
       team.team_barrier();
       // Fold this tile's scores into the running best of each (point, column group).
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, kMicroTiles), [&](const int t) {
-        const int r0 = (t / G) * RM, g = t % G, c0 = g * RK;
+        const int r0 = (t / G) * RM, g = t % G;
         for (int a = 0; a < RM; ++a)
-          for (int b = 0; b < RK && c0 + b < kc; ++b) {
-            const T dot = dots((r0 + a) * BK + c0 + b);
-            const Index j = k0 + c0 + b;
+          for (int b = 0; b < RK && g + b * G < kc; ++b) {  // columns of group g, ascending
+            const T dot = dots((r0 + a) * BK + g + b * G);
+            const Index j = k0 + g + b * G;
             const T score = metric == Metric::L2 ? c.bias(j) - T(2) * dot : -dot;
             if (score < best((r0 + a) * G + g)) {
               best((r0 + a) * G + g) = score;

@@ -11,7 +11,9 @@
 #include <random>
 #include <vector>
 
+#include "cluster_order.hpp"
 #include "fkm/fkm.hpp"
+#include "kokkos_runtime.hpp"
 
 namespace {
 
@@ -331,4 +333,37 @@ TEST_CASE("kokkos fits equal the reference's and are bitwise deterministic", "[k
       for (std::size_t q = 0; q < r.centroids.size(); ++q) REQUIRE(a.centroids[q] == Approx(r.centroids[q]).margin(1e-12));
       REQUIRE(a.inertia == Approx(r.inertia).epsilon(1e-10));
     }
+}
+
+TEST_CASE("kokkos label sort: both methods give the unique stable order", "[kokkos]") {
+  using namespace fkm::kokkos;
+  ensure_initialized();
+  for (Index n : {1, 257, 5000}) {
+    for (Index m : {1, 7, 300}) {
+      CAPTURE(n, m);
+      std::vector<std::int32_t> host(n);
+      std::mt19937 gen(std::uint32_t(n * 31 + m));
+      for (auto& l : host) l = std::int32_t(gen() % std::uint32_t(m + 3));  // some labels >= m
+      const auto labels = to_device("labels", host.data(), n);
+      // Expected: indices by bucket (labels >= m share bucket m), index order inside.
+      std::vector<Index> expected(n);
+      for (Index i = 0; i < n; ++i) expected[i] = i;
+      std::stable_sort(expected.begin(), expected.end(), [&](Index a, Index b) {
+        return std::min<Index>(host[a], m) < std::min<Index>(host[b], m);
+      });
+      for (auto method : {LabelSorter::Method::BlockCounting, LabelSorter::Method::Keys}) {
+        LabelSorter sorter(method);
+        for (int repeat = 0; repeat < 2; ++repeat) {  // buffers reused on the second call
+          const ClusterOrder& g = sorter.sort(labels, n, m);
+          auto order = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g.order);
+          auto start = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g.start);
+          REQUIRE(std::vector<Index>(order.data(), order.data() + n) == expected);
+          REQUIRE(start(0) == 0);
+          REQUIRE(start(m + 1) == n);
+          for (Index j = 0; j <= m; ++j)
+            for (Index p = start(j); p < start(j + 1); ++p) REQUIRE(std::min<Index>(host[order(p)], m) == j);
+        }
+      }
+    }
+  }
 }
