@@ -9,8 +9,8 @@
 //   cs    [BD x (BK+1)]  the centroids' current feature chunk, feature-major
 //   dots  [BM x BK]      running dot products (a team of one thread cannot keep them in registers)
 //   best  [BM x G]       running (score, index) per point and column group, G = BK / RK
-// Each thread takes micro-tiles of RM consecutive points x RK centroids g, g + G, g + 2G, ...
-// (register accumulators; neighbouring threads read neighbouring centroids). A column
+// Each thread takes micro-tiles of RM consecutive points x RK centroids of one column group
+// (register accumulators; AssignTile says how a group's columns are laid out). A column
 // group g sees its centroids in increasing index order and replaces its best only on a strictly
 // smaller score, so it keeps the lowest index among equal scores; the final MinLoc over the G
 // groups of a point compares (score, index) pairs, which makes the argmin the lowest index among
@@ -29,17 +29,33 @@
 
 namespace fkm::kokkos {
 
-/// Tile shape per compute type, sized so that the scratch above stays under 48 KiB (the
-/// default shared memory of a CUDA/HIP block): about 40 KiB for fp32, 34 KiB for fp64.
-template <class T>
+/// Tile shape per compute type and kind of execution space.
+/// GPU spaces: the scratch above stays under 48 KiB (the default shared memory of a CUDA/HIP
+/// block): about 40 KiB for fp32, 34 KiB for fp64; a micro-tile's centroids are interleaved
+/// (g, g + G, ...) so that neighbouring threads read neighbouring scratch banks.
+/// Host spaces (one thread per team): a micro-tile's centroids are contiguous (g * RK, ...) so
+/// that the compiler vectorises the RK-wide inner loop, and chunks are longer.
+template <class T, bool Host>
 struct AssignTile;
 template <>
-struct AssignTile<float> {
+struct AssignTile<float, false> {
   static constexpr int BM = 64, BK = 64, BD = 32, RM = 4, RK = 4;
+  static constexpr bool kInterleaved = true;
 };
 template <>
-struct AssignTile<double> {
+struct AssignTile<double, false> {
   static constexpr int BM = 32, BK = 64, BD = 16, RM = 2, RK = 4;
+  static constexpr bool kInterleaved = true;
+};
+template <>
+struct AssignTile<float, true> {
+  static constexpr int BM = 64, BK = 64, BD = 64, RM = 4, RK = 8;
+  static constexpr bool kInterleaved = false;
+};
+template <>
+struct AssignTile<double, true> {
+  static constexpr int BM = 32, BK = 64, BD = 32, RM = 4, RK = 4;
+  static constexpr bool kInterleaved = false;
 };
 
 /// m centres prepared for assignment: fp64 rows (unit rows for cosine) for exact distances,
@@ -109,10 +125,12 @@ KOKKOS_INLINE_FUNCTION double exact_distance(const Rows<DT>& x, const DeviceVect
 template <DType DT>
 struct FlashAssign {
   using T = typename Storage<DT>::compute;
-  static constexpr int BM = AssignTile<T>::BM, BK = AssignTile<T>::BK, BD = AssignTile<T>::BD;
-  static constexpr int RM = AssignTile<T>::RM, RK = AssignTile<T>::RK;
+  using Tile = AssignTile<T, kernels_read_host>;
+  static constexpr int BM = Tile::BM, BK = Tile::BK, BD = Tile::BD, RM = Tile::RM, RK = Tile::RK;
   static constexpr int G = BK / RK;                   // column groups
   static constexpr int kMicroTiles = (BM / RM) * G;  // micro-tiles per (BM x BK) tile
+  /// Column of the tile that is centroid b of group g (ascending in b for every g).
+  KOKKOS_INLINE_FUNCTION static int column(int g, int b) { return Tile::kInterleaved ? g + b * G : g * RK + b; }
 
   Rows<DT> x;
   DeviceVector<double> scale;
@@ -161,16 +179,16 @@ struct FlashAssign {
           const int r0 = (t / G) * RM, g = t % G;
           T acc[RM][RK];
           for (int a = 0; a < RM; ++a)
-            for (int b = 0; b < RK; ++b) acc[a][b] = dots((r0 + a) * BK + g + b * G);
+            for (int b = 0; b < RK; ++b) acc[a][b] = dots((r0 + a) * BK + column(g, b));
           for (int f = 0; f < fc; ++f) {
             T xv[RM], cv[RK];
             for (int a = 0; a < RM; ++a) xv[a] = xs(f * (BM + 1) + r0 + a);
-            for (int b = 0; b < RK; ++b) cv[b] = cs(f * (BK + 1) + g + b * G);
+            for (int b = 0; b < RK; ++b) cv[b] = cs(f * (BK + 1) + column(g, b));
             for (int a = 0; a < RM; ++a)
               for (int b = 0; b < RK; ++b) acc[a][b] += xv[a] * cv[b];
           }
           for (int a = 0; a < RM; ++a)
-            for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + g + b * G) = acc[a][b];
+            for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + column(g, b)) = acc[a][b];
         });
       }
       team.team_barrier();
@@ -178,9 +196,9 @@ struct FlashAssign {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, kMicroTiles), [&](const int t) {
         const int r0 = (t / G) * RM, g = t % G;
         for (int a = 0; a < RM; ++a)
-          for (int b = 0; b < RK && g + b * G < kc; ++b) {  // columns of group g, ascending
-            const T dot = dots((r0 + a) * BK + g + b * G);
-            const Index j = k0 + g + b * G;
+          for (int b = 0; b < RK && column(g, b) < kc; ++b) {  // columns of group g, ascending
+            const T dot = dots((r0 + a) * BK + column(g, b));
+            const Index j = k0 + column(g, b);
             const T score = metric == Metric::L2 ? c.bias(j) - T(2) * dot : -dot;
             if (score < best((r0 + a) * G + g)) {
               best((r0 + a) * G + g) = score;

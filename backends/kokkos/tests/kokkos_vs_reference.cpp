@@ -148,6 +148,14 @@ TEST_CASE("kokkos backend is compiled in and selectable", "[kokkos]") {
     }
   REQUIRE(listed);
   REQUIRE(fkm::select_backend(BackendKind::Kokkos).name() == "kokkos");
+  // Auto prefers the CPU backend to Kokkos on a host execution space.
+  bool cpu_compiled = false;
+  for (const auto& b : fkm::list_backends()) cpu_compiled = cpu_compiled || (b.kind == BackendKind::Cpu && b.compiled);
+  if (!fkm::select_backend(BackendKind::Kokkos).accepts(fkm::MemorySpace::Device)) {
+    REQUIRE(fkm::select_backend(BackendKind::Auto).kind() == (cpu_compiled ? BackendKind::Cpu : BackendKind::Kokkos));
+  } else {
+    REQUIRE(fkm::select_backend(BackendKind::Auto, fkm::MemorySpace::Device).kind() != BackendKind::Reference);
+  }
 }
 
 TEST_CASE("kokkos Lloyd steps equal the reference (odd sizes, every dtype and metric)", "[kokkos]") {
