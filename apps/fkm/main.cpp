@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand("info", "version, compiled backends, devices, and what --backend auto picks");
   info_cmd->add_flag("--json", info.json, "print the same as JSON");
 
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && first != "fit" && first != "predict" && first != "info") {
+    print_error(std::string("unknown subcommand '") + argv[1] + "' (expected fit, predict or info; see 'fkm --help')");
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
