@@ -50,6 +50,30 @@ RunResult run_fkm(const std::vector<std::string>& args, const fkm_io_test::Scrat
   return r;
 }
 
+int spawn_fkm(const std::vector<std::string>& args) {
+  std::vector<std::string> argv_s{FKM_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return int(pid);
+}
+
+int wait_fkm(int pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 std::vector<double> blob_values(std::int64_t n, std::int64_t d, std::int64_t blobs, std::uint64_t seed) {
   std::mt19937_64 gen(seed);
   std::uniform_int_distribution<int> centre(-80, 80), noise(-8, 8);

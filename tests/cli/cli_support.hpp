@@ -18,6 +18,11 @@ struct RunResult {
 /// Runs FKM_CLI_PATH with args; stdout and stderr captured through files in `dir`.
 RunResult run_fkm(const std::vector<std::string>& args, const fkm_io_test::ScratchDir& dir);
 
+/// Starts FKM_CLI_PATH with args in the background, stdout and stderr to /dev/null.
+int spawn_fkm(const std::vector<std::string>& args);
+/// Waits for a process from spawn_fkm; returns its exit code (128 + signal if killed).
+int wait_fkm(int pid);
+
 /// Well-separated blobs: n points of dimension d around `blobs` centres (values exact in fp16).
 std::vector<double> blob_values(std::int64_t n, std::int64_t d, std::int64_t blobs, std::uint64_t seed);
 

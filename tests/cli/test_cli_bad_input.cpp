@@ -2,8 +2,13 @@
 // field and the row where known, and no output file (nor a leftover temporary one).
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "cli_support.hpp"
 #include "fkm/io.hpp"
@@ -187,4 +192,22 @@ TEST_CASE("bad input: predict with mismatched or damaged centroids") {
   f.expect_error(predict(f.dir.path("none.npy")), {"--centroids", "none.npy", "cannot open"});
   f.expect_error(predict(f.file("c1.npy", npy_bytes("<f4", {6}, std::string(24, '\0')))), {"--centroids", "c1.npy", "1-D"});
   f.expect_error({"predict", f.good, "--labels-out", f.dir.path("l.npy")}, {"--centroids is required"});
+}
+
+TEST_CASE("interrupted fit: Ctrl-C removes the temporary outputs") {
+  Fixture f;
+  const std::string data = write_data(f.dir, "f32", blob_values(3000, 8, 40, 5), 3000, 8, "big");
+  const auto before = f.dir.entries();
+  // Runs until interrupted: tol 0 and a huge iteration count.
+  const int pid = spawn_fkm({"fit", data, "--k", "40", "--tol", "0", "--max-iter", "100000000", "--labels-out",
+                             f.dir.path("l.npy"), "--centroids-out", f.dir.path("c.npy"), "--quiet"});
+  // Wait until both temporary files exist (they are created before the data is read).
+  const auto t0 = std::chrono::steady_clock::now();
+  while (f.dir.entries().size() < before.size() + 2 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(f.dir.entries().size() == before.size() + 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // well into the fit
+  ::kill(pid, SIGINT);
+  CHECK(wait_fkm(pid) == 128 + SIGINT);
+  CHECK(f.dir.entries() == before);
 }
