@@ -51,7 +51,7 @@ void rethrow_naming_data(const Error& e, const std::string& data_path) {
   throw Error(e.code(), data_path + ": " + msg);
 }
 
-nlohmann::json host_threads(const KMeansParams& p, const std::string& backend_name) {
+nlohmann::ordered_json host_threads(const KMeansParams& p, const std::string& backend_name) {
   if (backend_name != "cpu" && backend_name != "reference" && backend_name != "kokkos") return nullptr;
   if (p.num_threads > 0 && backend_name == "cpu") return p.num_threads;
   const auto devices = select_backend(p.backend).devices();

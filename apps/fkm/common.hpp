@@ -26,7 +26,7 @@ std::vector<double> load_centroids(const std::string& path, const char* flag, st
 [[noreturn]] void rethrow_naming_data(const Error& e, const std::string& data_path);
 
 /// The threads the chosen backend runs on, when it is a host backend (else null in the report).
-nlohmann::json host_threads(const KMeansParams& p, const std::string& backend_name);
+nlohmann::ordered_json host_threads(const KMeansParams& p, const std::string& backend_name);
 
 /// Seconds since t0.
 double seconds_since(std::chrono::steady_clock::time_point t0);

@@ -40,17 +40,17 @@ std::vector<double> load_weights(const std::string& path, const std::string& dat
   return w;
 }
 
-nlohmann::json make_report(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data,
+nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data,
                            const KMeansResult& r, double seconds_read) {
   double iter_seconds = 0;
-  nlohmann::json history = nlohmann::json::array();
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < r.history.size(); ++i) {
     const IterationRecord& h = r.history[i];
     iter_seconds += h.seconds;
     history.push_back({{"iteration", i + 1}, {"inertia", h.inertia}, {"shift", h.shift}, {"n_empty", h.n_empty},
                        {"ms", 1e3 * h.seconds}});
   }
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   j["command"] = "fit";
   j["fkm_version"] = version();
   j["data"] = o.data;
@@ -65,7 +65,7 @@ nlohmann::json make_report(const FitOptions& o, const KMeansParams& p, const io:
   j["device"] = r.device;
   j["threads"] = host_threads(p, r.backend);
   j["init"] = is_init_method(o.init) ? o.init : "file";
-  j["init_file"] = is_init_method(o.init) ? nlohmann::json(nullptr) : nlohmann::json(o.init);
+  j["init_file"] = is_init_method(o.init) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.init);
   j["n_init"] = p.init == Init::Given ? 1 : p.n_init;
   j["best_init"] = r.best_init;
   j["seed"] = p.seed;
@@ -73,7 +73,7 @@ nlohmann::json make_report(const FitOptions& o, const KMeansParams& p, const io:
   j["tol"] = p.tol;
   j["tol_absolute"] = r.tol_absolute;
   j["empty_clusters"] = to_string(p.empty_clusters);
-  j["weights"] = o.weights.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.weights);
+  j["weights"] = o.weights.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.weights);
   j["iterations"] = r.n_iter;
   j["converged"] = r.converged;
   j["stop_reason"] = to_string(r.stop_reason);

@@ -27,16 +27,16 @@ void run_info(const InfoOptions& o) {
   }
 
   if (o.json) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["fkm_version"] = version();
-    j["backends"] = nlohmann::json::array();
+    j["backends"] = nlohmann::ordered_json::array();
     for (const BackendStatus& b : backends) {
-      nlohmann::json devices = nlohmann::json::array();
+      nlohmann::ordered_json devices = nlohmann::ordered_json::array();
       for (const DeviceInfo& d : b.devices)
         devices.push_back({{"name", d.name}, {"arch", d.arch}, {"memory_bytes", d.memory_bytes}, {"compute_units", d.compute_units}});
       j["backends"].push_back({{"name", b.name}, {"compiled", b.compiled}, {"cmake_option", b.cmake_option}, {"devices", devices}});
     }
-    j["auto"] = auto_pick.empty() ? nlohmann::json(nullptr) : nlohmann::json(auto_pick);
+    j["auto"] = auto_pick.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(auto_pick);
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -56,7 +56,7 @@ void run_info(const InfoOptions& o) {
       const DeviceInfo& d = b.devices[i];
       const bool host = b.kind == BackendKind::Cpu || b.kind == BackendKind::Reference || b.kind == BackendKind::Kokkos;
       std::printf("    [%zu] %s, %s, %s, %d %s\n", i, d.name.c_str(), d.arch.c_str(), memory_string(d.memory_bytes).c_str(),
-                  d.compute_units, host ? "threads" : "compute units");
+                  d.compute_units, host ? (d.compute_units == 1 ? "thread" : "threads") : "compute units");
     }
   }
   if (!auto_pick.empty()) std::printf("\n--backend auto picks: %s\n", auto_pick.c_str());

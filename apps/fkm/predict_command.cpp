@@ -42,7 +42,7 @@ void run_predict(const PredictOptions& o) {
   if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {x.rows}, labels.data());
   std::string report;
   if (!o.report.empty()) {
-    nlohmann::json j;
+    nlohmann::ordered_json j;
     j["command"] = "predict";
     j["fkm_version"] = version();
     j["data"] = o.data;
