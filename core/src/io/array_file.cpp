@@ -157,6 +157,16 @@ void ArrayFile::read_rows(std::int64_t begin, std::int64_t end, ElementType out_
       std::memcpy(dst, f.element(i, 0), std::size_t(f.cols) * out_size);
     return;
   }
+  if (f.type == ElementType::U8 && out_type == ElementType::F32 && !f.fortran) {  // .bvecs: the big case
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::uint8_t* src = f.element(i, 0);
+      for (std::int64_t j = 0; j < f.cols; ++j, dst += 4) {
+        const float v = float(src[j]);
+        std::memcpy(dst, &v, 4);
+      }
+    }
+    return;
+  }
   std::uint8_t bytes[8];
   for (std::int64_t i = begin; i < end; ++i) {
     for (std::int64_t j = 0; j < f.cols; ++j, dst += out_size) {
