@@ -3,7 +3,7 @@
 // passes; one line per failure otherwise. Covers what the shared behaviour tests cannot reach:
 // device views, the out-of-memory error, and (run with FKM_CUDA_FORCE_SIMT=1) the portable
 // SIMT fallback for fp16/bf16 data.
-//   fkm_cuda_selfcheck [quick]
+//   fkm_cuda_selfcheck [quick | tiny]   (tiny: a few small steps, for compute-sanitizer)
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -266,7 +266,21 @@ void check_out_of_memory() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "quick";
+  const std::string mode = argc > 1 ? argv[1] : "full";
+  const bool quick = mode != "full";
+  if (mode == "tiny") {  // small enough for compute-sanitizer: every kernel of a fit runs
+    for (fkm::DType t : {fkm::DType::F16, fkm::DType::F32}) {
+      const Data x = make_data(597, 43, 18, 1.0, t, 3);
+      check_step(x, 37, fkm::Metric::L2, fkm::Precision::Exact, true, 1);
+      check_step(x, 37, fkm::Metric::Cosine, fkm::Precision::Exact, false, 2);
+      const Data y = make_data(211, 3, 5, 1.0, t, 4);
+      check_step(y, 211, fkm::Metric::L2, fkm::Precision::Fast, false, 3);
+      check_fit(make_data(300, 8, 4, 0.3, t, 5), 4, fkm::Metric::L2, fkm::Init::KMeansPlusPlus, true);
+    }
+    check_device_view();
+    std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "OK", failures);
+    return failures ? 1 : 0;
+  }
   if (fkm::select_backend(fkm::BackendKind::Cuda).devices().empty()) {
     std::printf("no CUDA device\n");
     return 1;

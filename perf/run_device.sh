@@ -1,0 +1,48 @@
+#!/bin/bash
+# One device call: build, test, sanitize, benchmark. Run from the source root on the GPU machine.
+#   perf/run_device.sh [build] [test] [sanitize] [perf] [perf-only=NAME,...]
+# Inputs beside the source (git-ignored, carried): ../deps/catch2 (Catch2 v2 prefix),
+# ../peers (flash_kmeans package). Logs and JSON go to $OUT.
+set -u
+OUT=${OUT:-/tmp/fkm_out}
+mkdir -p "$OUT"
+steps="$*"
+has() { [[ " $steps " == *" $1 "* ]]; }
+only=$(echo "$steps" | tr ' ' '\n' | sed -n 's/^perf-only=//p')
+SRC=$PWD
+BUILD=/tmp/fkm_build
+status=0
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+
+if has build; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/device.txt"
+  tests=OFF
+  [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/catch2" ] && tests=ON
+  cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON -DFKM_BUILD_TESTS=$tests \
+    -DCMAKE_PREFIX_PATH="$SRC/../deps/catch2" > "$OUT/build.log" 2>&1 &&
+  ninja -C "$BUILD" -j16 >> "$OUT/build.log" 2>&1
+  rc=$?; log "build rc=$rc (tests=$tests)"; [ $rc -ne 0 ] && { tail -40 "$OUT/build.log"; exit 1; }
+fi
+if has test; then
+  (cd "$BUILD" && timeout 400 ctest --output-on-failure -j4 > "$OUT/ctest.log" 2>&1); rc=$?
+  log "ctest rc=$rc"; grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -25
+  [ $rc -ne 0 ] && status=1
+  timeout 300 "$BUILD/backends/cuda/fkm_cuda_selfcheck" > "$OUT/selfcheck.log" 2>&1; rc=$?
+  log "selfcheck rc=$rc"; tail -15 "$OUT/selfcheck.log"
+  FKM_CUDA_FORCE_SIMT=1 timeout 200 "$BUILD/backends/cuda/fkm_cuda_selfcheck" quick > "$OUT/selfcheck_simt.log" 2>&1; rc=$?
+  log "selfcheck simt fallback rc=$rc"; tail -5 "$OUT/selfcheck_simt.log"
+fi
+if has sanitize; then
+  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/memcheck.log" 2>&1
+  rc=$?; log "memcheck rc=$rc"; tail -6 "$OUT/memcheck.log"
+  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/racecheck.log" 2>&1
+  rc=$?; log "racecheck rc=$rc"; tail -6 "$OUT/racecheck.log"
+fi
+if has perf; then
+  export PYTHONPATH="$SRC/../peers:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+  timeout 520 python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" ${only:+--only $only} \
+    2>&1 | tee "$OUT/perf.log" | grep -v '^{'
+  log "perf rc=${PIPESTATUS[0]}"
+fi
+cat "$OUT/summary.txt"
+exit $status
