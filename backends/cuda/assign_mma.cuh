@@ -178,15 +178,27 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
 
-  double partial = 0;
+  // Labels of the warp's 32 rows, then each row's exact fp64 distance by the whole warp (the
+  // points from the resident tile when they are there).
+  __shared__ std::int32_t row_label[kMmaWarps][32];
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const auto r = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h], best_j[mt][h]});
-      const std::int64_t i = i0 + warp * 32 + mt * 16 + h * 8 + g;
-      if (t == 0 && i < a.n) partial += kernels::finish_row(out, i, double(r.value), r.index);
+      if (t == 0) row_label[warp][mt * 16 + h * 8 + g] = r.index;
     }
+  __syncwarp();
+  double partial = 0;
+  for (int r = 0; r < 32; ++r) {
+    const std::int64_t i = i0 + warp * 32 + r;
+    if (i >= a.n) break;
+    const std::int32_t j = row_label[warp][r];
+    const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + i * a.ld;
+    const double dist =
+        out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<kernels::kWarpSize>(out, xr, i, j, lane);
+    if (lane == 0) partial += kernels::finish_row(out, i, dist, j);
+  }
   const double total = kernels::block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
 }

@@ -108,7 +108,7 @@ class CudaProblem final : public Problem {
     dist_.allocate(n_, "distances", &budget_);
     fill<<<grid_for(n_, 256), 256>>>(dist_.get(), n_, kInf);
     check_launch("fill");
-    if (metric_ != Metric::InnerProduct) {
+    if (metric_ == Metric::Cosine) {
       row_norm2_.allocate(n_, "row norms", &budget_);
       row_scale_.allocate(n_, "row scales", &budget_);
       with_device_type(dtype_, [&](auto tag) {
@@ -192,12 +192,13 @@ class CudaProblem final : public Problem {
   double assign() override {
     DeviceScope scope(device_);
     kernels::AssignOutput out = output(kernels::AssignMode::Assign);
+    out.centroids = centroids_.get();
     out.labels = labels_.get();
     out.dist = dist_.get();
     return run_assign(ops_, out);
   }
 
-  void accumulate() override { segment_reduce(labels_.get(), k_, true); }
+  void accumulate() override { segment_reduce(labels_.get(), k_, true, k_); }
 
   std::vector<std::int64_t> update() override {
     DeviceScope scope(device_);
@@ -248,18 +249,22 @@ class CudaProblem final : public Problem {
     check(cudaMemcpy(out, dist_.get(), n_ * sizeof(double), cudaMemcpyDeviceToHost), "copy distances");
   }
 
-  double update_nearest(const double* c, std::int64_t m, bool reset) override {
+  double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     DeviceScope scope(device_);
     if (reset) {
       fill<<<grid_for(n_, 256), 256>>>(dist_.get(), n_, kInf);
       check_launch("fill");
     }
     if (m == 0) return kInf;
+    if (first_label + m > INT32_MAX) throw Error(ErrorCode::InvalidArgument, "cuda: update_nearest labels overflow int32");
     DeviceBuffer<double> centres(m * d_, "centres");
     upload_centres(c, m, centres.get());
     prepare(tmp_ops_, centres.get(), m);
     kernels::AssignOutput out = output(kernels::AssignMode::UpdateNearest);
+    out.centroids = centres.get();
     out.dist = dist_.get();
+    out.labels = labels_.get();
+    out.label_offset = std::int32_t(first_label);
     return run_assign(tmp_ops_, out);
   }
 
@@ -365,17 +370,10 @@ class CudaProblem final : public Problem {
     check(cudaMemcpy(out, rows.get(), m * d_ * sizeof(double), cudaMemcpyDeviceToHost), "copy rows");
   }
 
-  void nearest_weights(const double* c, std::int64_t m, double* out) const override {
+  void label_weights(std::int64_t m, double* out) const override {
     DeviceScope scope(device_);
     auto* self = const_cast<CudaProblem*>(this);  // scratch buffers only; the visible state is unchanged
-    DeviceBuffer<double> centres(m * d_, "centres");
-    upload_centres(c, m, centres.get());
-    self->prepare(self->tmp_ops_, centres.get(), m);
-    self->scratch_labels_.allocate(n_, "scratch labels", &self->budget_);
-    kernels::AssignOutput o = output(kernels::AssignMode::LabelsOnly);
-    o.labels = self->scratch_labels_.get();
-    self->run_assign(self->tmp_ops_, o);
-    self->segment_reduce(self->scratch_labels_.get(), m, false);
+    self->segment_reduce(labels_.get(), m, false, std::int64_t(1) << 30);
     check(cudaMemcpy(out, sums_.get(), m * sizeof(double), cudaMemcpyDeviceToHost), "copy weights");
   }
 
@@ -498,7 +496,7 @@ class CudaProblem final : public Problem {
     kernels::AssignOutput o;
     o.mode = mode;
     o.metric = metric_code();
-    o.row_norm2 = row_norm2_.get();
+    o.d = d_;
     o.row_scale = row_scale_.get();
     o.weights = weights();
     o.partials = assign_partials_.get();
@@ -630,9 +628,10 @@ class CudaProblem final : public Problem {
   }
 
   // ---- the sort-inverse update ----------------------------------------------------------------
-  /// sums_[j * (f + 1) + ...] for clusters j < k of `labels`: per-feature weighted sums (when
-  /// `features`) and the total weight in the last column.
-  void segment_reduce(const std::int32_t* labels, std::int64_t k, bool features) {
+  /// sums_[j * (d + 1) + ...] for clusters j < k of `labels`: per-feature weighted sums (when
+  /// `features`) and the total weight in the last column. Labels >= k are ignored; every label
+  /// is below max_label_bound (it sets the radix sort's bit count).
+  void segment_reduce(const std::int32_t* labels, std::int64_t k, bool features, std::int64_t max_label_bound) {
     DeviceScope scope(device_);
     const std::int64_t dd = features ? d_ : 0;
     const std::int64_t nb = (n_ + kSegmentChunk - 1) / kSegmentChunk;
@@ -648,10 +647,10 @@ class CudaProblem final : public Problem {
       check_launch("iota32");
     }
     check(cudaMemset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "cudaMemset");
-    label_counts<<<grid_for(n_, 256), 256>>>(labels, n_, counts_.get());
+    label_counts<<<grid_for(n_, 256), 256>>>(labels, n_, k, counts_.get());
     check_launch("label_counts");
     int end_bit = 1;
-    while (end_bit < 31 && (std::int64_t(1) << end_bit) < k) ++end_bit;
+    while (end_bit < 31 && (std::int64_t(1) << end_bit) < max_label_bound) ++end_bit;
     std::size_t scan_bytes = 0, sort_bytes = 0;
     check(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, counts_.get(), begin_.get(), k + 1), "cub scan size");
     check(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),

@@ -190,11 +190,11 @@ __global__ void prepare_operands(const double* c, std::int64_t k, std::int64_t d
   }
 }
 
-/// labels histogram (integer atomics: order independent).
-__global__ void label_counts(const std::int32_t* labels, std::int64_t n, unsigned long long* counts) {
+/// Histogram of the labels below k (integer atomics: order independent).
+__global__ void label_counts(const std::int32_t* labels, std::int64_t n, std::int64_t k, unsigned long long* counts) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    atomicAdd(counts + labels[i], 1ull);
+    if (labels[i] < k) atomicAdd(counts + labels[i], 1ull);
 }
 
 __global__ void iota32(std::int32_t* v, std::int64_t n) {

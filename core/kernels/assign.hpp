@@ -19,7 +19,8 @@ namespace fkm::kernels {
 /// What an assign launch does with each row's nearest centroid.
 enum class AssignMode : int {
   Assign,         ///< labels[i] = j, dist[i] = d; partial sums of w_i * d
-  UpdateNearest,  ///< dist[i] = min(dist[i], d) (or d when reset); partial sums of w_i * dist[i]
+  UpdateNearest,  ///< where d < dist[i] (or reset): dist[i] = d, labels[i] = label_offset + j;
+                  ///< partial sums of w_i * dist[i]
   LabelsOnly,     ///< labels[i] = j
 };
 
@@ -30,7 +31,9 @@ struct AssignOutput {
   AssignMode mode = AssignMode::Assign;
   MetricCode metric = MetricCode::L2;
   bool reset = false;                 ///< UpdateNearest: ignore the previous dist
-  const double* row_norm2 = nullptr;  ///< L2: ||x_i||^2
+  std::int32_t label_offset = 0;      ///< UpdateNearest: label of centre 0
+  const double* centroids = nullptr;  ///< fp64 centroids [k x d] (normalised for cosine)
+  std::int64_t d = 0;
   const double* row_scale = nullptr;  ///< cosine: 1 / ||x_i||
   const double* weights = nullptr;    ///< null: all 1
   std::int32_t* labels = nullptr;
@@ -40,32 +43,47 @@ struct AssignOutput {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-/// Distance of row i from its best score, as the metric defines it.
-FKM_DEVICE FKM_FORCEINLINE double distance_from_score(const AssignOutput& o, std::int64_t i, double score) {
+template <class T>
+FKM_DEVICE FKM_FORCEINLINE double widen_to_double(T v) {
+  if constexpr (sizeof(T) == 8) return v;
+  else return double(float(v));
+}
+
+/// The fp64 distance of a row (`x`, d values, in shared or global memory) to centroid j of
+/// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
+/// the fast arithmetic, distances and inertia are exact, as the reference computes them.
+template <int Width, class T>
+FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j,
+                                                 int part) {
+  const double* c = o.centroids + std::int64_t(j) * o.d;
+  double s = 0;
+  for (std::int64_t f = part; f < o.d; f += Width) {
+    const double xv = widen_to_double(x[f]), cv = c[f];
+    s += o.metric == MetricCode::L2 ? (xv - cv) * (xv - cv) : xv * cv;
+  }
+  for (int m = Width / 2; m > 0; m /= 2) s += shuffle_xor(s, m);
   switch (o.metric) {
-    case MetricCode::L2: {
-      const double d = o.row_norm2[i] + score;
-      return d > 0 ? d : 0.0;  // also maps -0 to +0
-    }
-    case MetricCode::Cosine: return 1.0 + score * o.row_scale[i];
-    default: return score;
+    case MetricCode::L2: return s;
+    case MetricCode::Cosine: return 1.0 - s * o.row_scale[i];
+    default: return -s;
   }
 }
 
 /// Writes row i's result; returns its contribution w_i * dist_i to the block's partial sum.
-FKM_DEVICE FKM_FORCEINLINE double finish_row(const AssignOutput& o, std::int64_t i, double score, std::int32_t j) {
+FKM_DEVICE FKM_FORCEINLINE double finish_row(const AssignOutput& o, std::int64_t i, double d, std::int32_t j) {
   if (o.mode == AssignMode::LabelsOnly) {
     o.labels[i] = j;
     return 0.0;
   }
-  double d = distance_from_score(o, i, score);
   if (o.mode == AssignMode::Assign) {
     o.labels[i] = j;
-  } else if (!o.reset) {
-    const double old = o.dist[i];
-    d = old < d ? old : d;
+    o.dist[i] = d;
+  } else if (o.reset || d < o.dist[i]) {
+    o.labels[i] = o.label_offset + j;
+    o.dist[i] = d;
+  } else {
+    d = o.dist[i];
   }
-  o.dist[i] = d;
   const double w = o.weights ? o.weights[i] : 1.0;
   return w == 0 ? 0.0 : w * d;
 }
@@ -157,7 +175,9 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
   for (int m = 0; m < TM; ++m) {
     const ArgMin<Acc> r = group_argmin<GX>(ArgMin<Acc>{best[m], best_j[m]});
     const std::int64_t i = i0 + ty * TM + m;
-    if (tx == 0 && i < a.n) partial += finish_row(out, i, double(r.value), r.index);
+    if (i >= a.n) continue;  // uniform over the GX lanes of a row group
+    const double dist = out.mode == AssignMode::LabelsOnly ? 0.0 : exact_distance<GX>(out, a.x + i * a.ld, i, r.index, tx);
+    if (tx == 0) partial += finish_row(out, i, dist, r.index);
   }
   const double total = block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;

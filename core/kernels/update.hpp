@@ -37,16 +37,19 @@ FKM_DEVICE FKM_FORCEINLINE void flush_run(const SegmentArgs& a, std::int64_t b, 
   else a.partials[(b * 2 + (b == b0 ? 1 : 0)) * w + f] = acc;
 }
 
-/// Grid: ceil(n / chunk) blocks; any block size. Features with f < d need the data x.
+/// Grid: ceil(n / chunk) blocks; any block size. Features with f < d need the data x. Labels
+/// >= k (sorted last) are ignored.
 template <class T>
 __global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
   const std::int64_t b = blockIdx.x;
   const std::int64_t p0 = b * a.chunk, p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
   for (std::int64_t f = threadIdx.x; f <= a.d; f += blockDim.x) {
     std::int32_t cur = a.sorted_labels[p0];
+    if (cur >= a.k) return;
     double acc = 0;
     for (std::int64_t p = p0; p < p1; ++p) {
       const std::int32_t j = a.sorted_labels[p];
+      if (j >= a.k) break;
       if (j != cur) {
         flush_run(a, b, cur, f, acc);
         cur = j;
