@@ -28,27 +28,27 @@ if has build; then
 fi
 if has test; then
   if [ -n "$prebuilt" ]; then  # ctest files hold the build machine's paths: run the suite directly
-    FKM_TEST_BACKENDS=cuda timeout 400 "$BUILD/tests/fkm_tests" > "$OUT/ctest.log" 2>&1; rc=$?
+    FKM_TEST_BACKENDS=cuda timeout 120 "$BUILD/tests/fkm_tests" > "$OUT/ctest.log" 2>&1; rc=$?
     log "fkm_tests (cuda) rc=$rc"; grep -E "test cases|assertions|FAILED|failed" "$OUT/ctest.log" | tail -25
   else
     (cd "$BUILD" && timeout 400 ctest --output-on-failure -j4 > "$OUT/ctest.log" 2>&1); rc=$?
     log "ctest rc=$rc"; grep -E "tests passed|tests failed|Failed|\*\*\*" "$OUT/ctest.log" | tail -25
   fi
   [ $rc -ne 0 ] && status=1
-  timeout 300 "$BUILD/backends/cuda/fkm_cuda_selfcheck" > "$OUT/selfcheck.log" 2>&1; rc=$?
+  timeout 60 "$BUILD/backends/cuda/fkm_cuda_selfcheck" > "$OUT/selfcheck.log" 2>&1; rc=$?
   log "selfcheck rc=$rc"; tail -15 "$OUT/selfcheck.log"
-  FKM_CUDA_FORCE_SIMT=1 timeout 200 "$BUILD/backends/cuda/fkm_cuda_selfcheck" quick > "$OUT/selfcheck_simt.log" 2>&1; rc=$?
+  FKM_CUDA_FORCE_SIMT=1 timeout 30 "$BUILD/backends/cuda/fkm_cuda_selfcheck" quick > "$OUT/selfcheck_simt.log" 2>&1; rc=$?
   log "selfcheck simt fallback rc=$rc"; tail -5 "$OUT/selfcheck_simt.log"
 fi
 if has sanitize; then
-  timeout 300 compute-sanitizer --tool memcheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/memcheck.log" 2>&1
+  timeout 50 compute-sanitizer --tool memcheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/memcheck.log" 2>&1
   rc=$?; log "memcheck rc=$rc"; tail -6 "$OUT/memcheck.log"
-  timeout 300 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/racecheck.log" 2>&1
+  timeout 50 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny > "$OUT/racecheck.log" 2>&1
   rc=$?; log "racecheck rc=$rc"; tail -6 "$OUT/racecheck.log"
 fi
 if has perf; then
   export PYTHONPATH="$SRC/../peers:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
-  timeout 520 python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" ${only:+--only $only} \
+  timeout ${PERF_TIMEOUT:-520} python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" ${only:+--only $only} \
     2>&1 | tee "$OUT/perf.log" | grep -v '^{'
   log "perf rc=${PIPESTATUS[0]}"
 fi

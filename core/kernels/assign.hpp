@@ -175,9 +175,11 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
   for (int m = 0; m < TM; ++m) {
     const ArgMin<Acc> r = group_argmin<GX>(ArgMin<Acc>{best[m], best_j[m]});
     const std::int64_t i = i0 + ty * TM + m;
-    if (i >= a.n) continue;  // uniform over the GX lanes of a row group
-    const double dist = out.mode == AssignMode::LabelsOnly ? 0.0 : exact_distance<GX>(out, a.x + i * a.ld, i, r.index, tx);
-    if (tx == 0) partial += finish_row(out, i, dist, r.index);
+    // Every lane of the warp takes part in the distance's shuffles, also for rows past the end
+    // (clamped to the last row; their result is dropped).
+    const std::int64_t ic = i < a.n ? i : a.n - 1;
+    const double dist = out.mode == AssignMode::LabelsOnly ? 0.0 : exact_distance<GX>(out, a.x + ic * a.ld, ic, r.index, tx);
+    if (tx == 0 && i < a.n) partial += finish_row(out, i, dist, r.index);
   }
   const double total = block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;

@@ -21,6 +21,7 @@ int failures = 0;
 void fail(const std::string& what) {
   ++failures;
   std::printf("FAIL %s\n", what.c_str());
+  std::fflush(stdout);
 }
 
 struct Data {
@@ -266,6 +267,7 @@ void check_out_of_memory() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const std::string mode = argc > 1 ? argv[1] : "full";
   const bool quick = mode != "full";
   if (mode == "tiny") {  // small enough for compute-sanitizer: every kernel of a fit runs
