@@ -17,6 +17,13 @@ BUILD=${prebuilt:-/tmp/fkm_build}
 status=0
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
 
+if has devbuild; then  # a from-source build in the background (niced), checked at the end
+  ( tests=OFF; [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/catch2" ] && tests=ON
+    nice -n 19 cmake -S "$SRC" -B /tmp/fkm_devbuild -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON \
+      -DFKM_BUILD_TESTS=$tests -DCMAKE_PREFIX_PATH="$SRC/../deps/catch2" > "$OUT/devbuild.log" 2>&1 &&
+    nice -n 19 ninja -C /tmp/fkm_devbuild -j8 >> "$OUT/devbuild.log" 2>&1; echo "devbuild rc=$?" >> "$OUT/devbuild.log" ) &
+  devbuild_pid=$!
+fi
 if has build; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$OUT/device.txt"
   tests=OFF
@@ -51,6 +58,11 @@ if has perf; then
   timeout ${PERF_TIMEOUT:-520} python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" ${only:+--only $only} \
     2>&1 | tee "$OUT/perf.log" | grep -v '^{'
   log "perf rc=${PIPESTATUS[0]}"
+fi
+if has devbuild; then
+  wait $devbuild_pid
+  log "$(tail -1 "$OUT/devbuild.log")"
+  [ -x /tmp/fkm_devbuild/tests/fkm_tests ] && { FKM_TEST_BACKENDS=cuda timeout 100 /tmp/fkm_devbuild/tests/fkm_tests > "$OUT/devbuild_tests.log" 2>&1; log "devbuild fkm_tests rc=$?"; tail -2 "$OUT/devbuild_tests.log"; }
 fi
 cat "$OUT/summary.txt"
 exit $status

@@ -189,15 +189,17 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
       if (t == 0) row_label[warp][mt * 16 + h * 8 + g] = r.index;
     }
   __syncwarp();
+  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent and
+  // the centroid row is read 32 bytes per quad.
   double partial = 0;
-  for (int r = 0; r < 32; ++r) {
-    const std::int64_t i = i0 + warp * 32 + r;
-    if (i >= a.n) break;
+#pragma unroll 1
+  for (int r0 = 0; r0 < 32; r0 += 8) {
+    const int r = r0 + g;
+    const std::int64_t i = i0 + warp * 32 + r, ic = i < a.n ? i : a.n - 1;
     const std::int32_t j = row_label[warp][r];
-    const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + i * a.ld;
-    const double dist =
-        out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<kernels::kWarpSize>(out, xr, i, j, lane);
-    if (lane == 0) partial += kernels::finish_row(out, i, dist, j);
+    const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
+    const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+    if (t == 0 && i < a.n) partial += kernels::finish_row(out, i, dist, j);
   }
   const double total = kernels::block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;

@@ -647,7 +647,7 @@ class CudaProblem final : public Problem {
       check_launch("iota32");
     }
     check(cudaMemset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "cudaMemset");
-    label_counts<<<grid_for(n_, 256), 256>>>(labels, n_, k, counts_.get());
+    label_counts<<<int(std::min<std::int64_t>(1024, (n_ + 1023) / 1024)), 1024>>>(labels, n_, k, counts_.get());
     check_launch("label_counts");
     int end_bit = 1;
     while (end_bit < 31 && (std::int64_t(1) << end_bit) < max_label_bound) ++end_bit;

@@ -190,11 +190,28 @@ __global__ void prepare_operands(const double* c, std::int64_t k, std::int64_t d
   }
 }
 
-/// Histogram of the labels below k (integer atomics: order independent).
+/// Histogram of the labels below k (integer atomics: order independent). With k <= kSmemBins
+/// each block counts in shared memory first (few clusters: the global counters are contended).
+inline constexpr int kSmemBins = 8192;
 __global__ void label_counts(const std::int32_t* labels, std::int64_t n, std::int64_t k, unsigned long long* counts) {
+  __shared__ unsigned local[kSmemBins];
+  const bool in_smem = k <= kSmemBins;
+  if (in_smem) {
+    for (std::int64_t j = threadIdx.x; j < k; j += blockDim.x) local[j] = 0;
+    __syncthreads();
+  }
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
-  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    if (labels[i] < k) atomicAdd(counts + labels[i], 1ull);
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const std::int32_t j = labels[i];
+    if (j >= k) continue;
+    if (in_smem) atomicAdd(local + j, 1u);
+    else atomicAdd(counts + j, 1ull);
+  }
+  if (in_smem) {
+    __syncthreads();
+    for (std::int64_t j = threadIdx.x; j < k; j += blockDim.x)
+      if (local[j]) atomicAdd(counts + j, (unsigned long long)local[j]);
+  }
 }
 
 __global__ void iota32(std::int32_t* v, std::int64_t n) {

@@ -57,9 +57,15 @@ FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, const T*
                                                  int part) {
   const double* c = o.centroids + std::int64_t(j) * o.d;
   double s = 0;
-  for (std::int64_t f = part; f < o.d; f += Width) {
-    const double xv = widen_to_double(x[f]), cv = c[f];
-    s += o.metric == MetricCode::L2 ? (xv - cv) * (xv - cv) : xv * cv;
+  if (o.metric == MetricCode::L2) {
+#pragma unroll 8
+    for (std::int64_t f = part; f < o.d; f += Width) {
+      const double v = widen_to_double(x[f]) - c[f];
+      s += v * v;
+    }
+  } else {
+#pragma unroll 8
+    for (std::int64_t f = part; f < o.d; f += Width) s += widen_to_double(x[f]) * c[f];
   }
   for (int m = Width / 2; m > 0; m /= 2) s += shuffle_xor(s, m);
   switch (o.metric) {

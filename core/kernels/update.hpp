@@ -38,31 +38,50 @@ FKM_DEVICE FKM_FORCEINLINE void flush_run(const SegmentArgs& a, std::int64_t b, 
 }
 
 /// Grid: ceil(n / chunk) blocks; any block size. Features with f < d need the data x. Labels
-/// >= k (sorted last) are ignored.
+/// >= k (sorted last) are ignored. Points are taken kBatch at a time: their indices, labels and
+/// values are loaded first (independent loads in flight), then added in order.
 template <class T>
 __global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
+  constexpr int kBatch = 8;
   const std::int64_t b = blockIdx.x;
   const std::int64_t p0 = b * a.chunk, p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
+  if (a.sorted_labels[p0] >= a.k) return;
   for (std::int64_t f = threadIdx.x; f <= a.d; f += blockDim.x) {
     std::int32_t cur = a.sorted_labels[p0];
-    if (cur >= a.k) return;
     double acc = 0;
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const std::int32_t j = a.sorted_labels[p];
-      if (j >= a.k) break;
-      if (j != cur) {
-        flush_run(a, b, cur, f, acc);
-        cur = j;
-        acc = 0;
+    bool done = false;
+    for (std::int64_t p = p0; p < p1 && !done; p += kBatch) {
+      std::int32_t jj[kBatch];
+      double v[kBatch];
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        const std::int64_t q = p + u;
+        jj[u] = q < p1 ? a.sorted_labels[q] : a.k;
+        v[u] = 0;
+        if (jj[u] < a.k) {
+          const std::int64_t i = a.order[q];
+          const double w = a.weights ? a.weights[i] : 1.0;
+          if (f == a.d) {
+            v[u] = w;
+          } else {
+            double xv = double(x[i * ld + f]);
+            if (a.row_scale) xv *= a.row_scale[i];
+            v[u] = w * xv;
+          }
+        }
       }
-      const std::int64_t i = a.order[p];
-      const double w = a.weights ? a.weights[i] : 1.0;
-      if (f == a.d) {
-        acc += w;
-      } else {
-        double v = double(x[i * ld + f]);
-        if (a.row_scale) v *= a.row_scale[i];
-        acc += w * v;
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        if (done || jj[u] >= a.k) {
+          done = true;
+          continue;
+        }
+        if (jj[u] != cur) {
+          flush_run(a, b, cur, f, acc);
+          cur = jj[u];
+          acc = 0;
+        }
+        acc += v[u];
       }
     }
     flush_run(a, b, cur, f, acc);
