@@ -138,7 +138,7 @@ class LabelSorter {
     Kokkos::parallel_for("fkm::kokkos::label_keys", Range(0, n), KOKKOS_LAMBDA(Index i) {
       const Index b = bucket_of(labels(i), m);
       keys(i) = b * n + i;
-      Kokkos::atomic_increment(&counts(b));
+      Kokkos::atomic_add(&counts(b), Index(1));  // (atomic_increment is deprecated in Kokkos 4)
     });
     Kokkos::sort(keys);
     Kokkos::parallel_for("fkm::kokkos::keys_to_order", Range(0, n), KOKKOS_LAMBDA(Index p) { order(p) = keys(p) % n; });
