@@ -14,19 +14,16 @@
 #include "../../core/src/convert.hpp"
 #include "../../core/src/rng.hpp"
 #include "fkm/error.hpp"
+#include "cache_info.hpp"
 #include "kernels.hpp"
 #include "panels.hpp"
+#include "point_tiles.hpp"
 
 namespace fkm::cpu {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::int64_t kScanBlock = 4096;  // rows per block of every reduction (fixed: determinism)
-
-inline double widen(float v) { return v; }
-inline double widen(double v) { return v; }
-inline double widen(half v) { return to_float(v); }
-inline double widen(bfloat16 v) { return to_float(v); }
 
 /// Calls f(S{}) with S the C++ storage type of dtype t.
 template <class F>
@@ -69,19 +66,23 @@ class CpuProblem final : public Problem {
         row_scale_(n_, 1.0),
         dist_(n_, kInf),
         labels_(n_, 0) {
-    // Rows of one assign block stay in (half of) a 512 KiB L2 while centroid panels stream by.
-    const std::int64_t fit = (256 * 1024) / std::max<std::int64_t>(1, d_ * std::int64_t(sizeof(T)));
-    block_rows_ = std::clamp<std::int64_t>(fit - fit % 6, 6, 516);
+    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
-    // Per-row scale: 1/||x|| (cosine) or ||x||^2 (L2, for approximate potentials).
+    // L2 scores are computed on centred data (as scikit-learn does): the fp32 dot products then
+    // keep their precision when the data sit far from the origin. Distances are unchanged.
+    if (metric_ == Metric::L2) shift_ = column_means(/*normalised=*/false);
+    // Per-row scale: 1/||x|| (cosine) or ||x - shift||^2 (L2, for approximate potentials).
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
       for (std::int64_t i = 0; i < n_; ++i) {
         const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
         double s2 = 0;
-        for (std::int64_t f = 0; f < d_; ++f) s2 += widen(row[f]) * widen(row[f]);
+        for (std::int64_t f = 0; f < d_; ++f) {
+          const double v = shift_.empty() ? widen(row[f]) : widen(row[f]) - shift_[f];
+          s2 += v * v;
+        }
         row_scale_[i] = metric_ == Metric::Cosine ? (s2 > 0 ? 1.0 / std::sqrt(s2) : 0.0) : s2;
       }
       return 0;
@@ -102,22 +103,27 @@ class CpuProblem final : public Problem {
   }
 
   double mean_variance() const override {
-    std::vector<double> var(d_);
+    const std::vector<double> mean = column_means(/*normalised=*/true);
+    // Squared deviations summed per fixed row block, then over blocks in order.
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
+    std::vector<double> partial(nb * d_, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
-      for (std::int64_t f = 0; f < d_; ++f) {
-        double mean = 0;
-        for (std::int64_t i = 0; i < n_; ++i) mean += value<S>(i, f);
-        mean /= double(n_);
-        double v = 0;
-        for (std::int64_t i = 0; i < n_; ++i) v += (value<S>(i, f) - mean) * (value<S>(i, f) - mean);
-        var[f] = v / double(n_);
-      }
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i)
+          for (std::int64_t f = 0; f < d_; ++f) {
+            const double v = value<S>(i, f) - mean[f];
+            partial[b * d_ + f] += v * v;
+          }
       return 0;
     });
     double total = 0;
-    for (double v : var) total += v;
+    for (std::int64_t f = 0; f < d_; ++f) {
+      double v = 0;
+      for (std::int64_t b = 0; b < nb; ++b) v += partial[b * d_ + f];
+      total += v / double(n_);
+    }
     return total / double(d_);
   }
 
@@ -127,7 +133,7 @@ class CpuProblem final : public Problem {
     if (metric_ == Metric::Cosine)
       for (std::int64_t j = 0; j < k_; ++j) normalise(&c_[j * d_]);
     previous_ = c_;
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
   }
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
@@ -143,23 +149,25 @@ class CpuProblem final : public Problem {
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
-    // Each thread owns a slice of features and walks all points in index order: every sum is
-    // accumulated in the same order as the reference, whatever the thread count.
-    constexpr std::int64_t kSlice = 8;
-    const std::int64_t slices = blocks_of(d_, kSlice);
+    // Each thread owns a contiguous range of features and walks all points in index order:
+    // every sum is accumulated in the same order as the reference, whatever the thread count,
+    // and each row is read once in all.
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-      for (std::int64_t s = 0; s < slices; ++s) {
-        const std::int64_t f0 = s * kSlice, f1 = std::min(d_, f0 + kSlice);
-        for (std::int64_t i = 0; i < n_; ++i) {
-          if (w_[i] == 0) continue;
+#pragma omp parallel num_threads(threads_)
+      {
+        const std::int64_t parts = omp_get_num_threads(), me = omp_get_thread_num();
+        const std::int64_t f0 = d_ * me / parts, f1 = d_ * (me + 1) / parts;
+        for (std::int64_t i = 0; i < n_ && f0 < f1; ++i) {
+          const double w = w_[i];
+          if (w == 0) continue;
           const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
           double* sum = &sums_[std::int64_t(labels_[i]) * d_];
           if (metric_ == Metric::Cosine) {
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * (widen(row[f]) * row_scale_[i]);
+            const double scale = row_scale_[i];
+            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w * (widen(row[f]) * scale);
           } else {
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * widen(row[f]);
+            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w * widen(row[f]);
           }
         }
       }
@@ -178,13 +186,13 @@ class CpuProblem final : public Problem {
         empties.push_back(j);
       }
     }
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
     return empties;
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     for (std::int64_t t = 0; t < m; ++t) std::copy(rows + t * d_, rows + (t + 1) * d_, &c_[ids[t] * d_]);
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
   }
 
   double shift() const override {
@@ -201,7 +209,7 @@ class CpuProblem final : public Problem {
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_);
+    P.pack(centres.data(), m, d_, metric_, centring());
     return nearest_pass(P, centres.data(), [&](std::int64_t i, std::int32_t, double dist) {
       dist_[i] = std::min(dist_[i], dist);
       return w_[i] * dist_[i];
@@ -211,18 +219,20 @@ class CpuProblem final : public Problem {
   void potentials(const double* c, std::int64_t m, double* out) const override {
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_);
-    const std::int64_t ld = P.padded_k(), nb = blocks_of(n_, block_rows_);
+    P.pack(centres.data(), m, d_, metric_, centring());
+    const std::int64_t ld = P.padded_k(), rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
     std::vector<double> partial(nb * m, 0.0);
 #pragma omp parallel num_threads(threads_)
     {
-      std::vector<T> buf, scores(block_rows_ * ld);
+      AlignedVector<T> tiles;
+      KernelWorkspace<T> ws;
+      ws.reserve(rows_per_block);
+      std::vector<T> scores(rows_per_block * ld);
 #pragma omp for schedule(static)
       for (std::int64_t b = 0; b < nb; ++b) {
-        const std::int64_t i0 = b * block_rows_, rows = std::min(block_rows_, n_ - i0);
-        std::int64_t stride = 0;
-        const T* x = compute_rows(i0, rows, buf, stride);
-        kernels_.scores(x, stride, rows, P, scores.data());
+        const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
+        pack_block(i0, rows, tiles);
+        kernels_.scores(tiles.data(), rows, P, tiling_.depth_chunk, ws, scores.data());
         for (std::int64_t r = 0; r < rows; ++r)
           for (std::int64_t j = 0; j < m; ++j)
             partial[b * m + j] += w_[i0 + r] * std::min(dist_[i0 + r], approx_distance(i0 + r, scores[r * ld + j]));
@@ -293,7 +303,7 @@ class CpuProblem final : public Problem {
   void nearest_weights(const double* c, std::int64_t m, double* out) const override {
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_);
+    P.pack(centres.data(), m, d_, metric_, centring());
     std::vector<std::int32_t> nearest(n_);
     nearest_pass(P, nullptr, [&](std::int64_t i, std::int32_t j, double) {
       nearest[i] = j;
@@ -322,24 +332,40 @@ class CpuProblem final : public Problem {
     return metric_ == Metric::Cosine ? v * row_scale_[i] : v;
   }
 
-  /// Rows [i0, i0 + rows) in the compute type: the caller's memory when it already is, else
-  /// converted into buf.
-  const T* compute_rows(std::int64_t i0, std::int64_t rows, std::vector<T>& buf, std::int64_t& stride) const {
-    if (x_.dtype == (sizeof(T) == 4 ? DType::F32 : DType::F64)) {
-      stride = x_.row_stride;
-      return static_cast<const T*>(x_.data) + i0 * x_.row_stride;
-    }
-    buf.resize(rows * d_);
-    stride = d_;
+  const double* centring() const { return shift_.empty() ? nullptr : shift_.data(); }
+
+  /// Per-feature means of the data (normalised rows for cosine when asked), fp64: summed per
+  /// fixed row block, then over blocks in order (any thread count gives the same bits).
+  std::vector<double> column_means(bool normalised) const {
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
+    std::vector<double> partial(nb * d_, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const S* row = static_cast<const S*>(x_.data) + (i0 + r) * x_.row_stride;
-        for (std::int64_t f = 0; f < d_; ++f) buf[r * d_ + f] = T(widen(row[f]));
-      }
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) {
+          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+          const double scale = normalised && metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
+          for (std::int64_t f = 0; f < d_; ++f) partial[b * d_ + f] += widen(row[f]) * scale;
+        }
       return 0;
     });
-    return buf.data();
+    std::vector<double> mean(d_, 0.0);
+    for (std::int64_t f = 0; f < d_; ++f) {
+      for (std::int64_t b = 0; b < nb; ++b) mean[f] += partial[b * d_ + f];
+      mean[f] /= double(n_);
+    }
+    return mean;
+  }
+
+  /// Rows [i0, i0 + rows) packed for the score kernel (point_tiles.hpp).
+  void pack_block(std::int64_t i0, std::int64_t rows, AlignedVector<T>& tiles) const {
+    tiles.resize(tiles_of(rows) * kMicroRows * d_);
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_, centring(), tiles.data());
+      return 0;
+    });
   }
 
   /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it)
@@ -347,46 +373,61 @@ class CpuProblem final : public Problem {
   /// exact distance is not computed (0 is passed).
   template <class PerRow>
   double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
-    const std::int64_t nb = blocks_of(n_, block_rows_);
+    const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
     std::vector<double> partial(nb, 0.0);
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
 #pragma omp parallel num_threads(threads_)
-    {
-      std::vector<T> buf, best(block_rows_);
-      std::vector<std::int32_t> label(block_rows_);
+      {
+        AlignedVector<T> tiles;
+        KernelWorkspace<T> ws;
+        ws.reserve(rows_per_block);
+        std::vector<T> best(rows_per_block);
+        std::vector<std::int32_t> label(rows_per_block);
+        std::vector<double> dist(rows_per_block, 0.0);
 #pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < nb; ++b) {
-        const std::int64_t i0 = b * block_rows_, rows = std::min(block_rows_, n_ - i0);
-        std::int64_t stride = 0;
-        const T* x = compute_rows(i0, rows, buf, stride);
-        kernels_.argmin(x, stride, rows, P, label.data(), best.data());
-        double s = 0;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const double dist = centres ? exact_distance(x + r * stride, i0 + r, centres + std::int64_t(label[r]) * d_) : 0.0;
-          s += per_row(i0 + r, label[r], dist);
+        for (std::int64_t b = 0; b < nb; ++b) {
+          const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
+          pack_block(i0, rows, tiles);
+          kernels_.argmin(tiles.data(), rows, P, tiling_.depth_chunk, ws, label.data(), best.data());
+          if (centres) exact_distances<S>(i0, rows, label.data(), centres, dist.data());
+          double s = 0;
+          for (std::int64_t r = 0; r < rows; ++r) s += per_row(i0 + r, label[r], dist[r]);
+          partial[b] = s;
         }
-        partial[b] = s;
       }
-    }
+      return 0;
+    });
     double total = 0;
     for (double p : partial) total += p;
     return total;
   }
 
-  /// Distance of row i (x, in the compute type) to a centroid, in fp64 from the widened values:
-  /// the same arithmetic as the reference.
-  double exact_distance(const T* x, std::int64_t i, const double* c) const {
-    if (metric_ == Metric::L2) {
-      double s = 0;
-      for (std::int64_t f = 0; f < d_; ++f) s += (double(x[f]) - c[f]) * (double(x[f]) - c[f]);
-      return s;
+  /// Distances of rows [i0, i0 + rows) to their centroids (fp64, from the widened stored values:
+  /// the same arithmetic as the reference, feature by feature in order).
+  template <class S>
+  void exact_distances(std::int64_t i0, std::int64_t rows, const std::int32_t* label, const double* centres,
+                       double* out) const {
+    const S* x = static_cast<const S*>(x_.data) + i0 * x_.row_stride;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const S* row = x + r * x_.row_stride;
+      const double* c = centres + std::int64_t(label[r]) * d_;
+      if (metric_ == Metric::L2) {
+        double s = 0;
+        for (std::int64_t f = 0; f < d_; ++f) s += (widen(row[f]) - c[f]) * (widen(row[f]) - c[f]);
+        out[r] = s;
+        continue;
+      }
+      double dot = 0;
+      if (metric_ == Metric::Cosine) {
+        const double scale = row_scale_[i0 + r];
+        for (std::int64_t f = 0; f < d_; ++f) dot += (widen(row[f]) * scale) * c[f];
+        out[r] = 1.0 - dot;
+        continue;
+      }
+      for (std::int64_t f = 0; f < d_; ++f) dot += widen(row[f]) * c[f];
+      out[r] = -dot;
     }
-    double dot = 0;
-    if (metric_ == Metric::Cosine) {
-      for (std::int64_t f = 0; f < d_; ++f) dot += (double(x[f]) * row_scale_[i]) * c[f];
-      return 1.0 - dot;
-    }
-    for (std::int64_t f = 0; f < d_; ++f) dot += double(x[f]) * c[f];
-    return -dot;
   }
 
   /// Distance from a kernel score (used only where an approximation is good enough: k-means++
@@ -451,8 +492,8 @@ class CpuProblem final : public Problem {
   std::int64_t row_offset_;
   int threads_;
   KernelTable<T> kernels_;
-  std::int64_t block_rows_ = 6;
-  std::vector<double> w_, row_scale_, dist_;
+  Tiling tiling_;
+  std::vector<double> w_, row_scale_, dist_, shift_;
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
   Panels<T> panels_;

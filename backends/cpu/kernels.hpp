@@ -3,18 +3,37 @@
 #include <cstdint>
 #include <string>
 
+#include "aligned.hpp"
 #include "panels.hpp"
+#include "point_tiles.hpp"
 
 namespace fkm::cpu {
 
-/// The kernels of one instruction set (score_kernel.hpp): for a block of `rows` rows at x with
-/// `stride` elements between rows.
+/// Per-thread scratch of the score kernels for blocks of up to `rows` rows; reused across blocks.
+template <class T>
+struct KernelWorkspace {
+  AlignedVector<T> partial;           ///< [tiles][R][W]: dot products carried between depth chunks
+  AlignedVector<T> lane_best;         ///< [rows][W]: running minimum per row and lane (vector kernels)
+  AlignedVector<std::int32_t> lane_label;  ///< [rows][W]: its centroid index
+  void reserve(std::int64_t rows) {
+    const std::int64_t padded = tiles_of(rows) * kMicroRows;
+    partial.resize(padded * Panels<T>::W);
+    lane_best.resize(padded * Panels<T>::W);
+    lane_label.resize(padded * Panels<T>::W);
+  }
+};
+
+/// The kernels of one instruction set, for a block of `rows` rows packed by pack_rows()
+/// (tiles) against centroid panels P. depth_chunk: features per pass (Tiling::depth_chunk);
+/// it changes no result.
 template <class T>
 struct KernelTable {
   /// best score and its centroid index per row (ties to the lower index)
-  void (*argmin)(const T* x, std::int64_t stride, std::int64_t rows, const Panels<T>& P, std::int32_t* label, T* best);
+  void (*argmin)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
+                 KernelWorkspace<T>& ws, std::int32_t* label, T* best);
   /// every score: out[r * P.padded_k() + j]
-  void (*scores)(const T* x, std::int64_t stride, std::int64_t rows, const Panels<T>& P, T* out);
+  void (*scores)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
+                 KernelWorkspace<T>& ws, T* out);
 };
 
 KernelTable<float> generic_kernels_f32();
