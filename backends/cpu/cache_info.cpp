@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "point_tiles.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <string>
@@ -68,10 +70,10 @@ Tiling choose_tiling(const CacheSizes& caches, std::int64_t d, std::int64_t elem
   Tiling t;
   // A panel chunk takes at most half of L1; the other half holds the streamed rows and state.
   const std::int64_t chunk_fit = std::max<std::int64_t>(16, caches.l1d / 2 / (panel_width * elem_bytes));
-  const std::int64_t chunks = (d + chunk_fit - 1) / chunk_fit;
-  t.depth_chunk = (d + chunks - 1) / chunks;  // equal chunks: no short last pass
+  const std::int64_t depth = padded_depth(d), chunks = (depth + chunk_fit - 1) / chunk_fit;
+  t.depth_chunk = padded_depth((depth + chunks - 1) / chunks);  // equal chunks of whole feature groups
   // The packed block takes about half of L2; the centroid panels stream through the rest.
-  const std::int64_t fit = caches.l2 / 2 / std::max<std::int64_t>(1, d * elem_bytes);
+  const std::int64_t fit = caches.l2 / 2 / std::max<std::int64_t>(1, padded_depth(d) * elem_bytes);
   t.block_rows = std::clamp<std::int64_t>(fit - fit % micro_rows, micro_rows, 64 * micro_rows);
   return t;
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <thread>
+#include <type_traits>
 
 #include "../../core/src/backend_factories.hpp"
 #include "../../core/src/convert.hpp"
@@ -18,6 +19,7 @@
 #include "kernels.hpp"
 #include "panels.hpp"
 #include "point_tiles.hpp"
+#include "row_kernels.hpp"
 
 namespace fkm::cpu {
 namespace {
@@ -62,6 +64,7 @@ class CpuProblem final : public Problem {
         row_offset_(s.row_offset),
         threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
         kernels_(kernels_for<T>()),
+        row_kernels_(float_row_kernels()),
         w_(n_),
         row_scale_(n_, 1.0),
         dist_(n_, kInf),
@@ -69,10 +72,25 @@ class CpuProblem final : public Problem {
     tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
-    // L2 scores are computed on centred data (as scikit-learn does): the fp32 dot products then
-    // keep their precision when the data sit far from the origin. Distances are unchanged.
-    if (metric_ == Metric::L2) shift_ = column_means(/*normalised=*/false);
-    // Per-row scale: 1/||x|| (cosine) or ||x - shift||^2 (L2, for approximate potentials).
+    unweighted_ = s.weights.data == nullptr;
+    row_scales();
+    // L2 scores of data far from the origin (the mean farther out than the spread) lose fp32
+    // precision to cancellation: such data are centred when packed, as scikit-learn centres.
+    if (metric_ == Metric::L2 && n_ > 1) {
+      const std::vector<double> mean = column_means(/*normalised=*/false);
+      double mean2 = 0, sq = 0;
+      for (double m : mean) mean2 += m * m;
+      for (double v : row_scale_) sq += v;
+      if (2 * mean2 > sq / double(n_)) {
+        shift_ = mean;
+        shift_t_.assign(mean.begin(), mean.end());
+        row_scales();
+      }
+    }
+  }
+
+  /// row_scale_: 1/||x|| (cosine) or ||x - shift||^2 (L2, for approximate potentials).
+  void row_scales() {
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -158,16 +176,21 @@ class CpuProblem final : public Problem {
       {
         const std::int64_t parts = omp_get_num_threads(), me = omp_get_thread_num();
         const std::int64_t f0 = d_ * me / parts, f1 = d_ * (me + 1) / parts;
-        for (std::int64_t i = 0; i < n_ && f0 < f1; ++i) {
-          const double w = w_[i];
-          if (w == 0) continue;
-          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
-          double* sum = &sums_[std::int64_t(labels_[i]) * d_];
+        const S* x = static_cast<const S*>(x_.data);
+        const double* w = unweighted_ ? nullptr : w_.data();
+        if (f0 < f1) {
           if (metric_ == Metric::Cosine) {
-            const double scale = row_scale_[i];
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w * (widen(row[f]) * scale);
+            for (std::int64_t i = 0; i < n_; ++i) {
+              if (w_[i] == 0) continue;
+              const S* row = x + i * x_.row_stride;
+              double* sum = &sums_[std::int64_t(labels_[i]) * d_];
+              const double scale = row_scale_[i];
+              for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * (widen(row[f]) * scale);
+            }
+          } else if constexpr (std::is_same_v<S, float>) {
+            row_kernels_.accumulate(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           } else {
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w * widen(row[f]);
+            accumulate_rows(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           }
         }
       }
@@ -360,10 +383,10 @@ class CpuProblem final : public Problem {
 
   /// Rows [i0, i0 + rows) packed for the score kernel (point_tiles.hpp).
   void pack_block(std::int64_t i0, std::int64_t rows, AlignedVector<T>& tiles) const {
-    tiles.resize(tiles_of(rows) * kMicroRows * d_);
+    tiles.resize(tiles_of(rows) * tile_size(d_));
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_, centring(), tiles.data());
+      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_, shift_t_.empty() ? nullptr : shift_t_.data(), tiles.data());
       return 0;
     });
   }
@@ -375,6 +398,14 @@ class CpuProblem final : public Problem {
   double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
     const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
     std::vector<double> partial(nb, 0.0);
+    // L2 distances read the packed rows (in cache, zero-padded to dp features): centroids too.
+    const std::int64_t dp = padded_depth(d_);
+    std::vector<double> padded;
+    const bool from_tiles = metric_ == Metric::L2 && shift_.empty();
+    if (centres && from_tiles) {
+      padded.assign(P.k * dp, 0.0);
+      for (std::int64_t j = 0; j < P.k; ++j) std::copy(centres + j * d_, centres + (j + 1) * d_, &padded[j * dp]);
+    }
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel num_threads(threads_)
@@ -390,7 +421,18 @@ class CpuProblem final : public Problem {
           const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
           pack_block(i0, rows, tiles);
           kernels_.argmin(tiles.data(), rows, P, tiling_.depth_chunk, ws, label.data(), best.data());
-          if (centres) exact_distances<S>(i0, rows, label.data(), centres, dist.data());
+          if (centres && from_tiles) {
+            for (std::int64_t r = 0; r < rows; ++r) {
+              const T* x = tiles.data() + (r / kMicroRows) * tile_size(d_) + (r % kMicroRows) * kDepthGroup;
+              const double* c = padded.data() + std::int64_t(label[r]) * dp;
+              if constexpr (std::is_same_v<T, float>)
+                dist[r] = row_kernels_.l2_distance(x, c, dp);
+              else
+                dist[r] = l2_distance_packed(x, c, dp);
+            }
+          } else if (centres) {
+            exact_distances<S>(i0, rows, label.data(), centres, dist.data());
+          }
           double s = 0;
           for (std::int64_t r = 0; r < rows; ++r) s += per_row(i0 + r, label[r], dist[r]);
           partial[b] = s;
@@ -403,8 +445,9 @@ class CpuProblem final : public Problem {
     return total;
   }
 
-  /// Distances of rows [i0, i0 + rows) to their centroids (fp64, from the widened stored values:
-  /// the same arithmetic as the reference, feature by feature in order).
+  /// Distances of rows [i0, i0 + rows) to their centroids in fp64 from the widened stored values:
+  /// L2 in the 8-way order of row_kernels.hpp (the bits of the packed-row version), cosine and
+  /// inner product feature by feature in order (the reference's arithmetic).
   template <class S>
   void exact_distances(std::int64_t i0, std::int64_t rows, const std::int32_t* label, const double* centres,
                        double* out) const {
@@ -413,9 +456,7 @@ class CpuProblem final : public Problem {
       const S* row = x + r * x_.row_stride;
       const double* c = centres + std::int64_t(label[r]) * d_;
       if (metric_ == Metric::L2) {
-        double s = 0;
-        for (std::int64_t f = 0; f < d_; ++f) s += (widen(row[f]) - c[f]) * (widen(row[f]) - c[f]);
-        out[r] = s;
+        out[r] = l2_distance_row(row, c, d_);
         continue;
       }
       double dot = 0;
@@ -423,10 +464,10 @@ class CpuProblem final : public Problem {
         const double scale = row_scale_[i0 + r];
         for (std::int64_t f = 0; f < d_; ++f) dot += (widen(row[f]) * scale) * c[f];
         out[r] = 1.0 - dot;
-        continue;
+      } else {
+        for (std::int64_t f = 0; f < d_; ++f) dot += widen(row[f]) * c[f];
+        out[r] = -dot;
       }
-      for (std::int64_t f = 0; f < d_; ++f) dot += widen(row[f]) * c[f];
-      out[r] = -dot;
     }
   }
 
@@ -492,8 +533,12 @@ class CpuProblem final : public Problem {
   std::int64_t row_offset_;
   int threads_;
   KernelTable<T> kernels_;
+  FloatRowKernels row_kernels_;
+  bool unweighted_ = true;
   Tiling tiling_;
-  std::vector<double> w_, row_scale_, dist_, shift_;
+  std::vector<double> w_, row_scale_, dist_;
+  std::vector<double> shift_;  ///< L2 data far from the origin: its mean, subtracted when packing
+  std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
   Panels<T> panels_;

@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "row_kernels.hpp"
 
 namespace fkm::cpu {
 namespace {
@@ -26,17 +27,22 @@ struct Accumulators {
   __m256 v[R][2];
 };
 
-/// acc += tile[f][r] * panel[f][c] for f < len.
+constexpr int G = kDepthGroup;
+
+/// acc += x[r][f] * panel[f][c] for f < len (a multiple of G): one feature group per trip, fully
+/// unrolled, so every broadcast has a constant offset.
 __attribute__((always_inline)) inline void multiply_add(const float* xt, const float* pc, std::int64_t len,
                                                         Accumulators& acc) {
-#pragma GCC unroll 4
-  for (std::int64_t f = 0; f < len; ++f) {
-    const __m256 b0 = _mm256_load_ps(pc + f * W), b1 = _mm256_load_ps(pc + f * W + 8);
+  for (std::int64_t g = 0; g < len; g += G, xt += G * R, pc += G * W) {
+#pragma GCC unroll 8
+    for (int j = 0; j < G; ++j) {
+      const __m256 b0 = _mm256_load_ps(pc + j * W), b1 = _mm256_load_ps(pc + j * W + 8);
 #pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const __m256 x = _mm256_broadcast_ss(xt + f * R + r);
-      acc.v[r][0] = _mm256_fmadd_ps(x, b0, acc.v[r][0]);
-      acc.v[r][1] = _mm256_fmadd_ps(x, b1, acc.v[r][1]);
+      for (int r = 0; r < R; ++r) {
+        const __m256 x = _mm256_broadcast_ss(xt + r * G + j);
+        acc.v[r][0] = _mm256_fmadd_ps(x, b0, acc.v[r][0]);
+        acc.v[r][1] = _mm256_fmadd_ps(x, b1, acc.v[r][1]);
+      }
     }
   }
 }
@@ -44,14 +50,14 @@ __attribute__((always_inline)) inline void multiply_add(const float* xt, const f
 template <class Finish>
 void for_each_tile(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
                    KernelWorkspace<float>& ws, Finish&& finish) {
-  const std::int64_t d = P.d, ntiles = tiles_of(rows);
+  const std::int64_t d = P.depth, ntiles = tiles_of(rows), tsize = tile_size(P.d);
   for (std::int64_t p = 0; p < P.panels; ++p) {
     for (std::int64_t f0 = 0; f0 < d; f0 += chunk) {
       const std::int64_t len = std::min(chunk, d - f0);
       const bool first = f0 == 0, last = f0 + len >= d;
       const float* pc = P.panel(p) + f0 * W;
       for (std::int64_t t = 0; t < ntiles; ++t) {
-        const float* xt = tiles + t * d * R + f0 * R;
+        const float* xt = tiles + t * tsize + f0 * R;
         float* carried = ws.partial.data() + t * R * W;
         Accumulators acc;
 #pragma GCC unroll 6
@@ -141,8 +147,27 @@ void scores_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
   });
 }
 
+/// l2_distance_packed<float> (row_kernels.hpp) vectorised: lanes 0-3 in one register, 4-7 in the
+/// other; multiplies and adds stay separate, so the bits are the portable version's.
+double l2_distance(const float* x, const double* c, std::int64_t dp) {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  for (std::int64_t g = 0; g < dp; g += G, x += G * R) {
+    const __m256 xv = _mm256_load_ps(x);
+    const __m256d t0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_loadu_pd(c + g));
+    const __m256d t1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), _mm256_loadu_pd(c + g + 4));
+    lo = _mm256_add_pd(lo, _mm256_mul_pd(t0, t0));
+    hi = _mm256_add_pd(hi, _mm256_mul_pd(t1, t1));
+  }
+  alignas(32) double s[4];
+  _mm256_store_pd(s, _mm256_add_pd(lo, hi));  // lane j: l_j + l_{j+4}
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 }  // namespace
 
 KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &scores_block}; }
+// accumulate_rows is plain vectorisable C++; this file is compiled with -ffp-contract=off, so its
+// multiplies and adds are not fused and the sums have the portable version's bits.
+FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &accumulate_rows<float>}; }
 
 }  // namespace fkm::cpu

@@ -1,8 +1,10 @@
-// The score kernels compiled for the baseline instruction set of the target.
+// The score and row kernels compiled for the baseline instruction set of the target.
 #include "kernels.hpp"
+#include "row_kernels.hpp"
 #include "score_kernel.hpp"
 
 namespace fkm::cpu {
 KernelTable<float> generic_kernels_f32() { return {&argmin_block<float>, &scores_block<float>}; }
 KernelTable<double> generic_kernels_f64() { return {&argmin_block<double>, &scores_block<double>}; }
+FloatRowKernels generic_float_row_kernels() { return {&l2_distance_packed<float>, &accumulate_rows<float>}; }
 }  // namespace fkm::cpu

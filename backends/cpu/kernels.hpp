@@ -36,6 +36,18 @@ struct KernelTable {
                  KernelWorkspace<T>& ws, T* out);
 };
 
+/// Row kernels for float data (row_kernels.hpp); every instruction set gives the same bits.
+struct FloatRowKernels {
+  double (*l2_distance)(const float* x, const double* c, std::int64_t dp);  ///< l2_distance_packed
+  void (*accumulate)(const float* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
+                     std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums);
+};
+FloatRowKernels float_row_kernels();
+FloatRowKernels generic_float_row_kernels();
+#ifdef FKM_CPU_HAVE_AVX2
+FloatRowKernels avx2_float_row_kernels();
+#endif
+
 KernelTable<float> generic_kernels_f32();
 KernelTable<double> generic_kernels_f64();
 #ifdef FKM_CPU_HAVE_AVX2

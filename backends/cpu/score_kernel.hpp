@@ -1,8 +1,8 @@
 // The portable CPU FlashAssign kernel: scores s_ij = bias_j + scale * <x_i, c_j> for a block of
 // packed rows against centroids packed in panels, with the argmin fused in (no N x K matrix).
 //
-//   rows:         [tiles][D][R] (point_tiles.hpp), R = 6
-//   centroids:    panel p = [D x W] (W = 64 bytes of T: 16 floats or 8 doubles), d-major
+//   rows:         [tiles][Dp/G][R][G] (point_tiles.hpp), R = 6 rows, G = 8 features a group
+//   centroids:    panel p = [Dp x W] (W = 64 bytes of T: 16 floats or 8 doubles), d-major
 //   micro-kernel: [R x W] accumulators; one feature step = R broadcasts and R x W multiply-adds
 //   loop nest:    for panel p, for depth chunk (panel chunk in L1), for tile (block in L2)
 // The dot products are summed in feature order whatever the chunking, so the blocking changes
@@ -25,26 +25,26 @@ namespace {
 template <class T, class Finish>
 void for_each_tile(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
                    Finish&& finish) {
-  constexpr int W = Panels<T>::W, R = kMicroRows;
-  const std::int64_t d = P.d, ntiles = tiles_of(rows);
+  constexpr int W = Panels<T>::W, R = kMicroRows, G = kDepthGroup;
+  const std::int64_t d = P.depth, ntiles = tiles_of(rows), tsize = tile_size(P.d);
   for (std::int64_t p = 0; p < P.panels; ++p) {
     for (std::int64_t f0 = 0; f0 < d; f0 += chunk) {
       const std::int64_t len = std::min(chunk, d - f0);
       const bool first = f0 == 0, last = f0 + len >= d;
       const T* pc = P.panel(p) + f0 * W;
       for (std::int64_t t = 0; t < ntiles; ++t) {
-        const T* xt = tiles + t * d * R + f0 * R;
+        const T* xt = tiles + t * tsize + f0 * R;
         T* carried = ws.partial.data() + t * R * W;
         T a[R][W];
         for (int r = 0; r < R; ++r)
           for (int c = 0; c < W; ++c) a[r][c] = first ? T(0) : carried[r * W + c];
-        for (std::int64_t f = 0; f < len; ++f) {
-          for (int r = 0; r < R; ++r) {
-            const T xv = xt[f * R + r];
+        for (std::int64_t g = 0; g < len; g += G)
+          for (int j = 0; j < G; ++j)
+            for (int r = 0; r < R; ++r) {
+              const T xv = xt[g * R + r * G + j];
 #pragma omp simd
-            for (int c = 0; c < W; ++c) a[r][c] += xv * pc[f * W + c];
-          }
-        }
+              for (int c = 0; c < W; ++c) a[r][c] += xv * pc[(g + j) * W + c];
+            }
         if (last) {
           finish(p, t, a);
         } else {
