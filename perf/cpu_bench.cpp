@@ -3,12 +3,18 @@
 //   cpu_bench fit X.npy C0.npy ITERS [THREADS] [LABELS_OUT.npy]
 //       fkm::fit from the given centroids, tol = 0, exactly ITERS Lloyd iterations; prints one
 //       JSON line: seconds (whole fit), s_per_iter, inertia, n_iter, device.
+//   cpu_bench peak
+//       the FMA peak of this machine, all threads: independent AVX2 FMA chains in registers;
+//       one JSON line: gflops, threads.
 //   cpu_bench steps X.npy C0.npy ITERS [THREADS]
 //   cpu_bench steps synthetic:N:D:K ITERS [THREADS]
 //       the Problem interface directly: wall and CPU seconds per iteration of assign,
 //       accumulate and update (CPU seconds are robust to other load on a shared machine).
+#include <immintrin.h>
+#include <omp.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +52,45 @@ void synthetic(std::int64_t n, std::int64_t d, std::int64_t k, fkm_perf::NpyMatr
   c.rows = k;
   c.cols = d;
   c.values.assign(x.values.begin(), x.values.begin() + k * d);
+}
+
+/// 12 independent FMA chains (more than latency x throughput), 8 floats each.
+__attribute__((target("avx2,fma"))) float fma_chains(std::int64_t steps) {
+  __m256 a[12];
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(float(i));
+  for (std::int64_t s = 0; s < steps; ++s)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  __m256 t = a[0];
+  for (int i = 1; i < 12; ++i) t = _mm256_add_ps(t, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, t);
+  return out[0];
+}
+
+int run_peak() {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    std::printf("{\"gflops\": null, \"threads\": 0}\n");
+    return 0;
+  }
+  const std::int64_t steps = 20000000;
+  double best = 0;
+  int threads = 1;
+  for (int rep = 0; rep < 5; ++rep) {
+    float sink = 0;
+    const double t0 = wall_now();
+#pragma omp parallel reduction(+ : sink)
+    {
+      sink += fma_chains(steps);
+#pragma omp single
+      threads = omp_get_num_threads();
+    }
+    const double dt = wall_now() - t0;
+    best = std::max(best, 2.0 * 8 * 12 * double(steps) * threads / dt * 1e-9 + 0 * sink);
+  }
+  std::printf("{\"gflops\": %.1f, \"threads\": %d}\n", best, threads);
+  return 0;
 }
 
 int run_fit(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int iters, int threads, const char* labels_out) {
@@ -103,6 +148,7 @@ int run_steps(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int i
 
 int main(int argc, char** argv) {
   try {
+    if (argc == 2 && std::string(argv[1]) == "peak") return run_peak();
     if (argc < 4) throw std::runtime_error("usage: see the comment at the top of perf/cpu_bench.cpp");
     const std::string mode = argv[1];
     fkm_perf::NpyMatrix x, c0;

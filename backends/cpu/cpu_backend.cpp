@@ -66,31 +66,33 @@ class CpuProblem final : public Problem {
         kernels_(kernels_for<T>()),
         row_kernels_(float_row_kernels()),
         w_(n_),
-        row_scale_(n_, 1.0),
         dist_(n_, kInf),
         labels_(n_, 0) {
     tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
     unweighted_ = s.weights.data == nullptr;
-    row_scales();
-    // L2 scores of data far from the origin (the mean farther out than the spread) lose fp32
-    // precision to cancellation: such data are centred when packed, as scikit-learn centres.
+    if (metric_ == Metric::Cosine) row_scales();
+    // L2 scores of data far from the origin lose fp32 precision to cancellation: their error
+    // grows with ||x||^2 + ||c||^2 ~ 2 (||mean||^2 + spread) where centred data would give 2 spread.
+    // Where that costs more than 3 bits, the data are centred when packed (as scikit-learn
+    // centres); the exact distances then read the stored rows instead of the packed ones.
     if (metric_ == Metric::L2 && n_ > 1) {
-      const std::vector<double> mean = column_means(/*normalised=*/false);
-      double mean2 = 0, sq = 0;
-      for (double m : mean) mean2 += m * m;
-      for (double v : row_scale_) sq += v;
-      if (2 * mean2 > sq / double(n_)) {
-        shift_ = mean;
-        shift_t_.assign(mean.begin(), mean.end());
-        row_scales();
+      double mean_sq_norm = 0;
+      means_ = column_means(/*normalised=*/false, &mean_sq_norm);
+      double mean2 = 0;
+      for (double m : means_) mean2 += m * m;
+      if (mean2 > 7 * (mean_sq_norm - mean2)) {
+        shift_ = means_;
+        shift_t_.assign(means_.begin(), means_.end());
       }
     }
   }
 
-  /// row_scale_: 1/||x|| (cosine) or ||x - shift||^2 (L2, for approximate potentials).
-  void row_scales() {
+  /// row_scale_: 1/||x|| (cosine) or ||x - shift||^2 (L2: only approximate potentials need it,
+  /// so it is computed on first use).
+  void row_scales() const {
+    row_scale_.resize(n_);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -121,7 +123,7 @@ class CpuProblem final : public Problem {
   }
 
   double mean_variance() const override {
-    const std::vector<double> mean = column_means(/*normalised=*/true);
+    const std::vector<double> mean = means_.empty() ? column_means(/*normalised=*/true) : means_;
     // Squared deviations summed per fixed row block, then over blocks in order.
     const std::int64_t nb = blocks_of(n_, kScanBlock);
     std::vector<double> partial(nb * d_, 0.0);
@@ -245,6 +247,7 @@ class CpuProblem final : public Problem {
     P.pack(centres.data(), m, d_, metric_, centring());
     const std::int64_t ld = P.padded_k(), rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
     std::vector<double> partial(nb * m, 0.0);
+    if (std::int64_t(row_scale_.size()) != n_) row_scales();
 #pragma omp parallel num_threads(threads_)
     {
       AlignedVector<T> tiles;
@@ -358,10 +361,11 @@ class CpuProblem final : public Problem {
   const double* centring() const { return shift_.empty() ? nullptr : shift_.data(); }
 
   /// Per-feature means of the data (normalised rows for cosine when asked), fp64: summed per
-  /// fixed row block, then over blocks in order (any thread count gives the same bits).
-  std::vector<double> column_means(bool normalised) const {
+  /// fixed row block, then over blocks in order (any thread count gives the same bits). With
+  /// mean_sq_norm, also the mean of ||x_i||^2, in the same pass.
+  std::vector<double> column_means(bool normalised, double* mean_sq_norm = nullptr) const {
     const std::int64_t nb = blocks_of(n_, kScanBlock);
-    std::vector<double> partial(nb * d_, 0.0);
+    std::vector<double> partial(nb * d_, 0.0), norms(nb, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -369,7 +373,13 @@ class CpuProblem final : public Problem {
         for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) {
           const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
           const double scale = normalised && metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
-          for (std::int64_t f = 0; f < d_; ++f) partial[b * d_ + f] += widen(row[f]) * scale;
+          double sq = 0;
+          for (std::int64_t f = 0; f < d_; ++f) {
+            const double v = widen(row[f]) * scale;
+            partial[b * d_ + f] += v;
+            sq += v * v;
+          }
+          norms[b] += sq;
         }
       return 0;
     });
@@ -377,6 +387,11 @@ class CpuProblem final : public Problem {
     for (std::int64_t f = 0; f < d_; ++f) {
       for (std::int64_t b = 0; b < nb; ++b) mean[f] += partial[b * d_ + f];
       mean[f] /= double(n_);
+    }
+    if (mean_sq_norm) {
+      double total = 0;
+      for (double v : norms) total += v;
+      *mean_sq_norm = total / double(n_);
     }
     return mean;
   }
@@ -456,7 +471,10 @@ class CpuProblem final : public Problem {
       const S* row = x + r * x_.row_stride;
       const double* c = centres + std::int64_t(label[r]) * d_;
       if (metric_ == Metric::L2) {
-        out[r] = l2_distance_row(row, c, d_);
+        if constexpr (std::is_same_v<S, float>)
+          out[r] = row_kernels_.l2_distance_row(row, c, d_);
+        else
+          out[r] = l2_distance_row(row, c, d_);
         continue;
       }
       double dot = 0;
@@ -536,7 +554,9 @@ class CpuProblem final : public Problem {
   FloatRowKernels row_kernels_;
   bool unweighted_ = true;
   Tiling tiling_;
-  std::vector<double> w_, row_scale_, dist_;
+  std::vector<double> w_, dist_;
+  mutable std::vector<double> row_scale_;  ///< see row_scales()
+  std::vector<double> means_;              ///< per-feature means (L2), computed when binding
   std::vector<double> shift_;  ///< L2 data far from the origin: its mean, subtracted when packing
   std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;

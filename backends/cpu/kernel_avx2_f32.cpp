@@ -163,11 +163,36 @@ double l2_distance(const float* x, const double* c, std::int64_t dp) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/// l2_distance_row<float>: the same 8-way order from a stored row (d features, unpadded).
+double l2_distance_row(const float* x, const double* c, std::int64_t d) {
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  auto step = [&](const __m256 xv, const double* cg) {
+    const __m256d t0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_loadu_pd(cg));
+    const __m256d t1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), _mm256_loadu_pd(cg + 4));
+    lo = _mm256_add_pd(lo, _mm256_mul_pd(t0, t0));
+    hi = _mm256_add_pd(hi, _mm256_mul_pd(t1, t1));
+  };
+  std::int64_t f = 0;
+  for (; f + G <= d; f += G) step(_mm256_loadu_ps(x + f), c + f);
+  if (f < d) {  // the last partial group, zero-padded: +0 changes no lane
+    alignas(32) float xs[G] = {0, 0, 0, 0, 0, 0, 0, 0};
+    alignas(32) double cs[G] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (std::int64_t j = 0; f + j < d; ++j) {
+      xs[j] = x[f + j];
+      cs[j] = c[f + j];
+    }
+    step(_mm256_load_ps(xs), cs);
+  }
+  alignas(32) double s[4];
+  _mm256_store_pd(s, _mm256_add_pd(lo, hi));
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 }  // namespace
 
 KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &scores_block}; }
 // accumulate_rows is plain vectorisable C++; this file is compiled with -ffp-contract=off, so its
 // multiplies and adds are not fused and the sums have the portable version's bits.
-FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &accumulate_rows<float>}; }
+FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>}; }
 
 }  // namespace fkm::cpu

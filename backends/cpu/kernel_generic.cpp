@@ -6,5 +6,5 @@
 namespace fkm::cpu {
 KernelTable<float> generic_kernels_f32() { return {&argmin_block<float>, &scores_block<float>}; }
 KernelTable<double> generic_kernels_f64() { return {&argmin_block<double>, &scores_block<double>}; }
-FloatRowKernels generic_float_row_kernels() { return {&l2_distance_packed<float>, &accumulate_rows<float>}; }
+FloatRowKernels generic_float_row_kernels() { return {&l2_distance_packed<float>, &l2_distance_row<float>, &accumulate_rows<float>}; }
 }  // namespace fkm::cpu

@@ -39,6 +39,7 @@ struct KernelTable {
 /// Row kernels for float data (row_kernels.hpp); every instruction set gives the same bits.
 struct FloatRowKernels {
   double (*l2_distance)(const float* x, const double* c, std::int64_t dp);  ///< l2_distance_packed
+  double (*l2_distance_row)(const float* x, const double* c, std::int64_t d);  ///< l2_distance_row
   void (*accumulate)(const float* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
                      std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums);
 };
