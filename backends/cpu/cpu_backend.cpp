@@ -229,14 +229,17 @@ class CpuProblem final : public Problem {
   void get_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
   void get_distances(double* out) const override { std::copy(dist_.begin(), dist_.end(), out); }
 
-  double update_nearest(const double* c, std::int64_t m, bool reset) override {
+  double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     if (reset) std::fill(dist_.begin(), dist_.end(), kInf);
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
     Panels<T> P;
     P.pack(centres.data(), m, d_, metric_, centring());
-    return nearest_pass(P, centres.data(), [&](std::int64_t i, std::int32_t, double dist) {
-      dist_[i] = std::min(dist_[i], dist);
+    return nearest_pass(P, centres.data(), [&](std::int64_t i, std::int32_t j, double dist) {
+      if (dist < dist_[i]) {
+        dist_[i] = dist;
+        labels_[i] = std::int32_t(first_label + j);
+      }
       return w_[i] * dist_[i];
     });
   }
@@ -326,17 +329,10 @@ class CpuProblem final : public Problem {
     }
   }
 
-  void nearest_weights(const double* c, std::int64_t m, double* out) const override {
-    const auto centres = prepared(c, m);
-    Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_, centring());
-    std::vector<std::int32_t> nearest(n_);
-    nearest_pass(P, nullptr, [&](std::int64_t i, std::int32_t j, double) {
-      nearest[i] = j;
-      return 0.0;
-    });
+  void label_weights(std::int64_t m, double* out) const override {
     std::fill(out, out + m, 0.0);
-    for (std::int64_t i = 0; i < n_; ++i) out[nearest[i]] += w_[i];
+    for (std::int64_t i = 0; i < n_; ++i)
+      if (labels_[i] < m) out[labels_[i]] += w_[i];
   }
 
   std::vector<std::int64_t> farthest_points(std::int64_t m) const override {
@@ -407,8 +403,7 @@ class CpuProblem final : public Problem {
   }
 
   /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it)
-  /// returns a value summed per block, then over blocks in order. With centres == nullptr the
-  /// exact distance is not computed (0 is passed).
+  /// returns a value summed per block, then over blocks in order.
   template <class PerRow>
   double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
     const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);

@@ -131,12 +131,18 @@ class ReferenceProblem final : public Problem {
   void get_labels(std::int32_t* out) const override { std::copy(labels_.begin(), labels_.end(), out); }
   void get_distances(double* out) const override { std::copy(dist_.begin(), dist_.end(), out); }
 
-  double update_nearest(const double* c, std::int64_t m, bool reset) override {
+  double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     const auto centres = prepared(c, m);
     double potential = 0;
     for (std::int64_t i = 0; i < n_; ++i) {
       if (reset) dist_[i] = kInf;
-      for (std::int64_t j = 0; j < m; ++j) dist_[i] = std::min(dist_[i], distance(i, &centres[j * d_]));
+      for (std::int64_t j = 0; j < m; ++j) {
+        const double dj = distance(i, &centres[j * d_]);
+        if (dj < dist_[i]) {
+          dist_[i] = dj;
+          labels_[i] = std::int32_t(first_label + j);
+        }
+      }
       potential += w_[i] * dist_[i];
     }
     return potential;
@@ -178,21 +184,10 @@ class ReferenceProblem final : public Problem {
     for (std::int64_t t = 0; t < m; ++t) std::copy(&x_[idx[t] * d_], &x_[(idx[t] + 1) * d_], out + t * d_);
   }
 
-  void nearest_weights(const double* c, std::int64_t m, double* out) const override {
-    const auto centres = prepared(c, m);
+  void label_weights(std::int64_t m, double* out) const override {
     std::fill(out, out + m, 0.0);
-    for (std::int64_t i = 0; i < n_; ++i) {
-      std::int64_t best = 0;
-      double best_d = kInf;
-      for (std::int64_t j = 0; j < m; ++j) {
-        const double dj = distance(i, &centres[j * d_]);
-        if (dj < best_d) {
-          best_d = dj;
-          best = j;
-        }
-      }
-      out[best] += w_[i];
-    }
+    for (std::int64_t i = 0; i < n_; ++i)
+      if (labels_[i] < m) out[labels_[i]] += w_[i];
   }
 
   std::vector<std::int64_t> farthest_points(std::int64_t m) const override {

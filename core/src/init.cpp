@@ -48,11 +48,9 @@ std::vector<double> gather(const Problem& p, const std::vector<std::int64_t>& id
 
 std::vector<double> init_random(Problem& p, std::int64_t k, Rng& rng) {
   std::unordered_set<std::int64_t> taken;
-  p.update_nearest(nullptr, 0, true);  // every dist = +inf: the fallback ranks by index
+  p.update_nearest(nullptr, 0, true, 0);  // every dist = +inf: the fallback ranks by index
   auto idx = draw_distinct(p, k, /*by_weight=*/true, p.total_weight(), rng, taken);
-  auto c = gather(p, idx);
-  p.update_nearest(c.data(), k, true);
-  return c;
+  return gather(p, idx);
 }
 
 // Greedy k-means++ (Arthur & Vassilvitskii; the greedy variant of scikit-learn's
@@ -66,7 +64,7 @@ std::vector<double> init_kmeans_plusplus(Problem& p, std::int64_t k, Rng& rng) {
   const double t0 = rng.uniform() * p.total_weight();
   p.sample(&t0, 1, /*by_weight=*/true, &first);
   p.gather_rows(&first, 1, centres.data());
-  double potential = p.update_nearest(centres.data(), 1, true);
+  double potential = p.update_nearest(centres.data(), 1, true, 0);
 
   std::vector<double> targets(trials), pots(trials), cand(trials * d);
   std::vector<std::int64_t> ids(trials);
@@ -77,7 +75,7 @@ std::vector<double> init_kmeans_plusplus(Problem& p, std::int64_t k, Rng& rng) {
     p.potentials(cand.data(), trials, pots.data());
     const std::int64_t best = std::min_element(pots.begin(), pots.end()) - pots.begin();
     std::copy_n(cand.begin() + best * d, d, centres.begin() + c * d);
-    potential = p.update_nearest(centres.data() + c * d, 1, false);
+    potential = p.update_nearest(centres.data() + c * d, 1, false, c);
   }
   return centres;
 }
@@ -95,7 +93,7 @@ std::vector<double> init_kmeans_parallel(Problem& p, const KMeansParams& prm, Rn
   chosen.push_back(first);
   taken.insert(first);
   std::vector<double> cand = gather(p, chosen);
-  double potential = p.update_nearest(cand.data(), 1, true);
+  double potential = p.update_nearest(cand.data(), 1, true, 0);
   const double l = prm.kmeans_parallel_oversampling * double(k);
   for (int round = 0; round < prm.kmeans_parallel_rounds && potential > 0; ++round) {
     std::vector<std::int64_t> fresh;
@@ -103,32 +101,30 @@ std::vector<double> init_kmeans_parallel(Problem& p, const KMeansParams& prm, Rn
       if (taken.insert(i).second) fresh.push_back(i);
     if (fresh.empty()) continue;
     const auto rows = gather(p, fresh);
-    potential = p.update_nearest(rows.data(), std::int64_t(fresh.size()), false);
+    potential = p.update_nearest(rows.data(), std::int64_t(fresh.size()), false, std::int64_t(chosen.size()));
     chosen.insert(chosen.end(), fresh.begin(), fresh.end());
     cand.insert(cand.end(), rows.begin(), rows.end());
   }
   if (std::int64_t(chosen.size()) < k) {  // too few candidates (tiny or degenerate data): top up
     const auto extra = draw_distinct(p, k - std::int64_t(chosen.size()), true, p.total_weight(), rng, taken);
     const auto rows = gather(p, extra);
+    p.update_nearest(rows.data(), std::int64_t(extra.size()), false, std::int64_t(chosen.size()));
     chosen.insert(chosen.end(), extra.begin(), extra.end());
     cand.insert(cand.end(), rows.begin(), rows.end());
   }
   const std::int64_t m = std::int64_t(chosen.size());
   std::vector<double> weights(m);
-  p.nearest_weights(cand.data(), m, weights.data());
+  p.label_weights(m, weights.data());  // labels were kept by update_nearest: no extra pass
   // A candidate nobody is nearest to (a duplicate) keeps a tiny weight so it stays selectable.
   for (auto& w : weights) w = std::max(w, 1e-300);
   auto host = make_reference_problem(host_view(cand.data(), m, d), host_vector(weights.data(), m), prm.metric);
-  auto centres = init_kmeans_plusplus(*host, k, rng);
-  p.update_nearest(centres.data(), k, true);
-  return centres;
+  return init_kmeans_plusplus(*host, k, rng);
 }
 
-std::vector<double> init_given(Problem& p, const KMeansParams& prm) {
+std::vector<double> init_given(const KMeansParams& prm) {
   const MatrixView& v = prm.initial_centroids;
   std::vector<double> c(v.rows * v.cols);
   for (std::int64_t i = 0; i < v.rows; ++i) load_row(v, i, c.data() + i * v.cols);
-  p.update_nearest(c.data(), v.rows, true);
   return c;
 }
 
@@ -140,7 +136,7 @@ std::vector<double> initial_centroids(Problem& problem, const KMeansParams& para
     case Init::Random: return init_random(problem, params.k, rng);
     case Init::KMeansPlusPlus: return init_kmeans_plusplus(problem, params.k, rng);
     case Init::KMeansParallel: return init_kmeans_parallel(problem, params, rng);
-    case Init::Given: return init_given(problem, params);
+    case Init::Given: return init_given(params);
   }
   throw Error(ErrorCode::InvalidArgument, "unknown init method");
 }

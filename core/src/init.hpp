@@ -10,7 +10,7 @@
 namespace fkm::detail {
 
 /// K x D fp64 initial centroids for `problem` with the method of `params` and this run's seed.
-/// Leaves the problem's per-point distances to the returned centres set.
+/// Uses (and overwrites) the problem's per-point distances and labels.
 std::vector<double> initial_centroids(Problem& problem, const KMeansParams& params, std::uint64_t seed);
 
 }  // namespace fkm::detail

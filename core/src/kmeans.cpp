@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <new>
 
 #include "fkm/backend.hpp"
 #include "fkm/error.hpp"
@@ -38,7 +39,26 @@ std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x
 
 KMeans::KMeans(KMeansParams params) : params_(std::move(params)) {}
 
+namespace {
+/// Runs f, turning a failed host allocation into fkm::Error(OutOfMemory) naming the operation.
+template <class F>
+decltype(auto) out_of_memory_as_error(const char* op, std::int64_t n, std::int64_t d, std::int64_t k, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::OutOfMemory, std::string(op) + ": out of host memory for n = " + std::to_string(n) +
+                                            ", d = " + std::to_string(d) + ", k = " + std::to_string(k) +
+                                            " (about " + std::to_string((n * (d + 4) + 3 * k * d) * 8 / (1 << 20)) +
+                                            " MiB needed)");
+  }
+}
+}  // namespace
+
 const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) {
+  return out_of_memory_as_error("fit", X.rows, X.cols, params_.k, [&]() -> const KMeansResult& { return fit_impl(X, weights); });
+}
+
+const KMeansResult& KMeans::fit_impl(const MatrixView& X, const VectorView& weights) {
   const auto t_start = std::chrono::steady_clock::now();
   detail::validate_params(params_);
   detail::validate_data(X, weights, params_.k);
@@ -54,6 +74,8 @@ const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) 
     const auto t_init = std::chrono::steady_clock::now();
     const auto c0 = detail::initial_centroids(*problem, params_, detail::mix64(params_.seed) + std::uint64_t(run));
     problem->set_centroids(c0.data(), k);
+    std::vector<double> initial(k * d);
+    problem->get_centroids(initial.data());  // as the backend holds them (unit rows for cosine)
     const double seconds_init = seconds_since(t_init);
 
     detail::LloydRun lloyd = detail::run_lloyd(*problem, params_, tol_absolute, run);
@@ -65,6 +87,7 @@ const KMeansResult& KMeans::fit(const MatrixView& X, const VectorView& weights) 
     best.history = std::move(lloyd.history);
     best.best_init = run;
     best.seconds_init = seconds_init;
+    best.initial_centroids = std::move(initial);
     best.centroids.resize(k * d);
     problem->get_centroids(best.centroids.data());
     best.labels.resize(X.rows);
@@ -108,6 +131,10 @@ void require_fitted(bool fitted, const KMeansResult& r, const MatrixView& X, con
 }  // namespace
 
 std::vector<std::int32_t> KMeans::predict(const MatrixView& X) const {
+  return out_of_memory_as_error("predict", X.rows, X.cols, result_.k, [&] { return predict_impl(X); });
+}
+
+std::vector<std::int32_t> KMeans::predict_impl(const MatrixView& X) const {
   require_fitted(fitted_, result_, X, "predict");
   detail::validate_data(X, {}, 0);
   auto problem = bind_checked(params_, X, {}, 0, "data");
@@ -119,6 +146,10 @@ std::vector<std::int32_t> KMeans::predict(const MatrixView& X) const {
 }
 
 std::vector<double> KMeans::transform(const MatrixView& X) const {
+  return out_of_memory_as_error("transform", X.rows, X.cols, result_.k, [&] { return transform_impl(X); });
+}
+
+std::vector<double> KMeans::transform_impl(const MatrixView& X) const {
   require_fitted(fitted_, result_, X, "transform");
   detail::validate_data(X, {}, 0);
   auto problem = bind_checked(params_, X, {}, 0, "data");
@@ -134,6 +165,10 @@ std::vector<double> KMeans::transform(const MatrixView& X) const {
 }
 
 double KMeans::score(const MatrixView& X, const VectorView& weights) const {
+  return out_of_memory_as_error("score", X.rows, X.cols, result_.k, [&] { return score_impl(X, weights); });
+}
+
+double KMeans::score_impl(const MatrixView& X, const VectorView& weights) const {
   require_fitted(fitted_, result_, X, "score");
   detail::validate_data(X, weights, 0);
   auto problem = bind_checked(params_, X, weights, 0, "data");

@@ -87,9 +87,10 @@ class Problem {
   virtual void get_distances(double* out) const = 0;
 
   // ---- initialisation primitives (distances are the per-point dist_i above) ----------------
-  /// dist_i := min(dist_i, min_{j<m} dist(x_i, c_j)); with reset, dist_i := +inf first.
-  /// Returns the potential sum_i w_i dist_i.
-  virtual double update_nearest(const double* c, std::int64_t m, bool reset) = 0;
+  /// dist_i := min(dist_i, min_{j<m} dist(x_i, c_j)), and label_i := first_label + j for the
+  /// centre that lowered it (strictly; among equal centres the lower j); with reset, dist_i := +inf
+  /// first. Returns the potential sum_i w_i dist_i.
+  virtual double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) = 0;
   /// out[j] = sum_i w_i * min(dist_i, dist(x_i, c_j)) for j < m; dist unchanged.
   virtual void potentials(const double* c, std::int64_t m, double* out) const = 0;
   /// Inverse-CDF sampling: out[t] = the first i with sum_{l<=i} p_l > targets[t], where
@@ -100,8 +101,9 @@ class Problem {
   virtual std::vector<std::int64_t> sample_independent(double scale, double potential, std::uint64_t seed) const = 0;
   /// Rows idx[0..m) as the metric sees them (normalised for Cosine), fp64.
   virtual void gather_rows(const std::int64_t* idx, std::int64_t m, double* out) const = 0;
-  /// out[j] = total weight of the points whose nearest of the m centres c is j (ties lower j).
-  virtual void nearest_weights(const double* c, std::int64_t m, double* out) const = 0;
+  /// out[j] = total weight of the points with label_i == j, for j < m (after update_nearest:
+  /// the weight nearest to each candidate of k-means||, with no extra pass over the data).
+  virtual void label_weights(std::int64_t m, double* out) const = 0;
   /// The m points of positive weight with the largest dist_i, largest first, ties to the lower
   /// index (fewer if fewer points have positive weight).
   virtual std::vector<std::int64_t> farthest_points(std::int64_t m) const = 0;

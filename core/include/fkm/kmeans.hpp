@@ -35,6 +35,8 @@ struct KMeansResult {
   int n_iter = 0;
   bool converged = false;  ///< true when stop_reason == Tolerance
   StopReason stop_reason = StopReason::MaxIter;
+  /// k x d initial centroids of the kept restart (as the metric sees them: unit rows for cosine).
+  std::vector<double> initial_centroids;
   /// per-iteration record of the kept restart.
   std::vector<IterationRecord> history;
   int best_init = 0;             ///< which restart was kept
@@ -67,6 +69,11 @@ class KMeans {
   const KMeansParams& params() const noexcept { return params_; }
 
  private:
+  const KMeansResult& fit_impl(const MatrixView& X, const VectorView& weights);
+  std::vector<std::int32_t> predict_impl(const MatrixView& X) const;
+  std::vector<double> transform_impl(const MatrixView& X) const;
+  double score_impl(const MatrixView& X, const VectorView& weights) const;
+
   KMeansParams params_;
   KMeansResult result_;
   bool fitted_ = false;
