@@ -6,6 +6,8 @@
 //   cpu_bench peak
 //       the FMA peak of this machine, all threads: independent AVX2 FMA chains in registers;
 //       one JSON line: gflops, threads.
+//   cpu_bench predict X.npy C.npy LABELS_OUT.npy
+//       labels of the nearest of the given centroids (one assignment), as int32 .npy.
 //   cpu_bench steps X.npy C0.npy ITERS [THREADS]
 //   cpu_bench steps synthetic:N:D:K ITERS [THREADS]
 //       the Problem interface directly: wall and CPU seconds per iteration of assign,
@@ -149,6 +151,16 @@ int run_steps(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int i
 int main(int argc, char** argv) {
   try {
     if (argc == 2 && std::string(argv[1]) == "peak") return run_peak();
+    if (argc == 5 && std::string(argv[1]) == "predict") {
+      const auto x = fkm_perf::read_npy_f32(argv[2]), c = fkm_perf::read_npy_f32(argv[3]);
+      fkm::KMeansParams p;
+      p.k = c.rows;
+      p.backend = fkm::BackendKind::Cpu;
+      fkm::KMeans km(p);
+      km.set_centroids(std::vector<double>(c.values.begin(), c.values.end()), c.rows, c.cols);
+      fkm_perf::write_npy_i32(argv[4], km.predict(fkm::host_view(x.values.data(), x.rows, x.cols)));
+      return 0;
+    }
     if (argc < 4) throw std::runtime_error("usage: see the comment at the top of perf/cpu_bench.cpp");
     const std::string mode = argv[1];
     fkm_perf::NpyMatrix x, c0;

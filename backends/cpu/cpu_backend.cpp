@@ -158,6 +158,17 @@ class CpuProblem final : public Problem {
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
   double assign() override {
+    if (metric_ == Metric::L2) {
+      // Labels from the score kernel, then the sort-inverse pass: distances and the update's
+      // sums together, cluster by cluster (accumulate() then has nothing left to do).
+      nearest_pass(panels_, nullptr, [&](std::int64_t i, std::int32_t j, double) {
+        labels_[i] = j;
+        return 0.0;
+      });
+      cluster_pass();
+      return weighted_total(dist_);
+    }
+    sums_fresh_ = false;
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       labels_[i] = j;
       dist_[i] = dist;
@@ -166,6 +177,7 @@ class CpuProblem final : public Problem {
   }
 
   void accumulate() override {
+    if (sums_fresh_) return;  // assign() already summed the clusters of these labels
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
@@ -230,6 +242,7 @@ class CpuProblem final : public Problem {
   void get_distances(double* out) const override { std::copy(dist_.begin(), dist_.end(), out); }
 
   double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
+    sums_fresh_ = false;  // labels change below
     if (reset) std::fill(dist_.begin(), dist_.end(), kInf);
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
@@ -402,6 +415,58 @@ class CpuProblem final : public Problem {
     });
   }
 
+  /// Sort-inverse pass (L2): row indices grouped by label (a counting sort keeps each cluster's
+  /// rows in index order), then per cluster, by one thread: dist_i to its centroid and the sums
+  /// and weights of the update, in index order (the reference's order: the same bits for any
+  /// thread count). The centroid and the sum row stay in L1; each row of X is read once.
+  void cluster_pass() {
+    std::vector<std::int64_t> start(k_ + 1, 0);
+    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
+    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
+    order_.resize(n_);
+    {
+      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      for (std::int64_t i = 0; i < n_; ++i) order_[next[labels_[i]]++] = i;
+    }
+    sums_.assign(k_ * d_, 0.0);
+    weights_.assign(k_, 0.0);
+    const double* w = unweighted_ ? nullptr : w_.data();
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        const std::int64_t* idx = order_.data() + start[j];
+        const std::int64_t m = start[j + 1] - start[j];
+        double* sum = &sums_[j * d_];
+        if constexpr (std::is_same_v<S, float>)
+          row_kernels_.cluster(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data());
+        else
+          cluster_rows(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data(), &l2_distance_row<S>);
+        double wsum = 0;
+        for (std::int64_t t = 0; t < m; ++t) wsum += w_[idx[t]];
+        weights_[j] = wsum;
+      }
+      return 0;
+    });
+    sums_fresh_ = true;
+  }
+
+  /// sum_i w_i v_i: per fixed block of rows, then over blocks in order.
+  double weighted_total(const std::vector<double>& v) const {
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
+    std::vector<double> partial(nb, 0.0);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      double s = 0;
+      for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) s += w_[i] * v[i];
+      partial[b] = s;
+    }
+    double total = 0;
+    for (double p : partial) total += p;
+    return total;
+  }
+
   /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it)
   /// returns a value summed per block, then over blocks in order.
   template <class PerRow>
@@ -556,6 +621,8 @@ class CpuProblem final : public Problem {
   std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
+  std::vector<std::int64_t> order_;  ///< row indices grouped by label (cluster_pass)
+  bool sums_fresh_ = false;          ///< sums_/weights_ belong to the current labels
   Panels<T> panels_;
   ValueCheck check_;
 };

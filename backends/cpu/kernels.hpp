@@ -42,6 +42,9 @@ struct FloatRowKernels {
   double (*l2_distance_row)(const float* x, const double* c, std::int64_t d);  ///< l2_distance_row
   void (*accumulate)(const float* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
                      std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums);
+  /// cluster_rows<float> with l2_distance_row
+  void (*cluster)(const float* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
+                  const double* c, std::int64_t d, double* sum, double* dist);
 };
 FloatRowKernels float_row_kernels();
 FloatRowKernels generic_float_row_kernels();
