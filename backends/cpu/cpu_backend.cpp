@@ -1,7 +1,12 @@
-// The OpenMP CPU backend: cache-blocked fused distance + argmin (score_kernel.hpp), exact
-// per-point distances, and a column-partitioned update whose sums are accumulated in index
-// order in fp64. Every reduction runs over fixed-size row blocks in a fixed order, so results
-// are bitwise identical for any thread count.
+// The OpenMP CPU backend. An iteration (L2):
+//   assign      rows packed per block (point_tiles.hpp), the fused score + argmin kernel against
+//               centroid panels (kernel_avx2_f32.cpp / score_kernel.hpp): labels, no N x K matrix;
+//               then the sort-inverse pass (cluster_pass): per cluster, the exact fp64 distances
+//               and the update sums in point-index order (row_kernels.hpp)
+//   accumulate  nothing left to do (cosine / inner product: a feature-partitioned pass)
+//   update      sums / weights, centroids repacked
+// Every sum runs in index order or over fixed-size row blocks in a fixed order, so results are
+// bitwise identical for any thread count, and the update sums are the reference's.
 #include <omp.h>
 
 #include <algorithm>
@@ -166,7 +171,7 @@ class CpuProblem final : public Problem {
         return 0.0;
       });
       cluster_pass();
-      return weighted_total(dist_);
+      return block_total(dist_.data(), w_.data());
     }
     sums_fresh_ = false;
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
@@ -262,8 +267,10 @@ class CpuProblem final : public Problem {
     Panels<T> P;
     P.pack(centres.data(), m, d_, metric_, centring());
     const std::int64_t ld = P.padded_k(), rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
-    std::vector<double> partial(nb * m, 0.0);
     if (std::int64_t(row_scale_.size()) != n_) row_scales();
+    // Per-row contributions [candidate][row], then summed over fixed blocks of rows in order: the
+    // totals (and so the k-means++ choices) do not depend on threads or cache-sized blocks.
+    std::vector<double> values(m * n_);
 #pragma omp parallel num_threads(threads_)
     {
       AlignedVector<T> tiles;
@@ -277,14 +284,10 @@ class CpuProblem final : public Problem {
         kernels_.scores(tiles.data(), rows, P, tiling_.depth_chunk, ws, scores.data());
         for (std::int64_t r = 0; r < rows; ++r)
           for (std::int64_t j = 0; j < m; ++j)
-            partial[b * m + j] += w_[i0 + r] * std::min(dist_[i0 + r], approx_distance(i0 + r, scores[r * ld + j]));
+            values[j * n_ + i0 + r] = std::min(dist_[i0 + r], approx_distance(i0 + r, scores[r * ld + j]));
       }
     }
-    for (std::int64_t j = 0; j < m; ++j) {
-      double s = 0;
-      for (std::int64_t b = 0; b < nb; ++b) s += partial[b * m + j];
-      out[j] = s;
-    }
+    for (std::int64_t j = 0; j < m; ++j) out[j] = block_total(values.data() + j * n_, w_.data());
   }
 
   void sample(const double* targets, std::int64_t m, bool by_weight, std::int64_t* out) const override {
@@ -452,14 +455,14 @@ class CpuProblem final : public Problem {
     sums_fresh_ = true;
   }
 
-  /// sum_i w_i v_i: per fixed block of rows, then over blocks in order.
-  double weighted_total(const std::vector<double>& v) const {
+  /// sum_i w_i v_i (or sum_i v_i without weights): per fixed block of rows, then over blocks in order.
+  double block_total(const double* v, const double* w = nullptr) const {
     const std::int64_t nb = blocks_of(n_, kScanBlock);
     std::vector<double> partial(nb, 0.0);
 #pragma omp parallel for num_threads(threads_) schedule(static)
     for (std::int64_t b = 0; b < nb; ++b) {
       double s = 0;
-      for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) s += w_[i] * v[i];
+      for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) s += w ? w[i] * v[i] : v[i];
       partial[b] = s;
     }
     double total = 0;
@@ -467,12 +470,13 @@ class CpuProblem final : public Problem {
     return total;
   }
 
-  /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it)
-  /// returns a value summed per block, then over blocks in order.
+  /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it;
+  /// 0 when centres is null) returns a value, summed over fixed blocks of rows in order (the
+  /// total depends neither on the thread count nor on the cache-sized kernel blocks).
   template <class PerRow>
   double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
     const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
-    std::vector<double> partial(nb, 0.0);
+    std::vector<double> values(n_, 0.0);
     // L2 distances read the packed rows (in cache, zero-padded to dp features): centroids too.
     const std::int64_t dp = padded_depth(d_);
     std::vector<double> padded;
@@ -508,16 +512,12 @@ class CpuProblem final : public Problem {
           } else if (centres) {
             exact_distances<S>(i0, rows, label.data(), centres, dist.data());
           }
-          double s = 0;
-          for (std::int64_t r = 0; r < rows; ++r) s += per_row(i0 + r, label[r], dist[r]);
-          partial[b] = s;
+          for (std::int64_t r = 0; r < rows; ++r) values[i0 + r] = per_row(i0 + r, label[r], dist[r]);
         }
       }
       return 0;
     });
-    double total = 0;
-    for (double p : partial) total += p;
-    return total;
+    return block_total(values.data());
   }
 
   /// Distances of rows [i0, i0 + rows) to their centroids in fp64 from the widened stored values:
