@@ -10,6 +10,7 @@
 // Rows past `rows` in the last tile, and features past d, are zero.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "fkm/half.hpp"
 
@@ -22,6 +23,16 @@ inline double widen(float v) { return v; }
 inline double widen(double v) { return v; }
 inline double widen(half v) { return to_float(v); }
 inline double widen(bfloat16 v) { return to_float(v); }
+
+/// A stored value in the compute type (exact: fp16/bf16 values are fp32 values); no round trip
+/// through double when the types already agree.
+template <class T, class S>
+inline T to_compute(S v) {
+  if constexpr (std::is_same_v<S, T>)
+    return v;
+  else
+    return T(widen(v));
+}
 
 inline std::int64_t tiles_of(std::int64_t rows) { return (rows + kMicroRows - 1) / kMicroRows; }
 /// d rounded up to whole feature groups: the depth of packed tiles and panels.
@@ -48,12 +59,16 @@ void pack_rows(const S* x, std::int64_t stride, std::int64_t rows, std::int64_t 
           continue;
         }
         const S* row = x + i * stride + g;
-        const int n = int(d - g < kDepthGroup ? d - g : kDepthGroup);
-        if (shift) {
-          for (int j = 0; j < n; ++j) o[j] = T(widen(row[j])) - shift[g + j];
-        } else {
-          for (int j = 0; j < n; ++j) o[j] = T(widen(row[j]));
+        if (g + kDepthGroup <= d) {  // a whole group: a plain (vectorisable) copy
+          T v[kDepthGroup];
+          for (int j = 0; j < kDepthGroup; ++j) v[j] = to_compute<T>(row[j]);
+          if (shift)
+            for (int j = 0; j < kDepthGroup; ++j) v[j] -= shift[g + j];
+          for (int j = 0; j < kDepthGroup; ++j) o[j] = v[j];
+          continue;
         }
+        const int n = int(d - g);
+        for (int j = 0; j < n; ++j) o[j] = shift ? to_compute<T>(row[j]) - shift[g + j] : to_compute<T>(row[j]);
         for (int j = n; j < kDepthGroup; ++j) o[j] = T(0);
       }
     }
