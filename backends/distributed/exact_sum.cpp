@@ -1,12 +1,13 @@
 #include "exact_sum.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace fkm::detail {
 namespace {
 
-constexpr int kBias = 1152;  // limb 0, bit 0 weighs 2^-kBias; the lowest mantissa bit is 2^-1126
+constexpr int kBias = 1152;  // limb 0, bit 0 weighs 2^-kBias; the lowest bit of a double is 2^-1074
 constexpr std::int64_t kMask32 = 0xffffffff;
 // Each add changes a limb by less than 2^32: normalising every 2^30 adds keeps |limb| < 2^63.
 constexpr std::int64_t kFlushEvery = std::int64_t(1) << 30;
@@ -15,19 +16,28 @@ constexpr int kNan = ExactSum::kLimbs, kPosInf = kNan + 1, kNegInf = kNan + 2;
 }  // namespace
 
 void ExactSum::add(double v) {
-  if (!std::isfinite(v)) {
-    ++words_[std::isnan(v) ? kNan : (v > 0 ? kPosInf : kNegInf)];
+  // v = ±mant * 2^exp2 read from its bits (no library calls: this runs once per point).
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  const int biased = int((u >> 52) & 0x7ff);
+  std::uint64_t mant = u & ((std::uint64_t(1) << 52) - 1);
+  const bool negative = (u >> 63) != 0;
+  if (biased == 0x7ff) {
+    ++words_[mant != 0 ? kNan : (negative ? kNegInf : kPosInf)];
     return;
   }
-  if (v == 0) return;
-  int e = 0;
-  const double m = std::frexp(v, &e);                             // v = m 2^e, 0.5 <= |m| < 1
-  const std::int64_t mant = std::int64_t(std::ldexp(m, 53));      // exact: |mant| < 2^53
-  const int lsb = e - 53 + kBias;                                  // bit index of mant's lowest bit
+  int exp2 = -1074;  // subnormal (or zero)
+  if (biased != 0) {
+    mant |= std::uint64_t(1) << 52;
+    exp2 = biased - 1075;
+  } else if (mant == 0) {
+    return;
+  }
+  const int lsb = exp2 + kBias;  // bit index of mant's lowest bit, >= 78
   const int k = lsb / 32;
-  const unsigned __int128 t = static_cast<unsigned __int128>(mant < 0 ? -mant : mant) << (lsb % 32);
+  const unsigned __int128 t = static_cast<unsigned __int128>(mant) << (lsb % 32);
   const std::int64_t p0 = std::int64_t(t & kMask32), p1 = std::int64_t((t >> 32) & kMask32), p2 = std::int64_t(t >> 64);
-  if (mant < 0) {
+  if (negative) {
     words_[k] -= p0;
     words_[k + 1] -= p1;
     words_[k + 2] -= p2;

@@ -122,3 +122,11 @@ TEST_CASE("fixed_exponent bounds every rounded term by 2^62", "[exact]") {
   }
   CHECK(fkm::detail::fixed_exponent(0.0) == 0);
 }
+
+TEST_CASE("round_to_even rounds as nearbyint does", "[exact]") {
+  std::mt19937_64 g(17);
+  std::vector<double> v = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 0x1p52 - 0.5, -(0x1p52 - 0.5),
+                           0x1p52 + 1, 0x1p62, -0x1p62, 4503599627370495.5, 0.0, -0.0, 1e-300};
+  for (int i = 0; i < 100000; ++i) v.push_back(std::ldexp(double(std::int64_t(g())) / 0x1p63, int(g() % 70)));
+  for (double x : v) CHECK(fkm::detail::round_to_even(x) == std::nearbyint(x));
+}
