@@ -171,4 +171,9 @@ KMeansResult fit_distributed(MPI_Comm comm, const MatrixView& local_rows, const 
   return detail::fit_distributed(c, local_rows, params, local_weights);
 }
 
+void all_or_none(MPI_Comm comm, const std::function<void()>& step) {
+  detail::MpiCommunicator c(comm);
+  detail::all_or_none(c, step);
+}
+
 }  // namespace fkm

@@ -349,6 +349,16 @@ int mode_bad(fkm::BackendKind backend) {
     };
     fit(x, q, {}, d);
   });
+  expect_error("all_or_none: a program's own step fails on one process", fkm::ErrorCode::Io, "cannot read shard", [&] {
+    fkm::all_or_none(MPI_COMM_WORLD, [&] {
+      if (g_rank == last) throw fkm::Error(fkm::ErrorCode::Io, "cannot read shard");
+    });
+  });
+  try {
+    fkm::all_or_none(MPI_COMM_WORLD, [] {});
+  } catch (const fkm::Error& e) {
+    fail(std::string("all_or_none of a step that succeeds everywhere threw: ") + e.what());
+  }
   // After all that, a good fit still works (no process is out of step).
   try {
     fit(x, p, {}, d);

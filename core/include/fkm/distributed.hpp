@@ -8,6 +8,8 @@
 #pragma once
 #include <mpi.h>
 
+#include <functional>
+
 #include "fkm/kmeans.hpp"
 #include "fkm/params.hpp"
 #include "fkm/view.hpp"
@@ -26,5 +28,12 @@ namespace fkm {
 /// found by that process alone): no process is left waiting.
 KMeansResult fit_distributed(MPI_Comm comm, const MatrixView& local_rows, const KMeansParams& params,
                              const VectorView& local_weights = {});
+
+/// Collective over `comm`: runs step() on this process, then agrees on the outcome. If step threw
+/// on any process, every process throws the same fkm::Error (the lowest failing rank's; other
+/// exceptions become ErrorCode::Internal, std::bad_alloc OutOfMemory); otherwise every process
+/// returns. For a program's own steps around fit_distributed (reading its shard, writing
+/// outputs) that may fail on some processes only.
+void all_or_none(MPI_Comm comm, const std::function<void()>& step);
 
 }  // namespace fkm
