@@ -57,6 +57,7 @@ struct Case {
   bool weights = false;         // weights in [0, 3) with every 7th zero
   int distinct = 0;             // > 0: only this many distinct points (duplicates, empties)
   bool oracle_given = false;    // Given init: the whole fit must match the reference oracle
+  fkm::EmptyClusterPolicy empty = fkm::EmptyClusterPolicy::ReseedFarthest;
 };
 
 /// Blobs: k centres in [-5, 5]^d, points = centre + noise.
@@ -171,6 +172,7 @@ void run_case(const Case& c, fkm::BackendKind backend, int threads, std::vector<
   p.tol = c.tol;
   p.seed = 7;
   p.metric = c.metric;
+  p.empty_clusters = c.empty;
   p.backend = backend;
   p.num_threads = threads > 0 ? threads : 1 + g_rank % 2;
   std::vector<double> given;
@@ -245,6 +247,8 @@ std::vector<Case> cases() {
   { Case c{"given-oracle-weighted-cosine-f64", 277, 5, 7}; c.dtype = DType::F64; c.metric = Metric::Cosine; c.init = Init::Given; c.weights = true; c.tol = 0; c.max_iter = 6; c.oracle_given = true; v.push_back(c); }
   { Case c{"l2-kmeans++-f16", 211, 9, 5}; c.dtype = DType::F16; v.push_back(c); }
   { Case c{"tiny-with-empty-shard", 5, 2, 3}; c.dtype = DType::F64; v.push_back(c); }
+  { Case c{"bf16-keep-old-empties", 64, 6, 7}; c.dtype = DType::BF16; c.distinct = 4; c.init = Init::Random; c.empty = fkm::EmptyClusterPolicy::KeepOld; c.tol = 0; c.max_iter = 4; v.push_back(c); }
+  { Case c{"random-n_init-3-weighted", 263, 4, 5}; c.init = Init::Random; c.n_init = 3; c.weights = true; v.push_back(c); }
   return v;
 }
 
