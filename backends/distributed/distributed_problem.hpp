@@ -77,6 +77,7 @@ class DistributedProblem final : public Problem {
   ProblemSpec spec_;
   std::unique_ptr<Problem> local_;
   std::int64_t n_local_ = 0, n_global_ = 0, offset_ = 0, d_ = 0, k_ = 0;
+  int threads_ = 1;  ///< for the per-point host loops
   std::vector<double> w_;     ///< local weights
   std::vector<double> dist_;  ///< local nearest-centre distances, refreshed after each change
   std::vector<double> sums_, weights_;  ///< reduced K x D and K totals of the last accumulate()

@@ -248,6 +248,7 @@ std::vector<Case> cases() {
   { Case c{"l2-kmeans++-f16", 211, 9, 5}; c.dtype = DType::F16; v.push_back(c); }
   { Case c{"tiny-with-empty-shard", 5, 2, 3}; c.dtype = DType::F64; v.push_back(c); }
   { Case c{"bf16-keep-old-empties", 64, 6, 7}; c.dtype = DType::BF16; c.distinct = 4; c.init = Init::Random; c.empty = fkm::EmptyClusterPolicy::KeepOld; c.tol = 0; c.max_iter = 4; v.push_back(c); }
+  { Case c{"several-sum-blocks", 140001, 2, 3}; c.max_iter = 3; c.tol = 0; c.weights = true; v.push_back(c); }
   { Case c{"random-n_init-3-weighted", 263, 4, 5}; c.init = Init::Random; c.n_init = 3; c.weights = true; v.push_back(c); }
   return v;
 }
