@@ -34,7 +34,7 @@ std::uint64_t fnv(std::uint64_t h, const T& v) {
   return fnv(h, &v, sizeof(v));
 }
 
-std::uint64_t fingerprint(const KMeansParams& p, std::int64_t cols) {
+std::uint64_t fingerprint(const KMeansParams& p, std::int64_t cols, DType dtype) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   h = fnv(h, p.k);
   h = fnv(h, int(p.init));
@@ -49,6 +49,7 @@ std::uint64_t fingerprint(const KMeansParams& p, std::int64_t cols) {
   h = fnv(h, p.kmeans_parallel_rounds);
   h = fnv(h, p.kmeans_parallel_oversampling);
   h = fnv(h, cols);
+  h = fnv(h, int(dtype));
   if (p.init == Init::Given) {
     std::vector<double> row(p.initial_centroids.cols);
     for (std::int64_t i = 0; i < p.initial_centroids.rows; ++i) {
@@ -87,7 +88,8 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
     validate_shard(x, w);
     if (params.init == Init::Given) validate_given_centroids(params, x.cols);
   });
-  require_same(comm, std::int64_t(fingerprint(params, x.cols) >> 1), "the parameters or the number of columns");
+  require_same(comm, std::int64_t(fingerprint(params, x.cols, x.dtype) >> 1),
+               "the parameters, the number of columns or the data type");
 
   std::int64_t offset = x.rows, n_global = x.rows;
   comm.exclusive_sum(&offset, 1);

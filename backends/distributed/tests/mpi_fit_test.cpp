@@ -339,6 +339,15 @@ int mode_bad(fkm::BackendKind backend) {
     expect_error("different columns on one process", fkm::ErrorCode::InvalidArgument, "differ between processes",
                  [&] { fit(x, p, {}, g_rank == last ? d - 1 : d); });
   }
+  if (g_size > 1) {
+    expect_error("different dtype on one process", fkm::ErrorCode::InvalidArgument, "differ between processes", [&] {
+      std::vector<float> xf(x.begin(), x.end());
+      if (g_rank == last)
+        fkm::fit_distributed(MPI_COMM_WORLD, fkm::host_view(xf.data() + b0 * d, b1 - b0, d), p);
+      else
+        fit(x, p, {}, d);
+    });
+  }
   expect_error("interrupt on one process", fkm::ErrorCode::Interrupted, "interrupted", [&] {
     fkm::KMeansParams q = p;
     q.tol = 0;

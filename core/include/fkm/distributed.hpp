@@ -16,8 +16,8 @@
 
 namespace fkm {
 
-/// Collective over `comm`: every process must call it, with the same params (checked) and data
-/// of the same number of columns (checked). local_rows: this process's rows, in host memory
+/// Collective over `comm`: every process must call it, with the same params and data of the same
+/// number of columns and dtype (all checked). local_rows: this process's rows, in host memory
 /// (a process may hold no rows: rows = 0). local_weights: weights of these rows, or empty for
 /// weight 1.
 ///
