@@ -10,6 +10,9 @@
 //   fkm_mpi_fit_test bad BACKEND
 //       Bad input on one process (NaN, negative weight, wrong shapes, different options, an
 //       interrupt): every process must get the same fkm::Error, none may hang.
+//   fkm_mpi_fit_test write-npy PATH N D NAN_ROW
+//       Writes blobs as an N x D float32 .npy (a NaN in row NAN_ROW when >= 0): the data of
+//       the `mpirun fkm fit` tests (mpi_cli_test.cmake). Needs no mpirun.
 //   fkm_mpi_fit_test exit2 BACKEND
 //       A NaN on the last process: every process exits with status 2, rank 0 prints one
 //       "fkm: error: ..." line (what the CLI does).
@@ -26,6 +29,7 @@
 #include "fkm/distributed.hpp"
 #include "fkm/error.hpp"
 #include "fkm/fkm.hpp"
+#include "fkm/io.hpp"
 
 namespace {
 
@@ -401,9 +405,26 @@ int mode_exit2(fkm::BackendKind backend) {
   return 0;
 }
 
+int mode_write_npy(const std::string& path, std::int64_t n, std::int64_t d, std::int64_t nan_row) {
+  Case c{"file", n, d, 11};
+  const std::vector<double> x = make_data(c);
+  std::vector<float> xf(x.begin(), x.end());
+  if (nan_row >= 0 && nan_row < n) xf[nan_row * d] = std::nanf("");
+  fkm::io::save_npy(path, fkm::io::ElementType::F32, {n, d}, xf.data());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "write-npy") {  // no MPI needed
+    try {
+      return mode_write_npy(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 1;
+    }
+  }
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
@@ -414,7 +435,7 @@ int main(int argc, char** argv) {
     if (mode == "fit" && argc > 3) rc = mode_fit(backend, argv[3], argc > 4 ? std::atoi(argv[4]) : 0);
     else if (mode == "bad") rc = mode_bad(backend);
     else if (mode == "exit2") rc = mode_exit2(backend);
-    else std::fprintf(stderr, "usage: fkm_mpi_fit_test fit|bad|exit2 BACKEND [OUT.bin [THREADS]]\n");
+    else std::fprintf(stderr, "usage: fkm_mpi_fit_test fit|bad|exit2 BACKEND [OUT.bin [THREADS]] | write-npy PATH N D NAN_ROW\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank %d: %s\n", g_rank, e.what());
     rc = 1;
