@@ -18,6 +18,7 @@
 
 #include "../../core/src/backend_factories.hpp"
 #include "../../core/src/convert.hpp"
+#include "../../core/src/fixed_point.hpp"
 #include "../../core/src/rng.hpp"
 #include "fkm/error.hpp"
 #include "cache_info.hpp"
@@ -217,12 +218,14 @@ class CpuProblem final : public Problem {
     });
   }
 
-  std::vector<std::int64_t> update() override {
+  std::vector<std::int64_t> update() override { return update_from(sums_.data(), weights_.data()); }
+
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
     previous_ = c_;
     std::vector<std::int64_t> empties;
     for (std::int64_t j = 0; j < k_; ++j) {
-      if (weights_[j] > 0) {
-        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums_[j * d_ + f] / weights_[j];
+      if (weights[j] > 0) {
+        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums[j * d_ + f] / weights[j];
         if (metric_ == Metric::Cosine) normalise(&c_[j * d_]);
       } else {
         empties.push_back(j);
@@ -230,6 +233,37 @@ class CpuProblem final : public Problem {
     }
     panels_.pack(c_.data(), k_, d_, metric_, centring());
     return empties;
+  }
+
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    std::vector<__int128> s(k_ * d_, 0), w(k_, 0);
+    const detail::FixedScale weight_scale = detail::fixed_scale(format.weight_exponent);
+    for (std::int64_t i = 0; i < n_; ++i) w[labels_[i]] += detail::fixed_term(w_[i], weight_scale);
+    // As accumulate(): each thread owns a slice of features; integer sums make the order moot.
+    constexpr std::int64_t kSlice = 8;
+    const std::int64_t slices = blocks_of(d_, kSlice);
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::int64_t sl = 0; sl < slices; ++sl) {
+        const std::int64_t f0 = sl * kSlice, f1 = std::min(d_, f0 + kSlice);
+        detail::FixedScale scale[kSlice];
+        for (std::int64_t f = f0; f < f1; ++f) scale[f - f0] = detail::fixed_scale(format.exponent[f]);
+        for (std::int64_t i = 0; i < n_; ++i) {
+          if (w_[i] == 0) continue;
+          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+          __int128* sum = &s[std::int64_t(labels_[i]) * d_];
+          const double rs = metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
+          for (std::int64_t f = f0; f < f1; ++f) {
+            const double v = metric_ == Metric::Cosine ? widen(row[f]) * rs : widen(row[f]);
+            sum[f] += detail::fixed_term(w_[i] * v, scale[f - f0]);
+          }
+        }
+      }
+      return 0;
+    });
+    for (std::int64_t t = 0; t < k_ * d_; ++t) sums[t] = detail::to_fixed_sum(s[t]);
+    for (std::int64_t j = 0; j < k_; ++j) weights[j] = detail::to_fixed_sum(w[j]);
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
