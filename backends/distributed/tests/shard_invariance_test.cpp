@@ -66,7 +66,16 @@ TEST_CASE("per-point results and fixed-point sums do not depend on how the rows 
         whole->get_labels(labels.data());
         whole->get_distances(dist.data());
         std::vector<fkm::FixedSum> sums(k * d), weights(k);
-        whole->accumulate_fixed(format, sums.data(), weights.data());
+        // A backend without exact accumulation cannot run distributed fits (they say so); only
+        // its per-point results are checked here.
+        bool exact = true;
+        try {
+          whole->accumulate_fixed(format, sums.data(), weights.data());
+        } catch (const fkm::Error& e) {
+          if (e.code() != fkm::ErrorCode::Unsupported) throw;
+          WARN(fkm::to_string(kind) << ": no accumulate_fixed, distributed fits unsupported: " << e.what());
+          exact = false;
+        }
         std::vector<__int128> parts_sum(k * d, 0), parts_weight(k, 0);
 
         for (std::size_t s = 0; s + 1 < cuts.size(); ++s) {
@@ -84,12 +93,14 @@ TEST_CASE("per-point results and fixed-point sums do not depend on how the rows 
           part->update_nearest(c.data(), k, true, 0);
           part->get_distances(pd.data());
           CHECK(same_bits(pd, std::vector<double>(dist.begin() + b, dist.begin() + e)));
+          if (!exact) continue;
           part->assign();
           std::vector<fkm::FixedSum> ps(k * d), pw(k);
           part->accumulate_fixed(format, ps.data(), pw.data());
           for (std::int64_t t = 0; t < k * d; ++t) parts_sum[t] += fkm::detail::from_fixed_sum(ps[t]);
           for (std::int64_t j = 0; j < k; ++j) parts_weight[j] += fkm::detail::from_fixed_sum(pw[j]);
         }
+        if (!exact) continue;
         bool sums_equal = true;
         for (std::int64_t t = 0; t < k * d; ++t) sums_equal = sums_equal && parts_sum[t] == fkm::detail::from_fixed_sum(sums[t]);
         for (std::int64_t j = 0; j < k; ++j) sums_equal = sums_equal && parts_weight[j] == fkm::detail::from_fixed_sum(weights[j]);
