@@ -103,6 +103,7 @@ void run_fit(const FitOptions& o) {
   p.num_threads = o.threads;
 
   StagedOutputs outputs;  // created first: an unwritable path fails before any work
+  stop_at_iteration_boundaries();  // Ctrl-C / SIGTERM: finish the current iteration, write nothing
   io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
   io::OutputFile* centroids_file = outputs.add(o.centroids_out, "--centroids-out");
   io::OutputFile* report_file = outputs.add(o.report, "--report");
@@ -124,20 +125,33 @@ void run_fit(const FitOptions& o) {
     p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);
   }
   const double seconds_read = seconds_since(t_read);
+  throw_if_interrupted("while reading the input");
 
   const std::string header = "fkm: fit " + o.data + ": " + std::to_string(x.rows) + " x " + std::to_string(x.cols) + " " +
                              data_dtype(data) + ", k = " + std::to_string(o.k);
   Progress progress(!o.quiet, p.max_iter, p.init == Init::Given ? 1 : p.n_init, header);
-  p.on_iteration = [&progress](int run, int iter, const IterationRecord& rec) { return progress.on_iteration(run, iter, rec); };
+  int iterations_done = 0, runs_started = 0;
+  p.on_iteration = [&](int run, int iter, const IterationRecord& rec) {
+    iterations_done = iter + 1;
+    runs_started = run + 1;
+    progress.on_iteration(run, iter, rec);
+    return interrupt_signal() == 0;  // false stops the fit with Error(Interrupted)
+  };
 
   KMeans km(p);
   const KMeansResult* result = nullptr;
   try {
     result = &km.fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::Interrupted) {
+      progress.finish();
+      throw_if_interrupted("after iteration " + std::to_string(iterations_done) +
+                           (runs_started > 1 ? " of run " + std::to_string(runs_started) : std::string()));
+    }
     rethrow_naming_data(e, o.data);
   }
   progress.finish();
+  throw_if_interrupted("after the fit (" + std::to_string(km.result().n_iter) + " iterations)");
   const KMeansResult& r = *result;
 
   if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {r.n}, r.labels.data());
