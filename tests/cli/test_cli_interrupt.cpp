@@ -70,6 +70,22 @@ bool wait_for_text(const std::string& path, const std::string& needle) {
   return false;
 }
 
+/// Kills and reaps the child if a failed REQUIRE leaves the test early (it would run forever).
+struct ChildGuard {
+  int pid;
+  bool reaped = false;
+  int wait() {
+    reaped = true;
+    return wait_fkm(pid);
+  }
+  ~ChildGuard() {
+    if (!reaped) {
+      ::kill(pid, SIGKILL);
+      wait_fkm(pid);
+    }
+  }
+};
+
 struct LongFit {
   ScratchDir dir, logs;  // logs apart, so dir holds only the input and what fkm writes
   std::string data;
@@ -96,9 +112,10 @@ TEST_CASE("interrupt: SIGINT during fit stops at an iteration boundary, exit 130
   LongFit f(3000, 40);
   const std::string err = f.logs.path("err.txt");
   const int pid = spawn_logged(f.args(false), err);
+  ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));  // the first iteration is done: we are inside the fit
   ::kill(pid, SIGINT);
-  CHECK(wait_fkm(pid) == 130);
+  CHECK(child.wait() == 130);
   const auto lines = lines_of(text_of(err));
   REQUIRE(!lines.empty());
   INFO(lines.back());
@@ -111,6 +128,7 @@ TEST_CASE("interrupt: SIGTERM during fit, exit 143 and exactly one line on stder
   LongFit f(3000, 40);
   const std::string err = f.logs.path("err.txt");
   const int pid = spawn_logged(f.args(true), err);
+  ChildGuard child{pid};
   // --quiet prints nothing until the end: wait for the three temporary files, then a little.
   const auto t0 = std::chrono::steady_clock::now();
   while (f.dir.entries().size() < f.before.size() + 3 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
@@ -118,7 +136,7 @@ TEST_CASE("interrupt: SIGTERM during fit, exit 143 and exactly one line on stder
   REQUIRE(f.dir.entries().size() == f.before.size() + 3);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(pid, SIGTERM);
-  CHECK(wait_fkm(pid) == 143);
+  CHECK(child.wait() == 143);
   const auto lines = lines_of(text_of(err));
   REQUIRE(lines.size() == 1);
   INFO(lines[0]);
@@ -132,12 +150,13 @@ TEST_CASE("interrupt: a second signal stops a long iteration at once, still remo
   LongFit f(60000, 2000);
   const std::string err = f.logs.path("err.txt");
   const int pid = spawn_logged(f.args(false), err);
+  ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));
   const auto t0 = std::chrono::steady_clock::now();
   ::kill(pid, SIGINT);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ::kill(pid, SIGINT);
-  CHECK(wait_fkm(pid) == 130);
+  CHECK(child.wait() == 130);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(seconds < 5);
   const auto lines = lines_of(text_of(err));
