@@ -14,8 +14,8 @@ status=0
 total_execs=0
 for target in npy_header npy_reader vecs_reader; do
   case $target in
-    vecs_reader) seeds=tests/fuzz/corpus/vecs ;;
-    *) seeds=tests/fuzz/corpus/npy ;;
+    vecs_reader) seeds=tests/fuzz/corpus/vecs; dict="" ;;
+    *) seeds=tests/fuzz/corpus/npy; dict="-dict=tests/fuzz/npy.dict" ;;
   esac
   # New inputs go to a scratch corpus, so the committed one stays small and reviewed.
   work="$build/fuzz-corpus/$target"
@@ -24,7 +24,7 @@ for target in npy_header npy_reader vecs_reader; do
   # -rss_limit_mb: a reader must never allocate more than its input justifies.
   "$build/tests/fuzz/fuzz_$target" "$work" "$seeds" "tests/fuzz/regressions/$target" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-      -print_final_stats=1 -artifact_prefix="$artifacts/$target-" >"$log" 2>&1
+      $dict -print_final_stats=1 -artifact_prefix="$artifacts/$target-" >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   total_execs=$((total_execs + ${execs:-0}))

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "fkm/error.hpp"
+#include "fkm/io.hpp"
 #include "fuzz_checks.hpp"
 
 namespace {
@@ -65,4 +67,19 @@ TEST_CASE("fuzz regressions: every saved finding stays fixed") {
   replay(files_in(kFuzzDir + "/regressions/npy_header"), fkm_fuzz::check_npy_header);
   replay(files_in(kFuzzDir + "/regressions/npy_reader"), fkm_fuzz::check_npy_reader);
   replay(files_in(kFuzzDir + "/regressions/vecs_reader"), fkm_fuzz::check_vecs_reader);
+}
+
+TEST_CASE("fuzz regression: an empty array's other dimensions cannot overflow the column count") {
+  // shape (0, 2^32, 2^32) has zero elements, but the reader multiplied the trailing dimensions
+  // into a column count: a signed 64-bit overflow (UBSan). Now refused by the header parser.
+  const std::string path = kFuzzDir + "/regressions/npy_reader/zero-first-dimension-overflows-cols.npy";
+  const std::vector<std::uint8_t> bytes = contents(path);
+  REQUIRE(!bytes.empty());
+  try {
+    fkm::io::ArrayFile::open_memory(bytes.data(), bytes.size(), "zero.npy");
+    FAIL("the shape was accepted");
+  } catch (const fkm::Error& e) {
+    CHECK(e.code() == fkm::ErrorCode::Io);
+    CHECK(std::string(e.what()).find("field 'shape' describes more than 2^59 elements") != std::string::npos);
+  }
 }
