@@ -1,0 +1,208 @@
+// FlashAssign on tensor cores (sm_80+; runs unchanged on sm_90a).
+//
+//   block   [BM = 128 points] x [BN = 64 centroids] per centroid tile, 4 warps;
+//   warp    [32 points = 2 m16 tiles] x [64 centroids = 8 n8 tiles], 64 fp32 accumulators;
+//   k-chunk 128 bytes of a row (64 halves or 32 floats) per pipeline stage, 4 mma k-steps.
+// Points either stay resident in shared memory for the whole launch (small D: loaded once)
+// or stream chunk by chunk beside the centroids (large D). Centroid chunks are double
+// buffered with cp.async. Each centroid is given as NSPLIT terms (hi, lo[, lo2]) whose
+// products accumulate into the same fp32 accumulators, so fp16/bf16 points meet centroids
+// carried to ~fp32 accuracy (precision = exact) at NSPLIT x the tensor work; NSPLIT = 1 is
+// precision = fast. Scores are bias_j + mul_j * acc (mul carries each centroid's power-of-two
+// scale), the running (min, argmin) per row lives in registers, and rows finish through the
+// same finish_row() as the portable SIMT kernel.
+#pragma once
+#include <cstdint>
+
+#include "../../core/kernels/assign.hpp"
+#include "mma.cuh"
+
+namespace fkm::cuda {
+
+inline constexpr int kMmaWarps = 4;
+inline constexpr int kMmaThreads = kMmaWarps * kernels::kWarpSize;
+inline constexpr int kMmaBM = kMmaWarps * 32;
+inline constexpr int kMmaBN = 64;
+inline constexpr int kChunkBytes = 128;
+inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-free ldmatrix rows
+
+template <class T>
+struct MmaAssignArgs {
+  const T* x;             ///< rows 16-byte aligned: ld * sizeof(T) % 16 == 0
+  std::int64_t n, d, ld;  ///< ld in elements
+  const T* c;             ///< [nsplit][kpad][dpad], zero padded
+  std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad of kMmaBN
+  const float* bias;      ///< kpad values (+inf for padding)
+  const float* mul;       ///< kpad values
+};
+
+/// Dynamic shared memory of one block.
+template <class T, int NSPLIT, bool RESIDENT>
+constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
+  const std::int64_t cs = 2LL * NSPLIT * kMmaBN * kChunkPitch;
+  const std::int64_t xs = RESIDENT ? kMmaBM * (dpad * std::int64_t(sizeof(T)) + 16) : 2LL * kMmaBM * kChunkPitch;
+  return cs + xs;
+}
+
+template <class T, int NSPLIT, bool RESIDENT>
+__global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out) {
+  using Format = MmaFormat<T>;
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ double scratch[kMmaWarps];
+  constexpr int BM = kMmaBM, BN = kMmaBN;
+
+  const int tid = int(threadIdx.x), lane = kernels::lane_id(), warp = kernels::warp_id();
+  const int g = lane / 4, t = lane % 4;
+  const std::int64_t i0 = std::int64_t(blockIdx.x) * BM;
+  const std::int64_t row_bytes = a.d * std::int64_t(sizeof(T));
+  const std::int64_t dpad_bytes = a.dpad * std::int64_t(sizeof(T));
+  const int chunks = int(dpad_bytes / kChunkBytes);
+  const int tiles = int(a.kpad / BN);
+  const std::int64_t stages = std::int64_t(tiles) * chunks;
+  const int x_pitch = RESIDENT ? int(dpad_bytes) + 16 : kChunkPitch;
+
+  unsigned char* cs = smem;
+  unsigned char* xs = smem + 2 * NSPLIT * BN * kChunkPitch;
+  const auto* xg = reinterpret_cast<const unsigned char*>(a.x);
+  const auto* cg = reinterpret_cast<const unsigned char*>(a.c);
+
+  // Chunk `ch` of this block's points into buffer `buf` (or its place in the resident tile).
+  auto load_x = [&](int ch, int buf) {
+    unsigned char* base = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
+    for (int e = tid; e < BM * (kChunkBytes / 16); e += kMmaThreads) {
+      const int r = e / (kChunkBytes / 16), p = e % (kChunkBytes / 16);
+      const std::int64_t i = i0 + r, off = std::int64_t(ch) * kChunkBytes + p * 16;
+      std::int64_t valid = (i < a.n) ? row_bytes - off : 0;
+      valid = valid < 0 ? 0 : (valid > 16 ? 16 : valid);
+      const unsigned char* src = valid > 0 ? xg + (i * a.ld) * std::int64_t(sizeof(T)) + off : xg;
+      kernels::copy_16<true>(base + r * x_pitch + p * 16, src, int(valid));
+    }
+  };
+  // Stage s = (tile s / chunks, chunk s % chunks) of every centroid term into buffer `buf`.
+  auto load_c = [&](std::int64_t s, int buf) {
+    const std::int64_t tile = s / chunks;
+    const int ch = int(s % chunks);
+    for (int e = tid; e < NSPLIT * BN * (kChunkBytes / 16); e += kMmaThreads) {
+      const int q = e / (BN * (kChunkBytes / 16)), rem = e % (BN * (kChunkBytes / 16));
+      const int r = rem / (kChunkBytes / 16), p = rem % (kChunkBytes / 16);
+      const std::int64_t row = std::int64_t(q) * a.kpad + tile * BN + r;
+      kernels::copy_16<true>(cs + ((buf * NSPLIT + q) * BN + r) * kChunkPitch + p * 16,
+                             cg + row * dpad_bytes + std::int64_t(ch) * kChunkBytes + p * 16, 16);
+    }
+  };
+
+  float acc[2][8][4];
+  float best[2][2];
+  std::int32_t best_j[2][2];
+  for (int mt = 0; mt < 2; ++mt)
+    for (int h = 0; h < 2; ++h) {
+      best[mt][h] = __int_as_float(0x7f800000);
+      best_j[mt][h] = 0;
+    }
+  for (int mt = 0; mt < 2; ++mt)
+    for (int nt = 0; nt < 8; ++nt)
+      for (int v = 0; v < 4; ++v) acc[mt][nt][v] = 0.f;
+
+  if (RESIDENT)
+    for (int ch = 0; ch < chunks; ++ch) load_x(ch, 0);
+  else
+    load_x(0, 0);
+  load_c(0, 0);
+  kernels::copy_commit<true>();
+
+  // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
+  // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
+  const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
+  const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
+
+  for (std::int64_t s = 0; s < stages; ++s) {
+    const int buf = int(s & 1);
+    if (s + 1 < stages) {
+      if (!RESIDENT) load_x(int((s + 1) % chunks), buf ^ 1);
+      load_c(s + 1, buf ^ 1);
+      kernels::copy_commit<true>();
+      kernels::copy_wait<true, 1>();
+    } else {
+      kernels::copy_wait<true, 0>();
+    }
+    __syncthreads();
+
+    const int ch = int(s % chunks);
+    const unsigned char* xa = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
+#pragma unroll
+    for (int ks = 0; ks < kChunkBytes / 32; ++ks) {
+      std::uint32_t af[2][4];
+#pragma unroll
+      for (int mt = 0; mt < 2; ++mt) {
+        ldmatrix_x4(af[mt], xa + (a_row + mt * 16) * x_pitch + ks * 32 + a_col);
+        Format::prepare_a(af[mt]);
+      }
+#pragma unroll
+      for (int q = 0; q < NSPLIT; ++q) {
+        const unsigned char* cb = cs + ((buf * NSPLIT + q) * BN) * kChunkPitch + ks * 32 + b_col;
+#pragma unroll
+        for (int np = 0; np < 4; ++np) {
+          std::uint32_t bf[4];
+          ldmatrix_x4(bf, cb + (np * 16 + b_row) * kChunkPitch);
+#pragma unroll
+          for (int mt = 0; mt < 2; ++mt) {
+            Format::mma(acc[mt][2 * np], af[mt], bf[0], bf[1]);
+            Format::mma(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+          }
+        }
+      }
+    }
+
+    if (ch == chunks - 1) {
+      // Epilogue of a centroid tile: scores, online argmin (ascending columns, strict '<').
+      const std::int64_t j0 = (s / chunks) * BN;
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt)
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const std::int64_t j = j0 + nt * 8 + 2 * t + c;
+          const float b = __ldg(a.bias + j), mu = __ldg(a.mul + j);
+#pragma unroll
+          for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const float sc = fmaf(mu, acc[mt][nt][2 * h + c], b);
+              if (sc < best[mt][h]) {
+                best[mt][h] = sc;
+                best_j[mt][h] = std::int32_t(j);
+              }
+              acc[mt][nt][2 * h + c] = 0.f;
+            }
+        }
+    }
+    __syncthreads();  // buffer `buf` is refilled by the next stage's loads
+  }
+
+  // Labels of the warp's 32 rows, then each row's exact fp64 distance by the whole warp (the
+  // points from the resident tile when they are there).
+  __shared__ std::int32_t row_label[kMmaWarps][32];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const auto r = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h], best_j[mt][h]});
+      if (t == 0) row_label[warp][mt * 16 + h * 8 + g] = r.index;
+    }
+  __syncwarp();
+  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent and
+  // the centroid row is read 32 bytes per quad.
+  double partial = 0;
+#pragma unroll 1
+  for (int r0 = 0; r0 < 32; r0 += 8) {
+    const int r = r0 + g;
+    const std::int64_t i = i0 + warp * 32 + r, ic = i < a.n ? i : a.n - 1;
+    const std::int32_t j = row_label[warp][r];
+    const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
+    const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+    if (t == 0 && i < a.n) partial += kernels::finish_row(out, i, dist, j);
+  }
+  const double total = kernels::block_sum(partial, scratch);
+  if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
+}
+
+}  // namespace fkm::cuda

@@ -1,0 +1,347 @@
+// Per-point kernels of the CUDA backend that are not FlashAssign or the update: row norms,
+// value checks, centroid operand preparation, fixed-order reductions, and the initialisation
+// primitives (sampling, potentials, gathers). Every reduction has a fixed order, so results do
+// not change from run to run.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "../../core/kernels/assign.hpp"
+#include "../../core/kernels/tile.hpp"
+#include "../../core/src/rng.hpp"
+
+namespace fkm::cuda {
+
+using kernels::kWarpSize;
+
+template <class T>
+__device__ __forceinline__ double to_double(T v) {
+  return double(v);
+}
+template <>
+__device__ __forceinline__ double to_double(__half v) {
+  return double(__half2float(v));
+}
+template <>
+__device__ __forceinline__ double to_double(__nv_bfloat16 v) {
+  return double(__bfloat162float(v));
+}
+
+/// One warp per row: norm2[i] = ||x_i||^2 and scale[i] = 1 / ||x_i|| (0 for a zero row).
+template <class T>
+__global__ void row_stats(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, double* norm2, double* scale) {
+  const std::int64_t i = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+  if (i >= n) return;
+  double s = 0;
+  for (std::int64_t f = kernels::lane_id(); f < d; f += kWarpSize) {
+    const double v = to_double(x[i * ld + f]);
+    s += v * v;
+  }
+  s = kernels::warp_sum(s);
+  if (kernels::lane_id() == 0) {
+    norm2[i] = s;
+    scale[i] = s > 0 ? 1.0 / sqrt(s) : 0.0;
+  }
+}
+
+/// First non-finite data element (as i * d + f) and first bad weight row, by atomic minimum
+/// (order independent), and the number of positive finite weights.
+template <class T>
+__global__ void check_values(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, const double* w,
+                             unsigned long long* first_bad_data, unsigned long long* first_bad_weight,
+                             unsigned long long* positive) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n * d; e += stride) {
+    const std::int64_t i = e / d, f = e % d;
+    if (!isfinite(to_double(x[i * ld + f]))) atomicMin(first_bad_data, (unsigned long long)e);
+  }
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const double wi = w ? w[i] : 1.0;
+    if (!(wi >= 0 && isfinite(wi))) atomicMin(first_bad_weight, (unsigned long long)i);
+    else if (wi > 0) atomicAdd(positive, 1ull);
+  }
+}
+
+/// Block b: partials[b] = sum of value(i) over [b * chunk, (b + 1) * chunk), fixed order.
+template <class F>
+__global__ void chunk_sums(F value, std::int64_t n, std::int64_t chunk, double* partials) {
+  __shared__ double scratch[1024 / kWarpSize];
+  const std::int64_t p0 = std::int64_t(blockIdx.x) * chunk;
+  const std::int64_t p1 = p0 + chunk < n ? p0 + chunk : n;
+  double s = 0;
+  for (std::int64_t i = p0 + threadIdx.x; i < p1; i += blockDim.x) s += value(i);
+  const double total = kernels::block_sum(s, scratch);
+  if (threadIdx.x == 0) partials[blockIdx.x] = total;
+}
+
+/// The probability mass of point i for sampling: w_i (by weight) or w_i * dist_i.
+struct SampleMass {
+  const double* w;
+  const double* dist;
+  bool by_weight;
+  __device__ double operator()(std::int64_t i) const {
+    const double wi = w ? w[i] : 1.0;
+    if (by_weight) return wi;
+    return wi == 0 ? 0.0 : wi * dist[i];
+  }
+};
+
+struct WeightValue {
+  const double* w;
+  __device__ double operator()(std::int64_t i) const { return w ? w[i] : 1.0; }
+};
+
+/// Column sums of x (scaled per row when row_scale is given) minus `mean`, squared or not:
+/// block b writes out[b * d + f] for rows [b * chunk, ...), in row order.
+template <class T>
+__global__ void column_sums(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, const double* row_scale,
+                            const double* mean, std::int64_t chunk, double* out) {
+  const std::int64_t r0 = std::int64_t(blockIdx.x) * chunk, r1 = r0 + chunk < n ? r0 + chunk : n;
+  for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) {
+    double s = 0;
+    for (std::int64_t i = r0; i < r1; ++i) {
+      double v = to_double(x[i * ld + f]);
+      if (row_scale) v *= row_scale[i];
+      if (mean) {
+        v -= mean[f];
+        v *= v;
+      }
+      s += v;
+    }
+    out[std::int64_t(blockIdx.x) * d + f] = s;
+  }
+}
+
+/// out[f] = sum over b < blocks of in[b * d + f], in block order (one thread per column).
+__global__ void sum_rows(const double* in, std::int64_t blocks, std::int64_t d, double* out) {
+  const std::int64_t f = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (f >= d) return;
+  double s = 0;
+  for (std::int64_t b = 0; b < blocks; ++b) s += in[b * d + f];
+  out[f] = s;
+}
+
+/// Centroid operands for FlashAssign, one block per (padded) centroid row j:
+///   terms [nsplit][kpad][dpad] of type Op: c = sum of the terms (each the rounding of what the
+///   previous ones left), scaled by 2^-e_j (fp16 only: keeps the terms in fp16 range);
+///   bias_j = ||c_j||^2 (L2) else 0, +inf for padding rows; mul_j = -2 (L2) or -1, times 2^e_j.
+template <class Op, class Acc>
+__global__ void prepare_operands(const double* c, std::int64_t k, std::int64_t d, std::int64_t kpad, std::int64_t dpad,
+                                 int nsplit, bool l2, bool scaled, bool tf32, Op* terms, Acc* bias, Acc* mul) {
+  __shared__ double scratch[1024 / kWarpSize];
+  __shared__ double shared_norm, shared_scale;
+  const std::int64_t j = blockIdx.x;
+  const bool real = j < k;
+  double s2 = 0, amax = 0;
+  if (real)
+    for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) {
+      const double v = c[j * d + f];
+      s2 += v * v;
+      amax = fabs(v) > amax ? fabs(v) : amax;
+    }
+  const double norm2 = kernels::block_sum(s2, scratch);
+  // block max, via the same fixed pattern
+  double m = amax;
+  for (int o = kWarpSize / 2; o > 0; o /= 2) m = fmax(m, kernels::shuffle_xor(m, o));
+  __syncthreads();
+  if (kernels::lane_id() == 0) scratch[kernels::warp_id()] = m;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    double mm = 0;
+    for (int w = 0; w < int(blockDim.x) / kWarpSize; ++w) mm = fmax(mm, scratch[w]);
+    shared_norm = norm2;
+    int e = 0;
+    if (scaled && mm > 0) e = int(ceil(log2(mm))) - 14;  // largest scaled value in (2^13, 2^14]
+    shared_scale = scaled ? ldexp(1.0, e) : 1.0;
+  }
+  __syncthreads();
+  const double scale = shared_scale;
+  for (std::int64_t f = threadIdx.x; f < dpad; f += blockDim.x) {
+    double rest = (real && f < d) ? c[j * d + f] / scale : 0.0;
+    for (int q = 0; q < nsplit; ++q) {
+      Op term;
+      double back;
+      if constexpr (sizeof(Op) == 2) {
+        if constexpr (std::is_same_v<Op, __half>) {
+          term = __double2half(rest);
+          back = double(__half2float(term));
+        } else {
+          term = __double2bfloat16(rest);
+          back = double(__bfloat162float(term));
+        }
+      } else {
+        term = Op(rest);
+        if (tf32) {
+          std::uint32_t t32;
+          asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(t32) : "f"(float(rest)));
+          term = Op(__uint_as_float(t32));
+        }
+        back = double(term);
+      }
+      terms[(std::int64_t(q) * kpad + j) * dpad + f] = term;
+      rest -= back;
+    }
+  }
+  if (threadIdx.x == 0) {
+    bias[j] = real ? Acc(l2 ? shared_norm : 0.0) : Acc(__builtin_inf());
+    mul[j] = real ? Acc((l2 ? -2.0 : -1.0) * scale) : Acc(0);
+  }
+}
+
+/// Histogram of the labels below k (integer atomics: order independent). With k <= kSmemBins
+/// each block counts in shared memory first (few clusters: the global counters are contended).
+inline constexpr int kSmemBins = 8192;
+__global__ void label_counts(const std::int32_t* labels, std::int64_t n, std::int64_t k, unsigned long long* counts) {
+  __shared__ unsigned local[kSmemBins];
+  const bool in_smem = k <= kSmemBins;
+  if (in_smem) {
+    for (std::int64_t j = threadIdx.x; j < k; j += blockDim.x) local[j] = 0;
+    __syncthreads();
+  }
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const std::int32_t j = labels[i];
+    if (j >= k) continue;
+    if (in_smem) atomicAdd(local + j, 1u);
+    else atomicAdd(counts + j, 1ull);
+  }
+  if (in_smem) {
+    __syncthreads();
+    for (std::int64_t j = threadIdx.x; j < k; j += blockDim.x)
+      if (local[j]) atomicAdd(counts + j, (unsigned long long)local[j]);
+  }
+}
+
+__global__ void iota32(std::int32_t* v, std::int64_t n) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) v[i] = std::int32_t(i);
+}
+
+__global__ void fill(double* v, std::int64_t n, double value) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) v[i] = value;
+}
+
+template <class W>
+__global__ void widen_weights(const W* in, std::int64_t n, double* out) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) out[i] = double(in[i]);
+}
+
+/// Rows idx[0..m) widened to fp64 (times row_scale when given).
+template <class T>
+__global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const std::int64_t* idx, std::int64_t m,
+                            const double* row_scale, double* out) {
+  const std::int64_t t = blockIdx.x;
+  if (t >= m) return;
+  const std::int64_t i = idx[t];
+  for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) {
+    double v = to_double(x[i * ld + f]);
+    if (row_scale) v *= row_scale[i];
+    out[t * d + f] = v;
+  }
+}
+
+/// Largest i with mass(i) > 0 (atomic max: order independent); stays -1 when none.
+__global__ void last_positive(SampleMass mass, std::int64_t n, long long* out) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  long long best = -1;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    if (mass(i) > 0) best = i;
+  if (best >= 0) atomicMax(out, best);
+}
+
+/// One warp per target t: within chunk chunk_of[t] (starting at cumulative mass base[t]), the
+/// first i whose running sum exceeds target[t]; -1 if rounding left none (the caller clamps).
+__global__ void sample_in_chunk(SampleMass mass, std::int64_t n, std::int64_t chunk, const std::int64_t* chunk_of,
+                                const double* base, const double* target, std::int64_t m, std::int64_t* out) {
+  const std::int64_t t = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
+  if (t >= m) return;
+  const int lane = kernels::lane_id();
+  const std::int64_t c0 = chunk_of[t] * chunk;
+  const std::int64_t per = (chunk + kWarpSize - 1) / kWarpSize;
+  const std::int64_t s0 = c0 + lane * per;
+  const std::int64_t s1 = (s0 + per < c0 + chunk ? s0 + per : c0 + chunk) < n ? (s0 + per < c0 + chunk ? s0 + per : c0 + chunk) : n;
+  double mine = 0;
+  for (std::int64_t i = s0; i < s1; ++i) mine += mass(i);
+  double incl = mine;  // inclusive scan over lanes, fixed order
+  for (int o = 1; o < kWarpSize; o *= 2) {
+    const double up = kernels::shuffle_up(incl, o);
+    if (lane >= o) incl += up;
+  }
+  const double before = base[t] + (incl - mine);
+  const bool here = base[t] + incl > target[t];
+  const auto first = kernels::group_argmin<kWarpSize>(kernels::ArgMin<int>{here ? lane : kWarpSize, lane});
+  if (lane == (first.value < kWarpSize ? first.value : 0)) {
+    std::int64_t found = -1;
+    if (first.value < kWarpSize) {
+      double s = before;
+      for (std::int64_t i = s0; i < s1; ++i) {
+        s += mass(i);
+        if (s > target[t]) {
+          found = i;
+          break;
+        }
+      }
+    }
+    out[t] = found;
+  }
+}
+
+/// flags[i] = 1 when point i is drawn by k-means|| oversampling (per-point counter-based RNG).
+__global__ void oversample_flags(const double* w, const double* dist, std::int64_t n, std::int64_t row_offset,
+                                 double scale, double potential, std::uint64_t seed, std::int32_t* flags) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const double wi = w ? w[i] : 1.0;
+    flags[i] = detail::uniform01(seed, std::uint64_t(row_offset + i)) * potential < scale * (wi == 0 ? 0.0 : wi * dist[i]);
+  }
+}
+
+/// Sort keys for farthest_points: dist for points of positive weight, -inf for the rest.
+__global__ void farthest_keys(const double* w, const double* dist, std::int64_t n, double* keys) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const double wi = w ? w[i] : 1.0;
+    keys[i] = wi > 0 ? dist[i] + 0.0 : -__builtin_inf();
+  }
+}
+
+/// k-means++ candidate potentials: block b (warps over its rows, one row per warp at a time)
+/// writes partials[b * m + j] = sum over its rows of w_i * min(dist_i, dist(x_i, c_j)), fp64.
+template <class T>
+__global__ void candidate_potentials(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld,
+                                     kernels::MetricCode metric, const double* row_scale, const double* w,
+                                     const double* dist, const double* c, std::int64_t m, std::int64_t rows_per_block,
+                                     double* partials) {
+  extern __shared__ double warp_part[];  // [warps][m]
+  const int warps = int(blockDim.x) / kWarpSize, warp = kernels::warp_id(), lane = kernels::lane_id();
+  for (std::int64_t j = threadIdx.x; j < std::int64_t(warps) * m; j += blockDim.x) warp_part[j] = 0;
+  __syncthreads();
+  const std::int64_t r0 = std::int64_t(blockIdx.x) * rows_per_block;
+  for (std::int64_t i = r0 + warp; i < r0 + rows_per_block && i < n; i += warps) {
+    const double wi = w ? w[i] : 1.0;
+    const double rs = row_scale ? row_scale[i] : 1.0;
+    for (std::int64_t j = 0; j < m; ++j) {
+      double s = 0;
+      for (std::int64_t f = lane; f < d; f += kWarpSize) {
+        const double xv = to_double(x[i * ld + f]), cv = c[j * d + f];
+        s += metric == kernels::MetricCode::L2 ? (xv - cv) * (xv - cv) : xv * cv;
+      }
+      s = kernels::warp_sum(s);
+      const double dij = metric == kernels::MetricCode::L2 ? s : (metric == kernels::MetricCode::Cosine ? 1.0 - s * rs : -s);
+      const double best = dist[i] < dij ? dist[i] : dij;
+      if (lane == 0 && wi != 0) warp_part[warp * m + j] += wi * best;
+    }
+  }
+  __syncthreads();
+  for (std::int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    double s = 0;
+    for (int q = 0; q < warps; ++q) s += warp_part[q * m + j];
+    partials[std::int64_t(blockIdx.x) * m + j] = s;
+  }
+}
+
+}  // namespace fkm::cuda
