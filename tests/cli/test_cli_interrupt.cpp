@@ -145,16 +145,17 @@ TEST_CASE("interrupt: SIGTERM during fit, exit 143 and exactly one line on stder
 }
 
 TEST_CASE("interrupt: a second signal stops a long iteration at once, still removing temporary files") {
-  // Iterations of ~4e9 flops on one thread: the second signal arrives long before the first
+  // Iterations of ~8e9 flops on one thread: the second signal arrives long before the first
   // iteration boundary, so only the immediate path can end the process quickly.
-  LongFit f(60000, 2000);
+  LongFit f(60000, 4000);
   const std::string err = f.logs.path("err.txt");
   const int pid = spawn_logged(f.args(false), err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));
   const auto t0 = std::chrono::steady_clock::now();
   ::kill(pid, SIGINT);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // A pause, so the first is delivered before the second is sent (two pending SIGINTs merge).
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ::kill(pid, SIGINT);
   CHECK(child.wait() == 130);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
