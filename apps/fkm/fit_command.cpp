@@ -146,6 +146,10 @@ void run_fit(const FitOptions& o) {
 
   const bool writer = cluster().rank == 0;  // the one process that writes outputs
   StagedOutputs outputs;  // created first: an unwritable path fails before any work
+  // Ctrl-C / SIGTERM: finish the current iteration, write nothing. Single process only: ranks
+  // of a distributed fit would stop at different iterations and leave the others in a collective,
+  // so there the first signal exits at once (removing temporary files), as mpirun forwards it to all.
+  if (!cluster().distributed) stop_at_iteration_boundaries();
   io::OutputFile* labels_file = nullptr;
   io::OutputFile* centroids_file = nullptr;
   io::OutputFile* report_file = nullptr;
@@ -189,20 +193,33 @@ void run_fit(const FitOptions& o) {
   const io::DataMatrix& data = *mapped;
   const MatrixView x = data.view();
   const double seconds_read = seconds_since(t_read);
+  throw_if_interrupted("while reading the input");
 
   const std::string header = "fkm: fit " + o.data + ": " + std::to_string(x.rows) + " x " + std::to_string(x.cols) + " " +
                              data_dtype(data) + ", k = " + std::to_string(o.k);
   Progress progress(!o.quiet && writer, p.max_iter, p.init == Init::Given ? 1 : p.n_init, header);
-  p.on_iteration = [&progress](int run, int iter, const IterationRecord& rec) { return progress.on_iteration(run, iter, rec); };
+  int iterations_done = 0, runs_started = 0;
+  p.on_iteration = [&](int run, int iter, const IterationRecord& rec) {
+    iterations_done = iter + 1;
+    runs_started = run + 1;
+    progress.on_iteration(run, iter, rec);
+    return interrupt_signal() == 0;  // false stops the fit with Error(Interrupted)
+  };
 
   KMeansResult r;
   try {
     if (cluster().distributed) r = fit_rows_of_this_process(x, p, weights);
     else r = KMeans(p).fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
   } catch (const Error& e) {
+    if (e.code() == ErrorCode::Interrupted) {
+      progress.finish();
+      throw_if_interrupted("after iteration " + std::to_string(iterations_done) +
+                           (runs_started > 1 ? " of run " + std::to_string(runs_started) : std::string()));
+    }
     rethrow_naming_data(e, o.data);
   }
   progress.finish();
+  throw_if_interrupted("after the fit (" + std::to_string(r.n_iter) + " iterations)");
 
   std::string report;
   on_all_or_none([&] {

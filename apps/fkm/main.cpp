@@ -1,10 +1,11 @@
 // fkm: the command-line program. Parses the command line (CLI11), runs one subcommand, and
 // turns every failure into one line on stderr and an exit code:
 //   0 success; 2 bad usage or bad input (fkm::Error of a user-caused kind); 1 internal failure;
-//   130 interrupted (Ctrl-C).
+//   128 + signal when interrupted: 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP.
 // stdout carries only what was asked for (help, `fkm info`, `--report -`).
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -12,6 +13,7 @@
 
 #include "cluster.hpp"
 #include "commands.hpp"
+#include "outputs.hpp"
 #include "fkm/error.hpp"
 #include "fkm/backend.hpp"
 
@@ -123,6 +125,11 @@ int main(int argc, char** argv) {
     else fkm::cli::run_info(info);
     return kExitOk;
   } catch (const fkm::Error& e) {
+    if (e.code() == fkm::ErrorCode::Interrupted) {  // a signal: 128 + its number, like a shell
+      std::fprintf(stderr, "fkm: %s\n", e.what());
+      const int sig = fkm::cli::interrupt_signal();
+      return 128 + (sig != 0 ? sig : SIGINT);
+    }
     if (e.code() == fkm::ErrorCode::Internal) print_error(std::string("internal error: ") + e.what());
     else print_error(e.what());
     return exit_code_of(e.code());

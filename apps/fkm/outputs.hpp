@@ -28,6 +28,19 @@ class StagedOutputs {
   std::vector<std::string> flags_;
 };
 
+// ---- interrupts (SIGINT, SIGTERM, SIGHUP), handled while a StagedOutputs exists ----------------
+// By default a signal removes the temporary files and exits at once with 128 + signal and one
+// line on stderr. After stop_at_iteration_boundaries() (fkm fit), the first signal is only
+// recorded: the command polls interrupt_signal() / throw_if_interrupted() at safe points and
+// stops with Error(Interrupted); a second signal still exits at once, removing the temporaries.
+void stop_at_iteration_boundaries();
+/// The first signal received in deferred mode, or 0.
+int interrupt_signal() noexcept;
+/// "SIGINT", "SIGTERM", "SIGHUP".
+const char* signal_name(int sig) noexcept;
+/// Throws Error(Interrupted) "interrupted by SIGINT <where>; no output file written" if a signal came.
+void throw_if_interrupted(const std::string& where);
+
 /// Writes `text` to the staged file, or to stdout when `file` is nullptr and path is "-".
 void write_text(io::OutputFile* file, const std::string& path, const std::string& text);
 

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 #include "fkm/backend.hpp"
 #include "fkm/error.hpp"
+#include "host_memory.hpp"
 #include "init.hpp"
 #include "lloyd.hpp"
 #include "rng.hpp"
@@ -40,16 +42,26 @@ std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x
 KMeans::KMeans(KMeansParams params) : params_(std::move(params)) {}
 
 namespace {
+/// A failed host allocation somewhere in op (most are inside a backend, which cannot say which
+/// one): name the sizes and the bytes the largest arrays take, computed without overflow.
+Error out_of_memory(const char* op, std::int64_t n, std::int64_t d, std::int64_t k) {
+  // The fp64 data copy (reference backend) or per-row arrays, and k x d fp64 centroid arrays.
+  const double bytes = double(n) * double(d) * 8 + double(n) * 24 + double(k) * double(d) * 8 * 4;
+  std::string what = std::string(op) + ": out of host memory for n = " + std::to_string(n) + ", d = " + std::to_string(d) +
+                     ", k = " + std::to_string(k);
+  if (bytes < 9.2e18) what += " (the largest arrays need up to " + detail::bytes_string(std::int64_t(bytes)) + ")";
+  return Error(ErrorCode::OutOfMemory, what);
+}
+
 /// Runs f, turning a failed host allocation into fkm::Error(OutOfMemory) naming the operation.
 template <class F>
 decltype(auto) out_of_memory_as_error(const char* op, std::int64_t n, std::int64_t d, std::int64_t k, F&& f) {
   try {
     return f();
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::OutOfMemory, std::string(op) + ": out of host memory for n = " + std::to_string(n) +
-                                            ", d = " + std::to_string(d) + ", k = " + std::to_string(k) +
-                                            " (about " + std::to_string((n * (d + 4) + 3 * k * d) * 8 / (1 << 20)) +
-                                            " MiB needed)");
+    throw out_of_memory(op, n, d, k);
+  } catch (const std::length_error&) {  // a std::vector asked for more than max_size()
+    throw out_of_memory(op, n, d, k);
   }
 }
 }  // namespace
@@ -153,9 +165,16 @@ std::vector<double> KMeans::transform(const MatrixView& X) const {
 std::vector<double> KMeans::transform_impl(const MatrixView& X) const {
   require_fitted(fitted_, result_, X, "transform");
   detail::validate_data(X, {}, 0);
-  auto problem = bind_checked(params_, X, {}, 0, "data");
   const std::int64_t n = X.rows, k = result_.k;
-  std::vector<double> out(n * k), column(n);
+  // The N x K output is the one array of fkm whose size is a product of n and k: refuse what
+  // cannot be addressed, and allocate it before any work so a lack of memory fails at once.
+  if (detail::checked_product({n, k, std::int64_t(sizeof(double))}) < 0)
+    throw Error(ErrorCode::InvalidArgument, "transform: the n x k = " + std::to_string(n) + " x " + std::to_string(k) +
+                                                " distance matrix overflows 64-bit byte sizes; call it on fewer rows at a time");
+  std::vector<double> out = detail::allocate_host<double>(n * k, "transform: the n x k = " + std::to_string(n) + " x " +
+                                                             std::to_string(k) + " distance matrix");
+  auto problem = bind_checked(params_, X, {}, 0, "data");
+  std::vector<double> column = detail::allocate_host<double>(n, "transform: one column of distances");
   for (std::int64_t j = 0; j < k; ++j) {  // one centroid at a time: no backend needs an N x K path
     problem->set_centroids(result_.centroids.data() + j * result_.d, 1);
     problem->assign();

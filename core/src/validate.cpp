@@ -4,6 +4,7 @@
 #include <string>
 
 #include "convert.hpp"
+#include "host_memory.hpp"
 #include "fkm/error.hpp"
 
 namespace fkm::detail {
@@ -50,9 +51,15 @@ void validate_data(const MatrixView& x, const VectorView& w, std::int64_t k, con
     bad_data(name + ": row_stride " + std::to_string(x.row_stride) + " is smaller than the number of columns " +
              std::to_string(x.cols));
   if (x.data == nullptr) bad_data(name + ": null data pointer");
-  // Elements are addressed with 64-bit indices; refuse sizes whose byte count would overflow.
-  const double bytes = double(x.rows) * double(x.row_stride) * double(size_of(x.dtype));
-  if (bytes >= 9.2e18) bad_data(name + " is too large: " + std::to_string(x.rows) + " x " + std::to_string(x.cols) + " overflows 64-bit sizes");
+  // Elements are addressed with 64-bit indices, and backends keep an fp64 copy or fp64 rows:
+  // refuse, before any allocation, sizes whose byte count would not fit in 63 bits.
+  if (checked_product({x.rows, x.row_stride, std::int64_t(size_of(x.dtype))}) < 0 ||
+      checked_product({x.rows, x.cols, std::int64_t(sizeof(double))}) < 0)
+    bad_data(name + " is too large: " + std::to_string(x.rows) + " x " + std::to_string(x.cols) +
+             " elements (as float64) overflow 64-bit byte sizes");
+  if (k > 0 && checked_product({k, x.cols, std::int64_t(sizeof(double))}) < 0)
+    bad_argument("k x d = " + std::to_string(k) + " x " + std::to_string(x.cols) +
+                 " centroids (as float64) overflow 64-bit byte sizes");
   if (k > x.rows)
     bad_argument("k = " + std::to_string(k) + " is larger than the number of points (" + std::to_string(x.rows) + ")");
   if (w.data != nullptr || w.size != 0) {

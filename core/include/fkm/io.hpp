@@ -73,6 +73,11 @@ class ArrayFile {
   /// *vecs formats, and that the file holds a whole number of rows. Per-row dimension headers
   /// of the *vecs formats are checked whenever those rows are read.
   static ArrayFile open(const std::string& path, const ReadOptions& options = {});
+  /// The same checks on `size` bytes already in memory (a file's whole contents), read in
+  /// place: the bytes must outlive the ArrayFile and every view taken from it. `name` picks the
+  /// format by its extension, as for open(), and names the data in messages.
+  static ArrayFile open_memory(const void* bytes, std::size_t size, const std::string& name,
+                               const ReadOptions& options = {});
 
   const std::string& path() const;
   FileFormat format() const;
@@ -115,7 +120,7 @@ class DataMatrix {
   bool mapped() const { return owned_.empty(); }  ///< false when converted to a copy
 
  private:
-  friend DataMatrix load_matrix(const std::string& path, const ReadOptions& options);
+  friend DataMatrix load_matrix(ArrayFile file);
   DataMatrix(ArrayFile file, MatrixView view, std::vector<std::uint8_t> owned);
   ArrayFile file_;
   std::vector<std::uint8_t> owned_;
@@ -126,6 +131,8 @@ class DataMatrix {
 /// (widened to fp32). Throws Error(InvalidData) for other dtypes and other numbers of
 /// dimensions, and for zero rows or columns.
 DataMatrix load_matrix(const std::string& path, const ReadOptions& options = {});
+/// The same for a file already open (e.g. ArrayFile::open_memory).
+DataMatrix load_matrix(ArrayFile file);
 
 /// A 1-D array of '<f4' or '<f8' values (e.g. sample weights), widened to fp64.
 std::vector<double> load_vector(const std::string& path);

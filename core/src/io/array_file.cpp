@@ -1,6 +1,7 @@
 // ArrayFile: the format-independent half of reading. Views of rows in place, and rows copied
 // out with byte order, layout and type fixed.
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -126,8 +127,16 @@ ArrayFile::ArrayFile(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) 
 
 ArrayFile ArrayFile::open(const std::string& path, const ReadOptions& options) {
   const FileFormat format = format_of(path);
-  if (format == FileFormat::Npy) return ArrayFile(open_npy(path, options));
-  return ArrayFile(open_vecs(path, format));
+  auto map = std::make_shared<const detail::MappedFile>(path);
+  if (format == FileFormat::Npy) return ArrayFile(open_npy(std::move(map), path, options));
+  return ArrayFile(open_vecs(std::move(map), path, format));
+}
+
+ArrayFile ArrayFile::open_memory(const void* bytes, std::size_t size, const std::string& name, const ReadOptions& options) {
+  const FileFormat format = format_of(name);
+  auto map = std::make_shared<const detail::MappedFile>(bytes, size, name);
+  if (format == FileFormat::Npy) return ArrayFile(open_npy(std::move(map), name, options));
+  return ArrayFile(open_vecs(std::move(map), name, format));
 }
 
 const std::string& ArrayFile::path() const { return impl_->path; }
@@ -141,8 +150,9 @@ std::int64_t ArrayFile::cols() const { return impl_->cols; }
 bool ArrayFile::viewable() const {
   const Impl& f = *impl_;
   const std::size_t e = f.element_size();
-  // The mapping starts on a page boundary, so alignment is a property of the offsets.
-  return is_float(f.type) && !f.swap_bytes && !f.fortran && f.data_offset % e == 0 && f.row_pitch % e == 0;
+  // A mapping starts on a page boundary, but memory given to open_memory may not: check the address.
+  const auto first = reinterpret_cast<std::uintptr_t>(f.map->data() + f.data_offset);
+  return is_float(f.type) && !f.swap_bytes && !f.fortran && first % e == 0 && f.row_pitch % e == 0;
 }
 
 MatrixView ArrayFile::view_rows(std::int64_t begin, std::int64_t end) const {

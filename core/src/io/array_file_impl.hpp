@@ -37,7 +37,10 @@ struct ArrayFile::Impl {
 };
 
 /// Opens the two families of formats (npy_reader.cpp, vecs_reader.cpp).
-std::shared_ptr<ArrayFile::Impl> open_npy(const std::string& path, const ReadOptions& options);
-std::shared_ptr<ArrayFile::Impl> open_vecs(const std::string& path, FileFormat format);
+/// `map` holds the file's bytes (a mapping, or borrowed memory); `path` names it in messages.
+std::shared_ptr<ArrayFile::Impl> open_npy(std::shared_ptr<const detail::MappedFile> map, const std::string& path,
+                                          const ReadOptions& options);
+std::shared_ptr<ArrayFile::Impl> open_vecs(std::shared_ptr<const detail::MappedFile> map, const std::string& path,
+                                           FileFormat format);
 
 }  // namespace fkm::io

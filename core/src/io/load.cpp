@@ -42,7 +42,10 @@ DataMatrix::DataMatrix(ArrayFile file, MatrixView view, std::vector<std::uint8_t
 }
 
 DataMatrix load_matrix(const std::string& path, const ReadOptions& options) {
-  ArrayFile f = ArrayFile::open(path, options);
+  return load_matrix(ArrayFile::open(path, options));
+}
+
+DataMatrix load_matrix(ArrayFile f) {
   const std::size_t ndim = f.shape().size();
   if (ndim == 1)
     bad_data(f, shape_field(f) + ": a 1-D array, but a matrix must be 2-D (rows, columns); "

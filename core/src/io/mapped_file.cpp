@@ -43,10 +43,17 @@ MappedFile::MappedFile(const std::string& path) {
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) fail(path, std::string("cannot memory-map ") + std::to_string(size_) + " bytes: " + std::strerror(errno));
   data_ = static_cast<const std::uint8_t*>(p);
+  mapped_ = true;
+}
+
+MappedFile::MappedFile(const void* bytes, std::size_t size, const std::string& name) {
+  if (size == 0 || bytes == nullptr) fail(name, "empty file (0 bytes)");
+  data_ = static_cast<const std::uint8_t*>(bytes);
+  size_ = size;
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+  if (mapped_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
 }
 
 }  // namespace fkm::io::detail

@@ -12,6 +12,9 @@ class MappedFile {
   /// Maps `path`. Throws Error(Io) naming the file when it cannot be opened, is not a regular
   /// file, or is empty.
   explicit MappedFile(const std::string& path);
+  /// Borrows `size` bytes of caller memory (ArrayFile::open_memory): nothing is mapped or
+  /// copied, and the bytes must outlive this object. Throws Error(Io) naming `name` when empty.
+  MappedFile(const void* bytes, std::size_t size, const std::string& name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -22,6 +25,7 @@ class MappedFile {
  private:
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
+  bool mapped_ = false;  ///< true when data_ is our mmap (to unmap), false when borrowed
 };
 
 }  // namespace fkm::io::detail

@@ -217,11 +217,15 @@ NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string
 
   DictParser(std::string(reinterpret_cast<const char*>(b + prefix), std::size_t(header_len)), source).parse(h);
   decode_descr(h, source);
-  // Bound the element count so that every byte size fkm computes from it fits in 64 bits.
+  // Bound the product of the non-zero dimensions, so that every product of dimensions and
+  // every byte size fkm computes from them fits in 64 bits, even for an empty array: a reader
+  // computes the columns of (0, 2^32, 2^32) as 2^32 x 2^32 (a fuzzer finding).
   std::int64_t count = 1;
   for (std::int64_t s : h.shape) {
-    if (s != 0 && count > (std::int64_t(1) << 59) / s)
-      throw Error(ErrorCode::Io, source + ": .npy header field 'shape' describes more than 2^59 elements");
+    if (s == 0) continue;
+    if (count > (std::int64_t(1) << 59) / s)
+      throw Error(ErrorCode::Io, source + ": .npy header field 'shape' describes more than 2^59 elements "
+                                     "(counting its non-zero dimensions)");
     count *= s;
   }
   return h;

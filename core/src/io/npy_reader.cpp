@@ -55,8 +55,8 @@ ElementType element_type_of(const NpyHeader& h, bool bf16, const std::string& pa
 
 }  // namespace
 
-std::shared_ptr<ArrayFile::Impl> open_npy(const std::string& path, const ReadOptions& options) {
-  auto map = std::make_shared<const detail::MappedFile>(path);
+std::shared_ptr<ArrayFile::Impl> open_npy(std::shared_ptr<const detail::MappedFile> map, const std::string& path,
+                                          const ReadOptions& options) {
   const NpyHeader h = parse_npy_header(map->data(), map->size(), path);
 
   auto f = std::make_shared<ArrayFile::Impl>();

@@ -60,11 +60,12 @@ void ArrayFile::Impl::check_row_headers(std::int64_t begin, std::int64_t end) co
   }
 }
 
-std::shared_ptr<ArrayFile::Impl> open_vecs(const std::string& path, FileFormat format) {
+std::shared_ptr<ArrayFile::Impl> open_vecs(std::shared_ptr<const detail::MappedFile> map, const std::string& path,
+                                           FileFormat format) {
   auto f = std::make_shared<ArrayFile::Impl>();
   f->path = path;
   f->format = format;
-  f->map = std::make_shared<const detail::MappedFile>(path);
+  f->map = std::move(map);
   switch (format) {
     case FileFormat::Fvecs: f->type = ElementType::F32; f->stored = "float32 (.fvecs)"; break;
     case FileFormat::Bvecs: f->type = ElementType::U8; f->stored = "uint8 (.bvecs)"; break;
