@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -73,6 +75,66 @@ class DeviceScope {
   int previous_ = 0;
 };
 
+/// FKM_CUDA_TIMING=1: per-phase device time of the Lloyd steps, printed to stderr when the
+/// Problem ends (events on the default stream; for perf investigations, off by default).
+class PhaseTimer {
+ public:
+  PhaseTimer() {
+    const char* v = std::getenv("FKM_CUDA_TIMING");
+    on_ = v && v[0] == '1';
+  }
+  ~PhaseTimer() {
+    if (!on_) return;
+    for (auto& p : phases_) std::fprintf(stderr, "fkm cuda phase %-16s %9.3f ms total, %6d calls\n", p.name, p.ms, p.calls);
+    for (auto e : pool_) (void)gpu::event_destroy(e);
+  }
+  /// Marks the end of the phase that started at the previous mark (or at begin()).
+  void begin() {
+    if (on_) last_ = record();
+  }
+  void mark(const char* name) {
+    if (!on_) return;
+    gpu::Event now = record();
+    (void)gpu::event_synchronize(now);
+    float ms = 0;
+    (void)gpu::event_elapsed_ms(&ms, last_, now);
+    Phase* p = nullptr;
+    for (auto& q : phases_)
+      if (std::strcmp(q.name, name) == 0) p = &q;
+    if (!p) {
+      phases_.push_back({name, 0, 0});
+      p = &phases_.back();
+    }
+    p->ms += ms;
+    ++p->calls;
+    last_ = now;
+  }
+
+ private:
+  struct Phase {
+    const char* name;
+    double ms;
+    int calls;
+  };
+  gpu::Event record() {
+    gpu::Event e;
+    if (next_ < pool_.size()) {
+      e = pool_[next_];
+    } else {
+      (void)gpu::event_create(&e);
+      pool_.push_back(e);
+    }
+    next_ = (next_ + 1) % 64;
+    (void)gpu::event_record(e);
+    return e;
+  }
+  bool on_ = false;
+  std::vector<Phase> phases_;
+  std::vector<gpu::Event> pool_;
+  std::size_t next_ = 0;
+  gpu::Event last_{};
+};
+
 __global__ void centroid_shift_parts(const double* c, const double* prev, std::int64_t d, double* out) {
   __shared__ double scratch[1024 / kernels::kWarpSize];
   const std::int64_t j = blockIdx.x;
@@ -121,7 +183,11 @@ class CudaProblem final : public Problem {
     scan_values();
     assign_partials_.allocate((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, "assign partial sums", &budget_);
     scalars_.allocate(4, "scalars", &budget_);
-    count_.allocate(1, "empty count", &budget_);
+    check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "cudaMallocHost");
+  }
+
+  ~CudaProblem() override {
+    if (host_scalars_) (void)gpu::free_host(host_scalars_);
   }
 
   std::int64_t n() const override { return n_; }
@@ -201,18 +267,25 @@ class CudaProblem final : public Problem {
 
   std::vector<std::int64_t> update() override {
     DeviceScope scope(device_);
+    timer_.begin();
     kernels::finalize_centroids<<<int(k_), 128>>>(sums_.get(), d_, metric_ == Metric::Cosine, centroids_.get(),
                                                   previous_.get(), empty_.get(), shift_parts_.get());
     check_launch("finalize_centroids");
     kernels::sum_fixed_order<<<1, 1024>>>(shift_parts_.get(), k_, scalars_.get() + 1);
     check_launch("sum_fixed_order");
-    kernels::compact_flags<<<1, 1024>>>(empty_.get(), k_, empty_list_.get(), count_.get());
+    // the count lands beside the shift, so one small copy brings both back
+    kernels::compact_flags<<<1, 1024>>>(empty_.get(), k_, empty_list_.get(),
+                                        reinterpret_cast<std::int64_t*>(scalars_.get() + 2));
     check_launch("compact_flags");
+    timer_.mark("finalize");
     prepare(ops_, centroids_.get(), k_);
+    timer_.mark("prepare operands");
     double shift = 0;
     std::int64_t count = 0;
-    check(gpu::memcpy(&shift, scalars_.get() + 1, sizeof(double), gpu::kDeviceToHost), "copy shift");
-    check(gpu::memcpy(&count, count_.get(), sizeof(count), gpu::kDeviceToHost), "copy empty count");
+    read_scalars(2);
+    shift = host_scalars_[1];
+    std::memcpy(&count, host_scalars_ + 2, sizeof count);
+    timer_.mark("update readback");
     shift_ = shift;
     shift_valid_ = true;
     std::vector<std::int64_t> empties(count);
@@ -503,11 +576,20 @@ class CudaProblem final : public Problem {
     return o;
   }
 
+  /// Copies scalars_[first..3) to the pinned mirror (one small copy, then wait).
+  void read_scalars(int first) const {
+    check(gpu::memcpy_async(host_scalars_ + first, scalars_.get() + first, (3 - first) * sizeof(double),
+                          gpu::kDeviceToHost, 0),
+          "copy scalars");
+    check(gpu::stream_synchronize(0), "cudaStreamSynchronize");
+  }
+
   double sum_to_host(const double* v, std::int64_t n) const {
     kernels::sum_fixed_order<<<1, 1024>>>(v, n, scalars_.get());
     check_launch("sum_fixed_order");
     double s = 0;
-    check(gpu::memcpy(&s, scalars_.get(), sizeof s, gpu::kDeviceToHost), "copy sum");
+    read_scalars(0);
+    s = host_scalars_[0];
     return s;
   }
 
@@ -576,7 +658,7 @@ class CudaProblem final : public Problem {
                        ops.bias_f.get(), ops.mul_f.get()};
     const int blocks = int((n_ + kMmaBM - 1) / kMmaBM);
     const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true>(ops.dpad);
-    if (resident_bytes <= 112 * 1024) {
+    if (resident_bytes <= 150 * 1024) {
       check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true>, int(resident_bytes)),
             "allow_dynamic_shared");
       assign_mma<T, NSPLIT, true><<<blocks, kMmaThreads, resident_bytes>>>(a, out);
@@ -605,6 +687,7 @@ class CudaProblem final : public Problem {
   /// Runs FlashAssign over all points; returns the fixed-order sum of the rows' contributions.
   double run_assign(const Operands& ops, const kernels::AssignOutput& out) {
     std::int64_t blocks = 0;
+    timer_.begin();
     switch (path_) {
       case AssignPath::SimtF64: blocks = launch_simt<double, double>(ops, out); break;
       case AssignPath::SimtF32:
@@ -620,8 +703,11 @@ class CudaProblem final : public Problem {
       case AssignPath::MmaBf16x1: blocks = launch_mma<gpu::bfloat16, 1>(ops, out); break;
       case AssignPath::MmaTf32: blocks = launch_mma<float, 1>(ops, out); break;
     }
+    timer_.mark("assign kernel");
     if (out.mode == kernels::AssignMode::LabelsOnly) return 0;
-    return sum_to_host(out.partials, blocks);
+    const double total = sum_to_host(out.partials, blocks);
+    timer_.mark("assign readback");
+    return total;
   }
 
   template <class T>
@@ -650,6 +736,7 @@ class CudaProblem final : public Problem {
       iota32<<<grid_for(n_, 256), 256>>>(iota_.get(), n_);
       check_launch("iota32");
     }
+    timer_.begin();
     check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "cudaMemset");
     label_counts<<<int(std::min<std::int64_t>(1024, (n_ + 1023) / 1024)), 1024>>>(labels, n_, k, counts_.get());
     check_launch("label_counts");
@@ -662,10 +749,13 @@ class CudaProblem final : public Problem {
           "device sort size");
     temp_.allocate(std::int64_t(std::max(scan_bytes, sort_bytes)), "device temp", &budget_);
     scan_bytes = sort_bytes = std::size_t(temp_.size());
+    timer_.mark("histogram");
     check(gpu::exclusive_sum(temp_.get(), scan_bytes, counts_.get(), begin_.get(), k + 1), "device scan");
+    timer_.mark("scan");
     check(gpu::sort_pairs(temp_.get(), sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),
                                           n_, 0, end_bit),
           "device sort");
+    timer_.mark("sort");
     kernels::SegmentArgs a{sorted_labels_.get(), order_.get(), reinterpret_cast<const std::int64_t*>(begin_.get()),
                            n_, k, dd, kSegmentChunk, weights(),
                            metric_ == Metric::Cosine ? row_scale_.get() : nullptr, sums_.get(), seg_partials_.get()};
@@ -678,6 +768,7 @@ class CudaProblem final : public Problem {
     check_launch("segment_sums");
     kernels::fix_split_segments<<<int(k), threads>>>(a);
     check_launch("fix_split_segments");
+    timer_.mark("segment sums");
   }
 
   int device_;
@@ -696,14 +787,15 @@ class CudaProblem final : public Problem {
   DeviceBuffer<double> weights_, row_norm2_, row_scale_, dist_;
   DeviceBuffer<std::int32_t> labels_, scratch_labels_, sorted_labels_, order_, iota_;
   DeviceBuffer<double> centroids_, previous_, sums_, seg_partials_, shift_parts_, assign_partials_;
-  mutable DeviceBuffer<double> scalars_;
+  mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits)
+  double* host_scalars_ = nullptr;        ///< pinned mirror of scalars_
   DeviceBuffer<unsigned long long> counts_;
   DeviceBuffer<long long> begin_;
   DeviceBuffer<std::int32_t> empty_;
   DeviceBuffer<std::int64_t> empty_list_;
-  DeviceBuffer<std::int64_t> count_;
   DeviceBuffer<unsigned char> temp_;
   Operands ops_, tmp_ops_;
+  PhaseTimer timer_;
   double shift_ = 0;
   bool shift_valid_ = true;
 };

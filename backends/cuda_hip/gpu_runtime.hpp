@@ -23,6 +23,8 @@ inline constexpr BackendKind kBackendKind = BackendKind::Hip;
 using Status = hipError_t;
 using DeviceProp = hipDeviceProp_t;
 using MemcpyKind = hipMemcpyKind;
+using Stream = hipStream_t;
+using Event = hipEvent_t;
 inline constexpr Status kSuccess = hipSuccess;
 inline constexpr Status kOutOfMemory = hipErrorOutOfMemory;
 inline constexpr MemcpyKind kHostToDevice = hipMemcpyHostToDevice;
@@ -49,6 +51,18 @@ inline Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::siz
   return hipMemcpy2D(dst, dpitch, src, spitch, width, rows, kind);
 }
 inline Status memset(void* p, int value, std::size_t bytes) { return hipMemset(p, value, bytes); }
+inline Status memcpy_async(void* dst, const void* src, std::size_t bytes, MemcpyKind kind, Stream stream = nullptr) {
+  return hipMemcpyAsync(dst, src, bytes, kind, stream);
+}
+inline Status stream_synchronize(Stream stream = nullptr) { return hipStreamSynchronize(stream); }
+/// Page-locked host memory (fast, asynchronous copies of a few scalars).
+inline Status malloc_host(void** p, std::size_t bytes) { return hipHostMalloc(p, bytes); }
+inline Status free_host(void* p) { return hipHostFree(p); }
+inline Status event_create(Event* e) { return hipEventCreate(e); }
+inline Status event_destroy(Event e) { return hipEventDestroy(e); }
+inline Status event_record(Event e, Stream stream = nullptr) { return hipEventRecord(e, stream); }
+inline Status event_synchronize(Event e) { return hipEventSynchronize(e); }
+inline Status event_elapsed_ms(float* ms, Event start, Event end) { return hipEventElapsedTime(ms, start, end); }
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {
@@ -76,6 +90,8 @@ inline constexpr BackendKind kBackendKind = BackendKind::Cuda;
 using Status = cudaError_t;
 using DeviceProp = cudaDeviceProp;
 using MemcpyKind = cudaMemcpyKind;
+using Stream = cudaStream_t;
+using Event = cudaEvent_t;
 inline constexpr Status kSuccess = cudaSuccess;
 inline constexpr Status kOutOfMemory = cudaErrorMemoryAllocation;
 inline constexpr MemcpyKind kHostToDevice = cudaMemcpyHostToDevice;
@@ -102,6 +118,18 @@ inline Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::siz
   return cudaMemcpy2D(dst, dpitch, src, spitch, width, rows, kind);
 }
 inline Status memset(void* p, int value, std::size_t bytes) { return cudaMemset(p, value, bytes); }
+inline Status memcpy_async(void* dst, const void* src, std::size_t bytes, MemcpyKind kind, Stream stream = nullptr) {
+  return cudaMemcpyAsync(dst, src, bytes, kind, stream);
+}
+inline Status stream_synchronize(Stream stream = nullptr) { return cudaStreamSynchronize(stream); }
+/// Page-locked host memory (fast, asynchronous copies of a few scalars).
+inline Status malloc_host(void** p, std::size_t bytes) { return cudaMallocHost(p, bytes); }
+inline Status free_host(void* p) { return cudaFreeHost(p); }
+inline Status event_create(Event* e) { return cudaEventCreate(e); }
+inline Status event_destroy(Event e) { return cudaEventDestroy(e); }
+inline Status event_record(Event e, Stream stream = nullptr) { return cudaEventRecord(e, stream); }
+inline Status event_synchronize(Event e) { return cudaEventSynchronize(e); }
+inline Status event_elapsed_ms(float* ms, Event start, Event end) { return cudaEventElapsedTime(ms, start, end); }
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {
