@@ -14,13 +14,14 @@ namespace {
 
 /// Whether this library holds kernels for the device: sm_80 and newer on CUDA (built for 80 and
 /// 90a, PTX JIT covers later chips); on HIP, one of the FKM_HIP_ARCHITECTURES it was built for
-/// (an AMD code object runs only on its own architecture).
+/// (an AMD code object runs only on its own architecture); FKM_HIP_ARCHITECTURE_LIST is
+/// that list, comma separated.
 bool compiled_for(const gpu::DeviceProp& p) {
 #if defined(__HIP__)
   const std::string arch = gpu::arch_name(p), built = FKM_HIP_ARCHITECTURE_LIST;
   std::size_t start = 0;
   while (start <= built.size()) {
-    const std::size_t end = std::min(built.find(';', start), built.size());
+    const std::size_t end = std::min(built.find(',', start), built.size());
     if (built.compare(start, end - start, arch) == 0) return true;
     start = end + 1;
   }
