@@ -27,7 +27,6 @@ inline constexpr int kMmaBM = kMmaWarps * 32;
 inline constexpr int kMmaBN = 64;
 inline constexpr int kChunkBytes = 128;
 inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-free ldmatrix rows
-inline constexpr int kStages = 3;  // cp.async pipeline depth: two chunks in flight while one is used
 
 template <class T>
 struct MmaAssignArgs {
@@ -42,8 +41,8 @@ struct MmaAssignArgs {
 /// Dynamic shared memory of one block.
 template <class T, int NSPLIT, bool RESIDENT>
 constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
-  const std::int64_t cs = std::int64_t(kStages) * NSPLIT * kMmaBN * kChunkPitch;
-  const std::int64_t xs = RESIDENT ? kMmaBM * (dpad * std::int64_t(sizeof(T)) + 16) : std::int64_t(kStages) * kMmaBM * kChunkPitch;
+  const std::int64_t cs = 2LL * NSPLIT * kMmaBN * kChunkPitch;
+  const std::int64_t xs = RESIDENT ? kMmaBM * (dpad * std::int64_t(sizeof(T)) + 16) : 2LL * kMmaBM * kChunkPitch;
   return cs + xs;
 }
 
@@ -67,7 +66,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   const int x_pitch = RESIDENT ? int(dpad_bytes) + 16 : kChunkPitch;
 
   unsigned char* cs = smem;
-  unsigned char* xs = smem + kStages * NSPLIT * BN * kChunkPitch;
+  unsigned char* xs = smem + 2 * NSPLIT * BN * kChunkPitch;
   const auto* xg = reinterpret_cast<const unsigned char*>(a.x);
   const auto* cg = reinterpret_cast<const unsigned char*>(a.c);
 
@@ -108,18 +107,12 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     for (int nt = 0; nt < 8; ++nt)
       for (int v = 0; v < 4; ++v) acc[mt][nt][v] = 0.f;
 
-  // Pipeline prologue: stages 0 .. kStages-2 in flight (the resident points ride with stage 0).
-  // Every iteration commits one group (possibly empty), so the wait count stays fixed.
   if (RESIDENT)
     for (int ch = 0; ch < chunks; ++ch) load_x(ch, 0);
-#pragma unroll
-  for (int st = 0; st < kStages - 1; ++st) {
-    if (st < stages) {
-      if (!RESIDENT) load_x(int(st % chunks), st);
-      load_c(st, st);
-    }
-    kernels::copy_commit<true>();
-  }
+  else
+    load_x(0, 0);
+  load_c(0, 0);
+  kernels::copy_commit<true>();
 
   // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
   // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
@@ -127,18 +120,16 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
 
   for (std::int64_t s = 0; s < stages; ++s) {
-    const int buf = int(s % kStages);
-    kernels::copy_wait<true, kStages - 2>();  // stage s has landed (for this thread) ...
-    __syncthreads();                          // ... for every thread; and stage s-1 is consumed
-    {
-      const std::int64_t next = s + kStages - 1;  // refills the buffer stage s-1 used
-      if (next < stages) {
-        const int nbuf = int(next % kStages);
-        if (!RESIDENT) load_x(int(next % chunks), nbuf);
-        load_c(next, nbuf);
-      }
+    const int buf = int(s & 1);
+    if (s + 1 < stages) {
+      if (!RESIDENT) load_x(int((s + 1) % chunks), buf ^ 1);
+      load_c(s + 1, buf ^ 1);
       kernels::copy_commit<true>();
+      kernels::copy_wait<true, 1>();
+    } else {
+      kernels::copy_wait<true, 0>();
     }
+    __syncthreads();
 
     const int ch = int(s % chunks);
     const unsigned char* xa = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
@@ -188,8 +179,8 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
             }
         }
     }
+    __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
-  kernels::copy_wait<true, 0>();
 
   // Labels of the warp's 32 rows, then each row's exact fp64 distance by the whole warp (the
   // points from the resident tile when they are there).

@@ -282,7 +282,7 @@ class CudaProblem final : public Problem {
     timer_.mark("prepare operands");
     double shift = 0;
     std::int64_t count = 0;
-    read_scalars(2);
+    read_scalars(1);
     shift = host_scalars_[1];
     std::memcpy(&count, host_scalars_ + 2, sizeof count);
     timer_.mark("update readback");
@@ -762,7 +762,7 @@ class CudaProblem final : public Problem {
     const int threads = int(std::min<std::int64_t>(256, (dd + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      kernels::segment_sums<T><<<int(nb), threads>>>(a, xp<T>(), ld_);
+      kernels::segment_sums<T><<<int(nb), kernels::kWarpSize>>>(a, xp<T>(), ld_);
       return 0;
     });
     check_launch("segment_sums");

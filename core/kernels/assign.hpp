@@ -43,12 +43,6 @@ struct AssignOutput {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-template <class T>
-FKM_DEVICE FKM_FORCEINLINE double widen_to_double(T v) {
-  if constexpr (sizeof(T) == 8) return v;
-  else return double(float(v));
-}
-
 /// The fp64 distance of a row (`x`, d values, in shared or global memory) to centroid j of
 /// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
 /// the fast arithmetic, distances and inertia are exact, as the reference computes them.

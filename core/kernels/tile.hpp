@@ -14,6 +14,13 @@ namespace fkm::kernels {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
+/// A stored value (fp16/bf16 through float, fp32, fp64) widened to fp64.
+template <class T>
+FKM_DEVICE FKM_FORCEINLINE double widen_to_double(T v) {
+  if constexpr (sizeof(T) == 8) return v;
+  else return double(float(v));
+}
+
 /// Sum of v over all lanes of the warp, every lane gets it. Fixed butterfly order.
 template <class T>
 FKM_DEVICE FKM_FORCEINLINE T warp_sum(T v) {

@@ -37,38 +37,50 @@ FKM_DEVICE FKM_FORCEINLINE void flush_run(const SegmentArgs& a, std::int64_t b, 
   else a.partials[(b * 2 + (b == b0 ? 1 : 0)) * w + f] = acc;
 }
 
-/// Grid: ceil(n / chunk) blocks; any block size. Features with f < d need the data x. Labels
-/// >= k (sorted last) are ignored. Points are taken kBatch at a time: their indices, labels and
-/// values are loaded first (independent loads in flight), then added in order.
+/// Grid: ceil(n / chunk) blocks of one warp each. Lane l owns V = 16 / sizeof(T) consecutive
+/// features (one 16-byte load per point: the rows are 16-byte aligned and padded), wider rows
+/// take several passes; lane 0 of the first pass also sums the weight (column d). Points are
+/// taken kBatch at a time: indices, labels and values are loaded first (independent loads in
+/// flight), then added in sorted order. Labels >= k (sorted last) are ignored.
 template <class T>
 __global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
+  constexpr int V = 16 / int(sizeof(T));
   constexpr int kBatch = 8;
+  const int lane = lane_id();
   const std::int64_t b = blockIdx.x;
   const std::int64_t p0 = b * a.chunk, p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
   if (a.sorted_labels[p0] >= a.k) return;
-  for (std::int64_t f = threadIdx.x; f <= a.d; f += blockDim.x) {
+  const std::int64_t span = std::int64_t(kWarpSize) * V;
+  const std::int64_t passes = a.d > 0 ? (a.d + span - 1) / span : 1;
+  for (std::int64_t pass = 0; pass < passes; ++pass) {
+    const std::int64_t f0 = pass * span + std::int64_t(lane) * V;
+    const bool weight_lane = pass == 0 && lane == 0;
     std::int32_t cur = a.sorted_labels[p0];
-    double acc = 0;
+    double acc[V], wacc = 0;
+    for (int e = 0; e < V; ++e) acc[e] = 0;
+    auto flush = [&]() {
+      for (int e = 0; e < V; ++e)
+        if (f0 + e < a.d) flush_run(a, b, cur, f0 + e, acc[e]);
+      if (weight_lane) flush_run(a, b, cur, a.d, wacc);
+    };
     bool done = false;
     for (std::int64_t p = p0; p < p1 && !done; p += kBatch) {
       std::int32_t jj[kBatch];
-      double v[kBatch];
+      std::int64_t ii[kBatch];
+      uint4 raw[kBatch];
+      double wv[kBatch], sv[kBatch];
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) {
         const std::int64_t q = p + u;
-        jj[u] = q < p1 ? a.sorted_labels[q] : a.k;
-        v[u] = 0;
-        if (jj[u] < a.k) {
-          const std::int64_t i = a.order[q];
-          const double w = a.weights ? a.weights[i] : 1.0;
-          if (f == a.d) {
-            v[u] = w;
-          } else {
-            double xv = double(x[i * ld + f]);
-            if (a.row_scale) xv *= a.row_scale[i];
-            v[u] = w * xv;
-          }
-        }
+        jj[u] = q < p1 ? a.sorted_labels[q] : std::int32_t(a.k);
+        ii[u] = jj[u] < a.k ? a.order[q] : 0;
+      }
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        const bool live = jj[u] < a.k;
+        raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const uint4*>(x + ii[u] * ld + f0) : uint4{0, 0, 0, 0};
+        wv[u] = (live && a.weights) ? a.weights[ii[u]] : 1.0;
+        sv[u] = (live && a.row_scale) ? a.row_scale[ii[u]] : 1.0;
       }
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) {
@@ -77,14 +89,18 @@ __global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
           continue;
         }
         if (jj[u] != cur) {
-          flush_run(a, b, cur, f, acc);
+          flush();
           cur = jj[u];
-          acc = 0;
+          for (int e = 0; e < V; ++e) acc[e] = 0;
+          wacc = 0;
         }
-        acc += v[u];
+        const T* vals = reinterpret_cast<const T*>(&raw[u]);
+        const double ws = wv[u] * sv[u];
+        for (int e = 0; e < V; ++e) acc[e] += ws * widen_to_double(vals[e]);
+        wacc += wv[u];
       }
     }
-    flush_run(a, b, cur, f, acc);
+    flush();
   }
 }
 
