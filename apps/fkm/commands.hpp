@@ -1,0 +1,48 @@
+// The subcommands of `fkm` and their options, as parsed by main.cpp (CLI11).
+// Each run_* returns normally on success and throws fkm::Error otherwise; main.cpp maps the
+// error to the exit code and the one-line message.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace fkm::cli {
+
+/// Options shared by the commands that read a data file and run a backend.
+struct DataOptions {
+  std::string data;
+  std::string dtype = "auto";  ///< "auto" or "bf16" ('<u2' .npy holds bfloat16)
+  std::string metric = "l2";
+  std::string precision = "exact";
+  std::string backend = "auto";
+  int threads = 0;
+  bool quiet = false;
+  std::string report;  ///< JSON report path; "-" = stdout
+};
+
+struct FitOptions : DataOptions {
+  std::int64_t k = 0;
+  std::string init = "kmeans++";  ///< a method name, or a .npy / .fvecs file of K x D centroids
+  int n_init = 1;
+  int max_iter = 300;
+  double tol = 1e-4;
+  std::uint64_t seed = 0;
+  std::string empty_clusters = "reseed-farthest";
+  std::string weights;
+  std::string centroids_out;
+  std::string labels_out;
+};
+
+struct PredictOptions : DataOptions {
+  std::string centroids;
+  std::string labels_out;
+};
+
+struct InfoOptions {
+  bool json = false;
+};
+
+void run_fit(const FitOptions& o);
+void run_predict(const PredictOptions& o);
+void run_info(const InfoOptions& o);
+
+}  // namespace fkm::cli

@@ -1,0 +1,161 @@
+// `fkm fit`: read DATA (and weights, initial centroids), cluster it through the public
+// fkm::KMeans API, write labels, centroids and a JSON report.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "common.hpp"
+#include "outputs.hpp"
+#include "progress.hpp"
+
+namespace fkm::cli {
+namespace {
+
+bool is_init_method(const std::string& s) { return s == "kmeans++" || s == "random" || s == "kmeans-parallel"; }
+
+void check_options(const FitOptions& o) {
+  auto bad = [](const std::string& msg) { throw Error(ErrorCode::InvalidArgument, msg); };
+  if (o.k <= 0) bad("--k must be at least 1 (got " + std::to_string(o.k) + ")");
+  if (o.n_init < 1) bad("--n-init must be at least 1 (got " + std::to_string(o.n_init) + ")");
+  if (o.max_iter < 1) bad("--max-iter must be at least 1 (got " + std::to_string(o.max_iter) + ")");
+  if (!(o.tol >= 0) || !std::isfinite(o.tol)) bad("--tol must be finite and >= 0 (got " + std::to_string(o.tol) + ")");
+  if (o.threads < 0) bad("--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
+}
+
+/// Weights from --weights: N finite values >= 0.
+std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t n) {
+  std::vector<double> w;
+  try {
+    w = io::load_vector(path);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("--weights: ") + e.what());
+  }
+  if (std::int64_t(w.size()) != n)
+    throw Error(ErrorCode::InvalidData, "--weights: " + path + ": has " + std::to_string(w.size()) + " weights but " +
+                                            data_path + " has " + std::to_string(n) + " rows");
+  for (std::size_t i = 0; i < w.size(); ++i)
+    if (!(w[i] >= 0) || !std::isfinite(w[i]))
+      throw Error(ErrorCode::InvalidData, "--weights: " + path + ": weight at row " + std::to_string(i) + " is " +
+                                              std::to_string(w[i]) + "; weights must be finite and >= 0");
+  return w;
+}
+
+nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data,
+                           const KMeansResult& r, double seconds_read) {
+  double iter_seconds = 0;
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < r.history.size(); ++i) {
+    const IterationRecord& h = r.history[i];
+    iter_seconds += h.seconds;
+    history.push_back({{"iteration", i + 1}, {"inertia", h.inertia}, {"shift", h.shift}, {"n_empty", h.n_empty},
+                       {"ms", 1e3 * h.seconds}});
+  }
+  nlohmann::ordered_json j;
+  j["command"] = "fit";
+  j["fkm_version"] = version();
+  j["data"] = o.data;
+  j["stored_dtype"] = data.file().stored_type();
+  j["n"] = r.n;
+  j["d"] = r.d;
+  j["k"] = r.k;
+  j["dtype"] = data_dtype(data);
+  j["metric"] = to_string(p.metric);
+  j["precision"] = to_string(p.precision);
+  j["backend"] = r.backend;
+  j["device"] = r.device;
+  j["threads"] = host_threads(p, r.backend);
+  j["init"] = is_init_method(o.init) ? o.init : "file";
+  j["init_file"] = is_init_method(o.init) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.init);
+  j["n_init"] = p.init == Init::Given ? 1 : p.n_init;
+  j["best_init"] = r.best_init;
+  j["seed"] = p.seed;
+  j["max_iter"] = p.max_iter;
+  j["tol"] = p.tol;
+  j["tol_absolute"] = r.tol_absolute;
+  j["empty_clusters"] = to_string(p.empty_clusters);
+  j["weights"] = o.weights.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.weights);
+  j["iterations"] = r.n_iter;
+  j["converged"] = r.converged;
+  j["stop_reason"] = to_string(r.stop_reason);
+  j["inertia"] = r.inertia;
+  j["seconds_read"] = seconds_read;
+  j["seconds_total"] = r.seconds_total;
+  j["seconds_init"] = r.seconds_init;
+  j["ms_per_iter"] = r.n_iter > 0 ? 1e3 * iter_seconds / r.n_iter : 0.0;
+  j["history"] = std::move(history);
+  return j;
+}
+
+}  // namespace
+
+void run_fit(const FitOptions& o) {
+  check_options(o);
+  KMeansParams p;
+  p.k = o.k;
+  p.n_init = o.n_init;
+  p.max_iter = o.max_iter;
+  p.tol = o.tol;
+  p.seed = o.seed;
+  p.metric = parse_metric(o.metric);
+  p.precision = parse_precision(o.precision);
+  p.backend = parse_backend(o.backend);
+  p.empty_clusters = parse_empty_policy(o.empty_clusters);
+  p.num_threads = o.threads;
+
+  StagedOutputs outputs;  // created first: an unwritable path fails before any work
+  io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
+  io::OutputFile* centroids_file = outputs.add(o.centroids_out, "--centroids-out");
+  io::OutputFile* report_file = outputs.add(o.report, "--report");
+
+  const auto t_read = std::chrono::steady_clock::now();
+  const io::DataMatrix data = load_data(o);
+  const MatrixView x = data.view();
+  if (o.k > x.rows)
+    throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
+                                                o.data + " (" + std::to_string(x.rows) + ")");
+  std::vector<double> weights;
+  if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
+  std::vector<double> init_centroids;
+  if (is_init_method(o.init)) {
+    p.init = parse_init(o.init);
+  } else {
+    init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
+    p.init = Init::Given;
+    p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);
+  }
+  const double seconds_read = seconds_since(t_read);
+
+  const std::string header = "fkm: fit " + o.data + ": " + std::to_string(x.rows) + " x " + std::to_string(x.cols) + " " +
+                             data_dtype(data) + ", k = " + std::to_string(o.k);
+  Progress progress(!o.quiet, p.max_iter, p.init == Init::Given ? 1 : p.n_init, header);
+  p.on_iteration = [&progress](int run, int iter, const IterationRecord& rec) { return progress.on_iteration(run, iter, rec); };
+
+  KMeans km(p);
+  const KMeansResult* result = nullptr;
+  try {
+    result = &km.fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
+  } catch (const Error& e) {
+    rethrow_naming_data(e, o.data);
+  }
+  progress.finish();
+  const KMeansResult& r = *result;
+
+  if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {r.n}, r.labels.data());
+  if (centroids_file) {
+    if (x.dtype == DType::F64) {
+      io::write_npy(*centroids_file, io::ElementType::F64, {r.k, r.d}, r.centroids.data());
+    } else {
+      const std::vector<float> c(r.centroids.begin(), r.centroids.end());
+      io::write_npy(*centroids_file, io::ElementType::F32, {r.k, r.d}, c.data());
+    }
+  }
+  const std::string report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
+  if (report_file) write_text(report_file, o.report, report);
+  outputs.commit_all();
+  if (o.report == "-") write_text(nullptr, "-", report);  // stdout only once every file is in place
+  if (!o.quiet)
+    std::fprintf(stderr, "fkm: done: %d iterations (%s), inertia %.6e, %s on %s, %.3f s\n", r.n_iter,
+                 to_string(r.stop_reason), r.inertia, r.backend.c_str(), r.device.c_str(), r.seconds_total);
+}
+
+}  // namespace fkm::cli

@@ -1,0 +1,131 @@
+// fkm: the command-line program. Parses the command line (CLI11), runs one subcommand, and
+// turns every failure into one line on stderr and an exit code:
+//   0 success; 2 bad usage or bad input (fkm::Error of a user-caused kind); 1 internal failure;
+//   130 interrupted (Ctrl-C).
+// stdout carries only what was asked for (help, `fkm info`, `--report -`).
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "commands.hpp"
+#include "fkm/error.hpp"
+#include "fkm/backend.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2;
+
+/// One line, whatever the message holds.
+void print_error(const std::string& message) {
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "fkm: error: %s\n", line.c_str());
+}
+
+int exit_code_of(fkm::ErrorCode code) {
+  switch (code) {
+    case fkm::ErrorCode::InvalidArgument:
+    case fkm::ErrorCode::InvalidData:
+    case fkm::ErrorCode::Io:
+    case fkm::ErrorCode::Unsupported: return kExitUsage;
+    case fkm::ErrorCode::OutOfMemory:
+    case fkm::ErrorCode::Interrupted:
+    case fkm::ErrorCode::Internal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
+  cmd.add_option("DATA", o.data, "data file: .npy (2-D, float16/float32/float64/bfloat16), .fvecs or .bvecs")
+      ->required();
+  cmd.add_option("--dtype", o.dtype, "element type of DATA: auto (from the file) or bf16 ('<u2' .npy holds bfloat16)")
+      ->check(CLI::IsMember({"auto", "bf16"}));
+  cmd.add_option("--metric", o.metric, "distance: l2 (squared Euclidean), cosine, ip (inner product)")
+      ->check(CLI::IsMember({"l2", "cosine", "ip"}));
+  cmd.add_option("--precision", o.precision, "fp32 arithmetic on fast backends: exact, or fast (may use TF32)")
+      ->check(CLI::IsMember({"exact", "fast"}));
+  cmd.add_option("--backend", o.backend, "backend: auto, reference, cpu, cuda, hip, kokkos")
+      ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda", "hip", "kokkos"}));
+  cmd.add_option("--threads", o.threads, "CPU threads (0 = OpenMP default); results do not depend on it");
+  cmd.add_option("--report", o.report, "write a JSON report to this file ('-' = stdout)");
+  cmd.add_flag("--quiet,-q", o.quiet, "print nothing on stderr except errors");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{std::string("fkm ") + fkm::version() + ": fast exact k-means on GPUs and CPUs", "fkm"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("fkm ") + fkm::version());
+  app.option_defaults()->always_capture_default();
+
+  fkm::cli::FitOptions fit;
+  CLI::App* fit_cmd = app.add_subcommand("fit", "cluster DATA into K clusters (Lloyd's algorithm)");
+  fit_cmd->option_defaults()->always_capture_default();
+  add_data_options(*fit_cmd, fit);
+  fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA")->required();
+  fit_cmd->add_option("--init", fit.init,
+                      "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids");
+  fit_cmd->add_option("--n-init", fit.n_init, "independent initialisations; the lowest inertia is kept");
+  fit_cmd->add_option("--max-iter", fit.max_iter, "maximum Lloyd iterations");
+  fit_cmd->add_option("--tol", fit.tol, "stop when the centroid shift <= tol x mean feature variance (0: run max-iter)");
+  fit_cmd->add_option("--seed", fit.seed, "seed of every random choice (same seed, same result)");
+  fit_cmd->add_option("--empty-clusters", fit.empty_clusters, "empty clusters: reseed-farthest or keep-old")
+      ->check(CLI::IsMember({"reseed-farthest", "keep-old"}));
+  fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N float32/float64 values >= 0");
+  fit_cmd->add_option("--centroids-out", fit.centroids_out,
+                      "write the K x D centroids here (.npy; float64 for float64 data, else float32)");
+  fit_cmd->add_option("--labels-out", fit.labels_out, "write the N labels here (.npy, int32)");
+
+  fkm::cli::PredictOptions predict;
+  CLI::App* predict_cmd = app.add_subcommand("predict", "label each row of DATA with its nearest centroid");
+  predict_cmd->option_defaults()->always_capture_default();
+  add_data_options(*predict_cmd, predict);
+  predict_cmd->add_option("--centroids", predict.centroids, "K x D centroids (.npy or .fvecs), e.g. from fit")->required();
+  predict_cmd->add_option("--labels-out", predict.labels_out, "write the N labels here (.npy, int32)")->required();
+
+  fkm::cli::InfoOptions info;
+  CLI::App* info_cmd = app.add_subcommand("info", "version, compiled backends, devices, and what --backend auto picks");
+  info_cmd->add_flag("--json", info.json, "print the same as JSON");
+
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && first != "fit" && first != "predict" && first != "info") {
+    print_error(std::string("unknown subcommand '") + argv[1] + "' (expected fit, predict or info; see 'fkm --help')");
+    return kExitUsage;
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // help goes to stdout, exit 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string where;
+    for (const CLI::App* sub : app.get_subcommands()) where = std::string(" ") + sub->get_name();
+    print_error(std::string(e.what()) + " (see 'fkm" + where + " --help')");
+    return kExitUsage;
+  }
+
+  try {
+    if (fit_cmd->parsed()) fkm::cli::run_fit(fit);
+    else if (predict_cmd->parsed()) fkm::cli::run_predict(predict);
+    else fkm::cli::run_info(info);
+    return kExitOk;
+  } catch (const fkm::Error& e) {
+    if (e.code() == fkm::ErrorCode::Internal) print_error(std::string("internal error: ") + e.what());
+    else print_error(e.what());
+    return exit_code_of(e.code());
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+    return kExitInternal;
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what());
+    return kExitInternal;
+  }
+}

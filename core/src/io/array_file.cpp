@@ -1,0 +1,173 @@
+// ArrayFile: the format-independent half of reading. Views of rows in place, and rows copied
+// out with byte order, layout and type fixed.
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "array_file_impl.hpp"
+#include "fkm/error.hpp"
+#include "fkm/half.hpp"
+
+namespace fkm::io {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+bool is_float(ElementType t) {
+  return t == ElementType::F16 || t == ElementType::BF16 || t == ElementType::F32 || t == ElementType::F64;
+}
+
+DType dtype_of(ElementType t) {
+  switch (t) {
+    case ElementType::F16: return DType::F16;
+    case ElementType::BF16: return DType::BF16;
+    case ElementType::F64: return DType::F64;
+    default: return DType::F32;
+  }
+}
+
+/// The element's bytes in host (little-endian) order.
+void load_bytes(const std::uint8_t* src, std::size_t size, bool swap, std::uint8_t* dst) {
+  if (!swap) {
+    std::memcpy(dst, src, size);
+  } else {
+    for (std::size_t b = 0; b < size; ++b) dst[b] = src[size - 1 - b];
+  }
+}
+
+/// An element's value, exactly (every readable type fits in a double).
+double decode(const std::uint8_t* bytes, ElementType t) {
+  switch (t) {
+    case ElementType::F16: { half h; std::memcpy(&h.bits, bytes, 2); return to_float(h); }
+    case ElementType::BF16: { bfloat16 b; std::memcpy(&b.bits, bytes, 2); return to_float(b); }
+    case ElementType::F32: { float v; std::memcpy(&v, bytes, 4); return v; }
+    case ElementType::F64: { double v; std::memcpy(&v, bytes, 8); return v; }
+    case ElementType::U8: return bytes[0];
+    case ElementType::I32: { std::int32_t v; std::memcpy(&v, bytes, 4); return v; }
+  }
+  return 0;
+}
+
+/// Stores a value decoded from a type that `out` can hold exactly, or a float rounded to
+/// nearest (fp64 -> fp32 -> fp16/bf16 may round twice; fkm never writes those narrowings).
+void encode(double v, ElementType out, std::uint8_t* dst) {
+  switch (out) {
+    case ElementType::F16: { const half h = to_half(float(v)); std::memcpy(dst, &h.bits, 2); break; }
+    case ElementType::BF16: { const bfloat16 b = to_bfloat16(float(v)); std::memcpy(dst, &b.bits, 2); break; }
+    case ElementType::F32: { const float f = float(v); std::memcpy(dst, &f, 4); break; }
+    case ElementType::F64: std::memcpy(dst, &v, 8); break;
+    case ElementType::U8: dst[0] = std::uint8_t(v); break;
+    case ElementType::I32: { const std::int32_t i = std::int32_t(v); std::memcpy(dst, &i, 4); break; }
+  }
+}
+
+void check_range(const ArrayFile::Impl& f, std::int64_t begin, std::int64_t end) {
+  if (begin < 0 || end < begin || end > f.rows)
+    throw Error(ErrorCode::InvalidArgument, f.path + ": row range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                                ") is outside the array's " + std::to_string(f.rows) + " rows");
+}
+
+}  // namespace
+
+const char* to_string(ElementType t) noexcept {
+  switch (t) {
+    case ElementType::F16: return "float16";
+    case ElementType::BF16: return "bfloat16";
+    case ElementType::F32: return "float32";
+    case ElementType::F64: return "float64";
+    case ElementType::U8: return "uint8";
+    case ElementType::I32: return "int32";
+  }
+  return "unknown";
+}
+
+std::size_t size_of(ElementType t) noexcept {
+  switch (t) {
+    case ElementType::U8: return 1;
+    case ElementType::F16:
+    case ElementType::BF16: return 2;
+    case ElementType::F32:
+    case ElementType::I32: return 4;
+    case ElementType::F64: return 8;
+  }
+  return 0;
+}
+
+FileFormat format_of(const std::string& path) {
+  if (ends_with(path, ".npy")) return FileFormat::Npy;
+  if (ends_with(path, ".fvecs")) return FileFormat::Fvecs;
+  if (ends_with(path, ".bvecs")) return FileFormat::Bvecs;
+  if (ends_with(path, ".ivecs")) return FileFormat::Ivecs;
+  throw Error(ErrorCode::InvalidData, path + ": unknown file type; fkm reads .npy, .fvecs, .bvecs and .ivecs files");
+}
+
+ArrayFile::ArrayFile(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+ArrayFile ArrayFile::open(const std::string& path, const ReadOptions& options) {
+  const FileFormat format = format_of(path);
+  if (format == FileFormat::Npy) return ArrayFile(open_npy(path, options));
+  return ArrayFile(open_vecs(path, format));
+}
+
+const std::string& ArrayFile::path() const { return impl_->path; }
+FileFormat ArrayFile::format() const { return impl_->format; }
+ElementType ArrayFile::element_type() const { return impl_->type; }
+std::string ArrayFile::stored_type() const { return impl_->stored; }
+const std::vector<std::int64_t>& ArrayFile::shape() const { return impl_->shape; }
+std::int64_t ArrayFile::rows() const { return impl_->rows; }
+std::int64_t ArrayFile::cols() const { return impl_->cols; }
+
+bool ArrayFile::viewable() const {
+  const Impl& f = *impl_;
+  const std::size_t e = f.element_size();
+  // The mapping starts on a page boundary, so alignment is a property of the offsets.
+  return is_float(f.type) && !f.swap_bytes && !f.fortran && f.data_offset % e == 0 && f.row_pitch % e == 0;
+}
+
+MatrixView ArrayFile::view_rows(std::int64_t begin, std::int64_t end) const {
+  const Impl& f = *impl_;
+  check_range(f, begin, end);
+  if (!viewable())
+    throw Error(ErrorCode::Unsupported, f.path + ": " + f.stored + " data cannot be viewed in place (" +
+                                            (f.swap_bytes ? "big-endian" : f.fortran ? "Fortran order" : "not a float type") +
+                                            "); use read_rows to convert it");
+  f.check_row_headers(begin, end);
+  MatrixView v;
+  v.data = f.map->data() + f.data_offset + std::size_t(begin) * f.row_pitch;
+  v.rows = end - begin;
+  v.cols = f.cols;
+  v.row_stride = std::int64_t(f.row_pitch / f.element_size());
+  v.dtype = dtype_of(f.type);
+  return v;
+}
+
+void ArrayFile::read_rows(std::int64_t begin, std::int64_t end, ElementType out_type, void* out) const {
+  const Impl& f = *impl_;
+  check_range(f, begin, end);
+  const bool widening_int = (out_type == ElementType::I32 && f.type == ElementType::U8);
+  if (!is_float(out_type) && out_type != f.type && !widening_int)
+    throw Error(ErrorCode::InvalidArgument, f.path + ": cannot convert " + f.stored + " elements to " + to_string(out_type));
+  f.check_row_headers(begin, end);
+  const std::size_t in_size = f.element_size(), out_size = size_of(out_type);
+  auto* dst = static_cast<std::uint8_t*>(out);
+  if (out_type == f.type && !f.swap_bytes && !f.fortran) {  // the common case: rows are contiguous runs
+    for (std::int64_t i = begin; i < end; ++i, dst += std::size_t(f.cols) * out_size)
+      std::memcpy(dst, f.element(i, 0), std::size_t(f.cols) * out_size);
+    return;
+  }
+  std::uint8_t bytes[8];
+  for (std::int64_t i = begin; i < end; ++i) {
+    for (std::int64_t j = 0; j < f.cols; ++j, dst += out_size) {
+      load_bytes(f.element(i, j), in_size, f.swap_bytes, bytes);
+      if (out_type == f.type) {
+        std::memcpy(dst, bytes, out_size);  // bit-exact, NaN payloads included
+      } else {
+        encode(decode(bytes, f.type), out_type, dst);
+      }
+    }
+  }
+}
+
+}  // namespace fkm::io

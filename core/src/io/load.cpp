@@ -1,0 +1,90 @@
+// The loaders the CLI uses: a data matrix for clustering, a vector of weights, labels.
+// Each states exactly what it accepts and refuses everything else with the file's name.
+#include <string>
+
+#include "fkm/error.hpp"
+#include "fkm/io.hpp"
+
+namespace fkm::io {
+namespace {
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// "field 'shape' (5,)" for .npy, "shape (5, 3)" for the *vecs formats.
+std::string shape_field(const ArrayFile& f) {
+  return (f.format() == FileFormat::Npy ? ".npy header field 'shape' is " : "shape is ") + shape_string(f.shape());
+}
+
+[[noreturn]] void bad_data(const ArrayFile& f, const std::string& what) {
+  throw Error(ErrorCode::InvalidData, f.path() + ": " + what);
+}
+
+/// A 1-D array, read whole as `out_type`.
+template <class T>
+std::vector<T> load_1d(const std::string& path, ElementType out_type, bool (*accepts)(ElementType), const char* expected) {
+  const ArrayFile f = ArrayFile::open(path);
+  if (f.shape().size() != 1) bad_data(f, shape_field(f) + ": expected a 1-D array");
+  if (!accepts(f.element_type())) bad_data(f, "stores " + f.stored_type() + "; expected " + expected);
+  std::vector<T> out(std::size_t(f.rows()));
+  f.read_rows(0, f.rows(), out_type, out.data());
+  return out;
+}
+
+}  // namespace
+
+DataMatrix::DataMatrix(ArrayFile file, MatrixView view, std::vector<std::uint8_t> owned)
+    : file_(std::move(file)), owned_(std::move(owned)), view_(view) {
+  if (!owned_.empty()) view_.data = owned_.data();
+}
+
+DataMatrix load_matrix(const std::string& path, const ReadOptions& options) {
+  ArrayFile f = ArrayFile::open(path, options);
+  const std::size_t ndim = f.shape().size();
+  if (ndim == 1)
+    bad_data(f, shape_field(f) + ": a 1-D array, but a matrix must be 2-D (rows, columns); "
+                                 "save a single column as x.reshape(-1, 1)");
+  if (ndim == 3)
+    bad_data(f, shape_field(f) + ": a 3-D array (a batch of problems); no compiled backend clusters batches yet, "
+                                 "so pass each problem as its own 2-D file");
+  if (ndim != 2) bad_data(f, shape_field(f) + ": a " + std::to_string(ndim) + "-D array, but a matrix must be 2-D (rows, columns)");
+  if (f.rows() == 0) bad_data(f, shape_field(f) + ": zero rows, nothing to cluster");
+  if (f.cols() == 0) bad_data(f, shape_field(f) + ": zero columns");
+
+  const ElementType t = f.element_type();
+  ElementType out;
+  if (t == ElementType::U8 && f.format() == FileFormat::Bvecs) {
+    out = ElementType::F32;  // uint8 vectors (e.g. SIFT1B) are clustered as float32, exactly
+  } else if (t == ElementType::F16 || t == ElementType::BF16 || t == ElementType::F32 || t == ElementType::F64) {
+    out = t;
+  } else {
+    bad_data(f, "stores " + f.stored_type() + ", not floating-point points; fkm clusters float16 '<f2', float32 '<f4', "
+                "float64 '<f8', bfloat16 ('<u2' with --dtype bf16 or a *.bf16.npy name), .fvecs and .bvecs");
+  }
+
+  if (out == t && f.viewable()) return DataMatrix(f, f.view_rows(0, f.rows()), {});
+  std::vector<std::uint8_t> owned(std::size_t(f.rows()) * std::size_t(f.cols()) * size_of(out));
+  f.read_rows(0, f.rows(), out, owned.data());
+  DType dtype = DType::F32;
+  if (out == ElementType::F16) dtype = DType::F16;
+  if (out == ElementType::BF16) dtype = DType::BF16;
+  if (out == ElementType::F64) dtype = DType::F64;
+  const MatrixView view{nullptr, f.rows(), f.cols(), f.cols(), dtype, MemorySpace::Host, 0};
+  return DataMatrix(f, view, std::move(owned));
+}
+
+std::vector<double> load_vector(const std::string& path) {
+  return load_1d<double>(
+      path, ElementType::F64, [](ElementType t) { return t == ElementType::F32 || t == ElementType::F64; },
+      "float32 '<f4' or float64 '<f8'");
+}
+
+std::vector<std::int32_t> load_labels(const std::string& path) {
+  return load_1d<std::int32_t>(
+      path, ElementType::I32, [](ElementType t) { return t == ElementType::I32; }, "int32 '<i4'");
+}
+
+}  // namespace fkm::io

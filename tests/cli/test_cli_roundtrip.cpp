@@ -1,0 +1,218 @@
+// fit -> predict through the program, checked against the library API on the same file:
+// labels and centroids bit for bit, the report's numbers, predict reproducing the fit.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "cli_support.hpp"
+#include "fkm/fkm.hpp"
+#include "fkm/io.hpp"
+
+using namespace fkm_cli_test;
+using fkm_io_test::read_bytes;
+using fkm_io_test::ScratchDir;
+
+namespace {
+
+std::vector<double> read_matrix(const std::string& path, fkm::DType expected) {
+  const auto m = fkm::io::load_matrix(path);
+  CHECK(m.view().dtype == expected);
+  std::vector<double> out(std::size_t(m.file().rows() * m.file().cols()));
+  m.file().read_rows(0, m.file().rows(), fkm::io::ElementType::F64, out.data());
+  return out;
+}
+
+std::vector<double> stored_centroids(const std::vector<double>& c, bool fp64) {
+  std::vector<double> out;
+  for (double x : c) out.push_back(fp64 ? x : double(float(x)));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fit then predict on every input type reproduces the API's result") {
+  const std::int64_t n = 203, d = 11, k = 6;
+  const auto values = blob_values(n, d, k, 11);
+  for (const std::string kind : {"f16", "bf16", "f32", "f64", "fvecs", "bvecs"}) {
+    SECTION(kind) {
+      ScratchDir dir;
+      const std::string data = write_data(dir, kind, values, n, d);
+      const auto fit = run_fkm({"fit", data, "--k", "6", "--seed", "5", "--labels-out", dir.path("l.npy"), "--centroids-out",
+                                dir.path("c.npy"), "--report", dir.path("r.json"), "--quiet"},
+                               dir);
+      INFO("stderr: " << fit.err);
+      REQUIRE(fit.exit_code == 0);
+      CHECK(fit.out.empty());
+      CHECK(fit.err.empty());
+
+      // The same fit through the API, on the file as the library reads it.
+      const auto m = fkm::io::load_matrix(data);
+      fkm::KMeansParams p;
+      p.k = k;
+      p.seed = 5;
+      fkm::KMeans km(p);
+      const fkm::KMeansResult& r = km.fit(m.view());
+      const bool fp64 = m.view().dtype == fkm::DType::F64;
+
+      CHECK(fkm::io::load_labels(dir.path("l.npy")) == r.labels);
+      const auto centroids = read_matrix(dir.path("c.npy"), fp64 ? fkm::DType::F64 : fkm::DType::F32);
+      CHECK(centroids == stored_centroids(r.centroids, fp64));
+
+      const auto report = nlohmann::json::parse(read_bytes(dir.path("r.json")));
+      for (const char* key : {"n", "d", "k", "dtype", "metric", "backend", "device", "threads", "init", "seed", "iterations",
+                              "converged", "stop_reason", "inertia", "seconds_total", "seconds_init", "ms_per_iter", "history"})
+        CHECK(report.contains(key));
+      CHECK(report["n"] == n);
+      CHECK(report["d"] == d);
+      CHECK(report["k"] == k);
+      CHECK(report["dtype"] == fkm::to_string(m.view().dtype));
+      CHECK(report["iterations"] == r.n_iter);
+      CHECK(report["inertia"].get<double>() == r.inertia);
+      CHECK(report["converged"] == r.converged);
+      CHECK(report["stop_reason"] == fkm::to_string(r.stop_reason));
+      CHECK(report["backend"] == r.backend);
+      CHECK(report["init"] == "kmeans++");
+      CHECK(report["seed"] == 5);
+      REQUIRE(report["history"].size() == r.history.size());
+      for (std::size_t i = 0; i < r.history.size(); ++i) {
+        CHECK(report["history"][i]["inertia"].get<double>() == r.history[i].inertia);
+        CHECK(report["history"][i]["shift"].get<double>() == r.history[i].shift);
+        CHECK(report["history"][i].contains("ms"));
+      }
+
+      const auto pred = run_fkm({"predict", data, "--centroids", dir.path("c.npy"), "--labels-out", dir.path("p.npy"),
+                                 "--report", dir.path("pr.json"), "-q"},
+                                dir);
+      INFO("predict stderr: " << pred.err);
+      REQUIRE(pred.exit_code == 0);
+      CHECK(pred.out.empty());
+      fkm::KMeans from_file;
+      from_file.set_centroids(centroids, k, d);
+      const auto predicted = fkm::io::load_labels(dir.path("p.npy"));
+      CHECK(predicted == from_file.predict(m.view()));
+      CHECK(predicted == r.labels);  // well-separated blobs: no near-ties, the fit is reproduced
+      const auto pr = nlohmann::json::parse(read_bytes(dir.path("pr.json")));
+      CHECK(pr["n"] == n);
+      CHECK(pr["d"] == d);
+      CHECK(pr["k"] == k);
+      CHECK(pr["inertia"].get<double>() == -from_file.score(m.view()));
+      CHECK(pr.contains("seconds_total"));
+    }
+  }
+}
+
+TEST_CASE("fit: K = 1 and K = N, odd sizes") {
+  ScratchDir dir;
+  const std::int64_t n = 37, d = 3;
+  const std::string data = write_data(dir, "f32", blob_values(n, d, n, 3), n, d);
+  auto labels_for = [&](const std::string& k) {
+    const auto r = run_fkm({"fit", data, "--k", k, "--labels-out", dir.path("l.npy"), "-q"}, dir);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return fkm::io::load_labels(dir.path("l.npy"));
+  };
+  CHECK(labels_for("1") == std::vector<std::int32_t>(n, 0));
+  auto all = labels_for("37");
+  std::sort(all.begin(), all.end());
+  std::vector<std::int32_t> expected(n);
+  for (int i = 0; i < n; ++i) expected[i] = i;
+  CHECK(all == expected);  // every point its own cluster
+}
+
+TEST_CASE("fit: same input and seed give byte-identical outputs") {
+  ScratchDir dir;
+  const std::string data = write_data(dir, "f32", blob_values(150, 7, 5, 2), 150, 7);
+  std::string first[2];
+  for (int run = 0; run < 2; ++run) {
+    const auto r = run_fkm({"fit", data, "--k", "5", "--seed", "9", "--init", "kmeans-parallel", "--labels-out",
+                            dir.path("l.npy"), "--centroids-out", dir.path("c.npy"), "-q"},
+                           dir);
+    REQUIRE(r.exit_code == 0);
+    const std::string both = read_bytes(dir.path("l.npy")) + read_bytes(dir.path("c.npy"));
+    if (run == 0) first[0] = both;
+    else CHECK(both == first[0]);
+  }
+}
+
+TEST_CASE("fit: --init file, --weights and options go through to the API") {
+  ScratchDir dir;
+  const std::int64_t n = 120, d = 5, k = 4;
+  const auto values = blob_values(n, d, k, 4);
+  const std::string data = write_data(dir, "f64", values, n, d);
+  std::vector<double> c0(values.begin(), values.begin() + k * d);  // the first k points
+  fkm::io::save_npy(dir.path("c0.npy"), fkm::io::ElementType::F64, {k, d}, c0.data());
+  std::vector<float> w(n);
+  for (std::int64_t i = 0; i < n; ++i) w[i] = float(i % 3);  // zeros included
+  fkm::io::save_npy(dir.path("w.npy"), fkm::io::ElementType::F32, {n}, w.data());
+
+  const auto r = run_fkm({"fit", data, "--k", "4", "--init", dir.path("c0.npy"), "--weights", dir.path("w.npy"), "--metric",
+                          "cosine", "--max-iter", "3", "--tol", "0", "--backend", "reference", "--labels-out",
+                          dir.path("l.npy"), "--centroids-out", dir.path("c.npy"), "--report", dir.path("r.json"), "-q"},
+                         dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  fkm::KMeansParams p;
+  p.k = k;
+  p.init = fkm::Init::Given;
+  p.initial_centroids = fkm::host_view(c0.data(), k, d);
+  p.metric = fkm::Metric::Cosine;
+  p.max_iter = 3;
+  p.tol = 0;
+  p.backend = fkm::BackendKind::Reference;
+  const std::vector<double> wd(w.begin(), w.end());
+  const auto api = fkm::fit(fkm::host_view(values.data(), n, d), p, fkm::host_vector(wd.data(), n));
+  CHECK(fkm::io::load_labels(dir.path("l.npy")) == api.labels);
+  CHECK(read_matrix(dir.path("c.npy"), fkm::DType::F64) == api.centroids);
+  const auto report = nlohmann::json::parse(read_bytes(dir.path("r.json")));
+  CHECK(report["iterations"] == 3);
+  CHECK(report["stop_reason"] == "max_iter");
+  CHECK(report["metric"] == "cosine");
+  CHECK(report["backend"] == "reference");
+  CHECK(report["init"] == "file");
+  CHECK(report["inertia"].get<double>() == api.inertia);
+}
+
+TEST_CASE("fit: progress on stderr, --quiet silences it, --report - is the only stdout") {
+  ScratchDir dir;
+  const std::string data = write_data(dir, "f32", blob_values(90, 4, 3, 8), 90, 4);
+  const auto loud = run_fkm({"fit", data, "--k", "3", "--max-iter", "4", "--tol", "0"}, dir);
+  REQUIRE(loud.exit_code == 0);
+  CHECK(loud.out.empty());
+  const auto lines = loud.err_lines();
+  REQUIRE(lines.size() >= 3);
+  CHECK(lines.front().rfind("fkm: fit ", 0) == 0);
+  CHECK(lines[1].rfind("fkm: iter 1/4  inertia ", 0) == 0);
+  CHECK(lines[1].find("ms/iter") != std::string::npos);
+  CHECK(lines[1].find("eta") != std::string::npos);
+  CHECK(lines[lines.size() - 2].rfind("fkm: iter 4/4 ", 0) == 0);  // the last state is always shown
+  CHECK(lines.back().rfind("fkm: done: 4 iterations", 0) == 0);
+
+  const auto quiet = run_fkm({"fit", data, "--k", "3", "--quiet", "--report", "-"}, dir);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK(quiet.err.empty());
+  const auto report = nlohmann::json::parse(quiet.out);
+  CHECK(report["k"] == 3);
+  CHECK(report["n"] == 90);
+}
+
+TEST_CASE("info lists the backends and the automatic choice") {
+  ScratchDir dir;
+  const auto text = run_fkm({"info"}, dir);
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.err.empty());
+  CHECK(text.out.find(std::string("fkm ") + fkm::version()) != std::string::npos);
+  CHECK(text.out.find("reference") != std::string::npos);
+  CHECK(text.out.find("--backend auto picks: ") != std::string::npos);
+  const auto json = run_fkm({"info", "--json"}, dir);
+  REQUIRE(json.exit_code == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["fkm_version"] == fkm::version());
+  std::size_t compiled = 0;
+  for (const auto& b : fkm::list_backends()) compiled += b.compiled;
+  std::size_t listed = 0;
+  for (const auto& b : j["backends"]) listed += b["compiled"].get<bool>();
+  CHECK(listed == compiled);
+  CHECK(j["auto"] == fkm::to_string(fkm::select_backend(fkm::BackendKind::Auto).kind()));
+}
