@@ -2,7 +2,7 @@
 # One device call: build, test, sanitize, benchmark. Run from the source root on the GPU machine.
 #   perf/run_device.sh [build] [test] [sanitize] [perf] [perf-only=NAME,...] [prebuilt=DIR]
 # prebuilt=DIR: use binaries built elsewhere (same CUDA 13.0) instead of building here.
-# Inputs beside the source (git-ignored, carried): ../deps/catch2 (Catch2 v2 prefix),
+# Inputs beside the source (git-ignored, carried): ../deps/prefix (perf/make_device_deps.sh),
 # ../peers (flash_kmeans package). Logs and JSON go to $OUT.
 set -u
 OUT=${OUT:-/tmp/fkm_out}
@@ -18,18 +18,18 @@ status=0
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
 
 if has devbuild; then  # a from-source build in the background (niced), checked at the end
-  ( tests=OFF; [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/catch2" ] && tests=ON
+  ( tests=OFF; [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/prefix" ] && tests=ON
     nice -n 19 cmake -S "$SRC" -B /tmp/fkm_devbuild -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON \
-      -DFKM_BUILD_TESTS=$tests -DCMAKE_PREFIX_PATH="$SRC/../deps/catch2" > "$OUT/devbuild.log.build" 2>&1 &&
+      -DFKM_BUILD_TESTS=$tests -DCMAKE_PREFIX_PATH="$SRC/../deps/prefix" > "$OUT/devbuild.log.build" 2>&1 &&
     nice -n 19 ninja -C /tmp/fkm_devbuild -j8 >> "$OUT/devbuild.log.build" 2>&1; echo "devbuild rc=$?" >> "$OUT/devbuild.log.build" ) &
   devbuild_pid=$!
 fi
 if has build; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee -a "$OUT/summary.txt"
   tests=OFF
-  [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/catch2" ] && tests=ON
+  [ -d "$SRC/tests" ] && [ -d "$SRC/../deps/prefix" ] && tests=ON
   cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON -DFKM_BUILD_TESTS=$tests \
-    -DCMAKE_PREFIX_PATH="$SRC/../deps/catch2" > "$OUT/devbuild.log.build" 2>&1 &&
+    -DCMAKE_PREFIX_PATH="$SRC/../deps/prefix" > "$OUT/devbuild.log.build" 2>&1 &&
   ninja -C "$BUILD" -j16 >> "$OUT/devbuild.log.build" 2>&1
   rc=$?; log "build rc=$rc (tests=$tests)"; [ $rc -ne 0 ] && { tail -40 "$OUT/devbuild.log.build"; exit 1; }
 fi
