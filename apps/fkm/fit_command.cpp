@@ -119,6 +119,17 @@ void run_fit(const FitOptions& o) {
   if (is_init_method(o.init)) {
     p.init = parse_init(o.init);
   } else {
+    const bool file_like = [&] {
+      try {
+        io::format_of(o.init);
+        return true;
+      } catch (const Error&) {
+        return false;
+      }
+    }();
+    if (!file_like)
+      throw Error(ErrorCode::InvalidArgument, "--init '" + o.init + "' is neither a method (kmeans++, random, "
+                                                  "kmeans-parallel) nor a .npy / .fvecs file of initial centroids");
     init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
     p.init = Init::Given;
     p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);

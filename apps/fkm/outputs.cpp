@@ -44,7 +44,8 @@ void restore_handlers() {
 StagedOutputs::StagedOutputs() = default;
 
 StagedOutputs::~StagedOutputs() {
-  restore_handlers();  // before the OutputFiles remove their temporary files
+  files_.clear();  // removes uncommitted temporary files, with the signal handler still covering them
+  restore_handlers();
 }
 
 io::OutputFile* StagedOutputs::add(const std::string& path, const std::string& flag) {

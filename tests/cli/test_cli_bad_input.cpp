@@ -119,7 +119,7 @@ TEST_CASE("bad input: --init file of the wrong shape, dtype or values") {
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("cn.npy", npy_bytes("<f4", {3, 3}, f32_bytes(c)))}),
                  {"--init", "cn.npy", "row 1, column 1"});
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.dir.path("nofile.npy")}), {"--init", "nofile.npy", "cannot open"});
-  f.expect_error(f.fit(f.good, {"--k", "3", "--init", "kmeans+"}), {"kmeans+", "unknown file type"});
+  f.expect_error(f.fit(f.good, {"--k", "3", "--init", "kmeans+"}), {"--init 'kmeans+'", "neither a method"});
 }
 
 TEST_CASE("bad input: weights of the wrong length, sign or type") {

@@ -173,6 +173,8 @@ TEST_CASE("npy reader: unusable files are refused, naming the file and the field
           {"shorter than the header says", "(10, 4)", "160", "100"});
   refused("fo3.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2), }", std::string(32, '\0')),
           ErrorCode::InvalidData, {"'fortran_order'", "3-D"});
+  refused("fo13.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2, 2), }", std::string(16, '\0')),
+          ErrorCode::InvalidData, {"'fortran_order'", "3-D"});
   check_error([&] { fkm::io::load_matrix(dir.path("data.csv")); }, ErrorCode::InvalidData, {"data.csv", "unknown file type"});
 }
 

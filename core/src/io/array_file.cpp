@@ -63,6 +63,25 @@ void encode(double v, ElementType out, std::uint8_t* dst) {
   }
 }
 
+inline std::uint8_t byte_swap(std::uint8_t v) { return v; }
+inline std::uint16_t byte_swap(std::uint16_t v) { return __builtin_bswap16(v); }
+inline std::uint32_t byte_swap(std::uint32_t v) { return __builtin_bswap32(v); }
+inline std::uint64_t byte_swap(std::uint64_t v) { return __builtin_bswap64(v); }
+
+/// Rows [begin, end) with their type unchanged: a gather (Fortran order) and/or a byte swap
+/// (big-endian), bit-exact, NaN payloads included. U is the unsigned integer of the element's size.
+template <class U>
+void copy_same_type(const ArrayFile::Impl& f, std::int64_t begin, std::int64_t end, std::uint8_t* dst) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    for (std::int64_t j = 0; j < f.cols; ++j, dst += sizeof(U)) {
+      U v;
+      std::memcpy(&v, f.element(i, j), sizeof(U));
+      if (f.swap_bytes) v = byte_swap(v);
+      std::memcpy(dst, &v, sizeof(U));
+    }
+  }
+}
+
 void check_range(const ArrayFile::Impl& f, std::int64_t begin, std::int64_t end) {
   if (begin < 0 || end < begin || end > f.rows)
     throw Error(ErrorCode::InvalidArgument, f.path + ": row range [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -157,15 +176,29 @@ void ArrayFile::read_rows(std::int64_t begin, std::int64_t end, ElementType out_
       std::memcpy(dst, f.element(i, 0), std::size_t(f.cols) * out_size);
     return;
   }
+  if (out_type == f.type) {
+    switch (in_size) {
+      case 1: return copy_same_type<std::uint8_t>(f, begin, end, dst);
+      case 2: return copy_same_type<std::uint16_t>(f, begin, end, dst);
+      case 4: return copy_same_type<std::uint32_t>(f, begin, end, dst);
+      default: return copy_same_type<std::uint64_t>(f, begin, end, dst);
+    }
+  }
+  if (f.type == ElementType::U8 && out_type == ElementType::F32 && !f.fortran) {  // .bvecs: the big case
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::uint8_t* src = f.element(i, 0);
+      for (std::int64_t j = 0; j < f.cols; ++j, dst += 4) {
+        const float v = float(src[j]);
+        std::memcpy(dst, &v, 4);
+      }
+    }
+    return;
+  }
   std::uint8_t bytes[8];
   for (std::int64_t i = begin; i < end; ++i) {
     for (std::int64_t j = 0; j < f.cols; ++j, dst += out_size) {
       load_bytes(f.element(i, j), in_size, f.swap_bytes, bytes);
-      if (out_type == f.type) {
-        std::memcpy(dst, bytes, out_size);  // bit-exact, NaN payloads included
-      } else {
-        encode(decode(bytes, f.type), out_type, dst);
-      }
+      encode(decode(bytes, f.type), out_type, dst);
     }
   }
 }

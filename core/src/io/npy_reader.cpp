@@ -77,8 +77,9 @@ std::shared_ptr<ArrayFile::Impl> open_npy(const std::string& path, const ReadOpt
   f->rows = h.shape[0];
   f->cols = 1;
   for (std::size_t i = 1; i < h.shape.size(); ++i) f->cols *= h.shape[i];
-  f->fortran = h.fortran_order && h.shape.size() > 1 && f->rows > 1 && f->cols > 1;
-  if (f->fortran && h.shape.size() > 2)
+  // A 2-D Fortran array with one row or one column has the bytes of the C-order one.
+  f->fortran = h.fortran_order && h.shape.size() == 2 && f->rows > 1 && f->cols > 1;
+  if (h.fortran_order && h.shape.size() > 2)
     throw Error(ErrorCode::InvalidData, path + ": .npy header field 'fortran_order' is True for the " +
                                             std::to_string(h.shape.size()) + "-D shape " + shape_string(h.shape) +
                                             "; fkm converts Fortran order for 1-D and 2-D arrays only "
