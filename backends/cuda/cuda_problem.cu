@@ -66,8 +66,8 @@ struct Operands {
 class DeviceScope {
  public:
   explicit DeviceScope(int device) {
-    check(gpu::get_device(&previous_), "cudaGetDevice");
-    if (previous_ != device) check(gpu::set_device(device), "cudaSetDevice");
+    check(gpu::get_device(&previous_), "get device");
+    if (previous_ != device) check(gpu::set_device(device), "set device");
   }
   ~DeviceScope() { (void)gpu::set_device(previous_); }
 
@@ -160,7 +160,7 @@ class CudaProblem final : public Problem {
         budget_(s.max_device_bytes) {
     DeviceScope scope(device_);
     gpu::DeviceProp p{};
-    check(gpu::device_properties(&p, device_), "cudaGetDeviceProperties");
+    check(gpu::device_properties(&p, device_), "device properties");
     device_name_ = std::string(p.name) + " (" + gpu::arch_name(p) + ")";
     path_ = choose_path();
     bind_data(s.x);
@@ -183,7 +183,7 @@ class CudaProblem final : public Problem {
     scan_values();
     assign_partials_.allocate((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, "assign partial sums", &budget_);
     scalars_.allocate(4, "scalars", &budget_);
-    check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "cudaMallocHost");
+    check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "pinned host allocation");
   }
 
   ~CudaProblem() override {
@@ -506,7 +506,7 @@ class CudaProblem final : public Problem {
     // An owned copy with 16-byte aligned rows (the tensor-core loads copy 16 bytes at a time).
     ld_ = (d_ * es + 15) / 16 * 16 / es;
     x_owned_.allocate(n_ * ld_ * es, "data", &budget_);
-    check(gpu::memset(x_owned_.get(), 0, n_ * ld_ * es), "cudaMemset");
+    check(gpu::memset(x_owned_.get(), 0, n_ * ld_ * es), "memset");
     check(gpu::memcpy_2d(x_owned_.get(), ld_ * es, x.data, x.row_stride * es, d_ * es, n_,
                        x.space == MemorySpace::Device ? gpu::kDeviceToDevice : gpu::kHostToDevice),
           "copy data to the device");
@@ -581,7 +581,7 @@ class CudaProblem final : public Problem {
     check(gpu::memcpy_async(host_scalars_ + first, scalars_.get() + first, (3 - first) * sizeof(double),
                           gpu::kDeviceToHost, 0),
           "copy scalars");
-    check(gpu::stream_synchronize(0), "cudaStreamSynchronize");
+    check(gpu::stream_synchronize(0), "stream synchronize");
   }
 
   double sum_to_host(const double* v, std::int64_t n) const {
@@ -737,7 +737,7 @@ class CudaProblem final : public Problem {
       check_launch("iota32");
     }
     timer_.begin();
-    check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "cudaMemset");
+    check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "memset");
     label_counts<<<int(std::min<std::int64_t>(1024, (n_ + 1023) / 1024)), 1024>>>(labels, n_, k, counts_.get());
     check_launch("label_counts");
     int end_bit = 1;
