@@ -1,9 +1,17 @@
 // `fkm fit`: read DATA (and weights, initial centroids), cluster it through the public
 // fkm::KMeans API, write labels, centroids and a JSON report.
+//
+// Started by an MPI launcher (`mpirun -np R fkm fit ...`, with FKM_ENABLE_MPI), every process
+// maps DATA and clusters its own range of rows with fkm::fit_distributed (the result is the same
+// for any R); rank 0 gathers the labels and writes every output. Each step that may fail on one
+// process only is agreed by all (cluster.hpp), so an error anywhere ends every process with the
+// same error: exit status 2 and one message (from rank 0), no output file.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
+#include "cluster.hpp"
 #include "common.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
@@ -40,6 +48,20 @@ std::vector<double> load_weights(const std::string& path, const std::string& dat
   return w;
 }
 
+/// With several processes: this process clusters its own rows of x (an even split in rank
+/// order); the returned result holds every process's labels on rank 0.
+KMeansResult fit_rows_of_this_process(const MatrixView& x, const KMeansParams& p, const std::vector<double>& weights) {
+  const int rank = cluster().rank;
+  const std::int64_t begin = shard_begin(x.rows, rank), end = shard_begin(x.rows, rank + 1);
+  MatrixView mine = x;
+  mine.data = static_cast<const char*>(x.data) + begin * x.row_stride * std::int64_t(size_of(x.dtype));
+  mine.rows = end - begin;
+  KMeansResult r = fit_shard(mine, p, weights.empty() ? VectorView{} : host_vector(weights.data() + begin, end - begin));
+  r.labels = gather_labels(r.labels, x.rows);
+  r.n = x.rows;
+  return r;
+}
+
 nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data,
                            const KMeansResult& r, double seconds_read) {
   double iter_seconds = 0;
@@ -56,6 +78,7 @@ nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, c
   j["data"] = o.data;
   j["stored_dtype"] = data.file().stored_type();
   j["n"] = r.n;
+  j["processes"] = cluster().size;
   j["d"] = r.d;
   j["k"] = r.k;
   j["dtype"] = data_dtype(data);
@@ -86,6 +109,25 @@ nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, c
   return j;
 }
 
+/// Rank 0 (or the one process): the output files, renamed into place together.
+void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data, const KMeansResult& r,
+                   double seconds_read, io::OutputFile* labels_file, io::OutputFile* centroids_file,
+                   io::OutputFile* report_file, StagedOutputs& outputs, std::string& report) {
+  const MatrixView x = data.view();
+  if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {r.n}, r.labels.data());
+  if (centroids_file) {
+    if (x.dtype == DType::F64) {
+      io::write_npy(*centroids_file, io::ElementType::F64, {r.k, r.d}, r.centroids.data());
+    } else {
+      const std::vector<float> c(r.centroids.begin(), r.centroids.end());
+      io::write_npy(*centroids_file, io::ElementType::F32, {r.k, r.d}, c.data());
+    }
+  }
+  report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
+  if (report_file) write_text(report_file, o.report, report);
+  outputs.commit_all();
+}
+
 }  // namespace
 
 void run_fit(const FitOptions& o) {
@@ -102,67 +144,72 @@ void run_fit(const FitOptions& o) {
   p.empty_clusters = parse_empty_policy(o.empty_clusters);
   p.num_threads = o.threads;
 
+  const bool writer = cluster().rank == 0;  // the one process that writes outputs
   StagedOutputs outputs;  // created first: an unwritable path fails before any work
-  io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
-  io::OutputFile* centroids_file = outputs.add(o.centroids_out, "--centroids-out");
-  io::OutputFile* report_file = outputs.add(o.report, "--report");
+  io::OutputFile* labels_file = nullptr;
+  io::OutputFile* centroids_file = nullptr;
+  io::OutputFile* report_file = nullptr;
+  on_all_or_none([&] {
+    if (!writer) return;
+    labels_file = outputs.add(o.labels_out, "--labels-out");
+    centroids_file = outputs.add(o.centroids_out, "--centroids-out");
+    report_file = outputs.add(o.report, "--report");
+  });
 
   const auto t_read = std::chrono::steady_clock::now();
-  const io::DataMatrix data = load_data(o);
-  const MatrixView x = data.view();
-  if (o.k > x.rows)
-    throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
-                                                o.data + " (" + std::to_string(x.rows) + ")");
+  std::optional<io::DataMatrix> mapped;  // memory-mapped: a process touches only its rows' pages
   std::vector<double> weights;
-  if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
   std::vector<double> init_centroids;
-  if (is_init_method(o.init)) {
-    p.init = parse_init(o.init);
-  } else {
-    const bool file_like = [&] {
-      try {
-        io::format_of(o.init);
-        return true;
-      } catch (const Error&) {
-        return false;
-      }
-    }();
-    if (!file_like)
-      throw Error(ErrorCode::InvalidArgument, "--init '" + o.init + "' is neither a method (kmeans++, random, "
-                                                  "kmeans-parallel) nor a .npy / .fvecs file of initial centroids");
-    init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
-    p.init = Init::Given;
-    p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);
-  }
+  on_all_or_none([&] {
+    mapped.emplace(load_data(o));
+    const MatrixView x = mapped->view();
+    if (o.k > x.rows)
+      throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
+                                                  o.data + " (" + std::to_string(x.rows) + ")");
+    if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
+    if (is_init_method(o.init)) {
+      p.init = parse_init(o.init);
+    } else {
+      const bool file_like = [&] {
+        try {
+          io::format_of(o.init);
+          return true;
+        } catch (const Error&) {
+          return false;
+        }
+      }();
+      if (!file_like)
+        throw Error(ErrorCode::InvalidArgument, "--init '" + o.init + "' is neither a method (kmeans++, random, "
+                                                    "kmeans-parallel) nor a .npy / .fvecs file of initial centroids");
+      init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
+      p.init = Init::Given;
+      p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);
+    }
+  });
+  const io::DataMatrix& data = *mapped;
+  const MatrixView x = data.view();
   const double seconds_read = seconds_since(t_read);
 
   const std::string header = "fkm: fit " + o.data + ": " + std::to_string(x.rows) + " x " + std::to_string(x.cols) + " " +
                              data_dtype(data) + ", k = " + std::to_string(o.k);
-  Progress progress(!o.quiet, p.max_iter, p.init == Init::Given ? 1 : p.n_init, header);
+  Progress progress(!o.quiet && writer, p.max_iter, p.init == Init::Given ? 1 : p.n_init, header);
   p.on_iteration = [&progress](int run, int iter, const IterationRecord& rec) { return progress.on_iteration(run, iter, rec); };
 
-  KMeans km(p);
-  const KMeansResult* result = nullptr;
+  KMeansResult r;
   try {
-    result = &km.fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
+    if (cluster().distributed) r = fit_rows_of_this_process(x, p, weights);
+    else r = KMeans(p).fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
   } catch (const Error& e) {
     rethrow_naming_data(e, o.data);
   }
   progress.finish();
-  const KMeansResult& r = *result;
 
-  if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {r.n}, r.labels.data());
-  if (centroids_file) {
-    if (x.dtype == DType::F64) {
-      io::write_npy(*centroids_file, io::ElementType::F64, {r.k, r.d}, r.centroids.data());
-    } else {
-      const std::vector<float> c(r.centroids.begin(), r.centroids.end());
-      io::write_npy(*centroids_file, io::ElementType::F32, {r.k, r.d}, c.data());
-    }
-  }
-  const std::string report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
-  if (report_file) write_text(report_file, o.report, report);
-  outputs.commit_all();
+  std::string report;
+  on_all_or_none([&] {
+    if (!writer) return;
+    write_outputs(o, p, data, r, seconds_read, labels_file, centroids_file, report_file, outputs, report);
+  });
+  if (!writer) return;
   if (o.report == "-") write_text(nullptr, "-", report);  // stdout only once every file is in place
   if (!o.quiet)
     std::fprintf(stderr, "fkm: done: %d iterations (%s), inertia %.6e, %s on %s, %.3f s\n", r.n_iter,

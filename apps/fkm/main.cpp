@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 
+#include "cluster.hpp"
 #include "commands.hpp"
 #include "fkm/error.hpp"
 #include "fkm/backend.hpp"
@@ -18,8 +19,10 @@ namespace {
 
 constexpr int kExitOk = 0, kExitInternal = 1, kExitUsage = 2;
 
-/// One line, whatever the message holds.
+/// One line, whatever the message holds; under MPI only rank 0 speaks (every process has the
+/// same error: see cluster.hpp).
 void print_error(const std::string& message) {
+  if (fkm::cli::cluster().rank != 0) return;
   std::string line = message;
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
@@ -58,6 +61,7 @@ void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const fkm::cli::ClusterSession mpi(argc, argv);  // MPI, when an MPI launcher started fkm
   CLI::App app{std::string("fkm ") + fkm::version() + ": fast exact k-means on GPUs and CPUs", "fkm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("fkm ") + fkm::version());
@@ -114,6 +118,7 @@ int main(int argc, char** argv) {
 
   try {
     if (fit_cmd->parsed()) fkm::cli::run_fit(fit);
+    else if (fkm::cli::cluster().rank != 0) return kExitOk;  // predict and info run on rank 0 alone
     else if (predict_cmd->parsed()) fkm::cli::run_predict(predict);
     else fkm::cli::run_info(info);
     return kExitOk;

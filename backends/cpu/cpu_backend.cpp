@@ -1,7 +1,12 @@
-// The OpenMP CPU backend: cache-blocked fused distance + argmin (score_kernel.hpp), exact
-// per-point distances, and a column-partitioned update whose sums are accumulated in index
-// order in fp64. Every reduction runs over fixed-size row blocks in a fixed order, so results
-// are bitwise identical for any thread count.
+// The OpenMP CPU backend. An iteration (L2):
+//   assign      rows packed per block (point_tiles.hpp), the fused score + argmin kernel against
+//               centroid panels (kernel_avx2_f32.cpp / score_kernel.hpp): labels, no N x K matrix;
+//               then the sort-inverse pass (cluster_pass): per cluster, the exact fp64 distances
+//               and the update sums in point-index order (row_kernels.hpp)
+//   accumulate  nothing left to do (cosine / inner product: a feature-partitioned pass)
+//   update      sums / weights, centroids repacked
+// Every sum runs in index order or over fixed-size row blocks in a fixed order, so results are
+// bitwise identical for any thread count, and the update sums are the reference's.
 #include <omp.h>
 
 #include <algorithm>
@@ -9,24 +14,24 @@
 #include <fstream>
 #include <limits>
 #include <thread>
+#include <type_traits>
 
 #include "../../core/src/backend_factories.hpp"
 #include "../../core/src/convert.hpp"
+#include "../../core/src/fixed_point.hpp"
 #include "../../core/src/rng.hpp"
 #include "fkm/error.hpp"
+#include "cache_info.hpp"
 #include "kernels.hpp"
 #include "panels.hpp"
+#include "point_tiles.hpp"
+#include "row_kernels.hpp"
 
 namespace fkm::cpu {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::int64_t kScanBlock = 4096;  // rows per block of every reduction (fixed: determinism)
-
-inline double widen(float v) { return v; }
-inline double widen(double v) { return v; }
-inline double widen(half v) { return to_float(v); }
-inline double widen(bfloat16 v) { return to_float(v); }
 
 /// Calls f(S{}) with S the C++ storage type of dtype t.
 template <class F>
@@ -65,23 +70,45 @@ class CpuProblem final : public Problem {
         row_offset_(s.row_offset),
         threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
         kernels_(kernels_for<T>()),
+        row_kernels_(float_row_kernels()),
         w_(n_),
-        row_scale_(n_, 1.0),
         dist_(n_, kInf),
         labels_(n_, 0) {
-    // Rows of one assign block stay in (half of) a 512 KiB L2 while centroid panels stream by.
-    const std::int64_t fit = (256 * 1024) / std::max<std::int64_t>(1, d_ * std::int64_t(sizeof(T)));
-    block_rows_ = std::clamp<std::int64_t>(fit - fit % 6, 6, 516);
+    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
-    // Per-row scale: 1/||x|| (cosine) or ||x||^2 (L2, for approximate potentials).
+    unweighted_ = s.weights.data == nullptr;
+    if (metric_ == Metric::Cosine) row_scales();
+    // L2 scores of data far from the origin lose fp32 precision to cancellation: their error
+    // grows with ||x||^2 + ||c||^2 ~ 2 (||mean||^2 + spread) where centred data would give 2 spread.
+    // Where that costs more than 3 bits, the data are centred when packed (as scikit-learn
+    // centres); the exact distances then read the stored rows instead of the packed ones.
+    if (metric_ == Metric::L2 && n_ > 1) {
+      double mean_sq_norm = 0;
+      means_ = column_means(/*normalised=*/false, &mean_sq_norm);
+      double mean2 = 0;
+      for (double m : means_) mean2 += m * m;
+      if (mean2 > 7 * (mean_sq_norm - mean2)) {
+        shift_ = means_;
+        shift_t_.assign(means_.begin(), means_.end());
+      }
+    }
+  }
+
+  /// row_scale_: 1/||x|| (cosine) or ||x - shift||^2 (L2: only approximate potentials need it,
+  /// so it is computed on first use).
+  void row_scales() const {
+    row_scale_.resize(n_);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
       for (std::int64_t i = 0; i < n_; ++i) {
         const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
         double s2 = 0;
-        for (std::int64_t f = 0; f < d_; ++f) s2 += widen(row[f]) * widen(row[f]);
+        for (std::int64_t f = 0; f < d_; ++f) {
+          const double v = shift_.empty() ? widen(row[f]) : widen(row[f]) - shift_[f];
+          s2 += v * v;
+        }
         row_scale_[i] = metric_ == Metric::Cosine ? (s2 > 0 ? 1.0 / std::sqrt(s2) : 0.0) : s2;
       }
       return 0;
@@ -102,22 +129,27 @@ class CpuProblem final : public Problem {
   }
 
   double mean_variance() const override {
-    std::vector<double> var(d_);
+    const std::vector<double> mean = means_.empty() ? column_means(/*normalised=*/true) : means_;
+    // Squared deviations summed per fixed row block, then over blocks in order.
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
+    std::vector<double> partial(nb * d_, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
-      for (std::int64_t f = 0; f < d_; ++f) {
-        double mean = 0;
-        for (std::int64_t i = 0; i < n_; ++i) mean += value<S>(i, f);
-        mean /= double(n_);
-        double v = 0;
-        for (std::int64_t i = 0; i < n_; ++i) v += (value<S>(i, f) - mean) * (value<S>(i, f) - mean);
-        var[f] = v / double(n_);
-      }
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i)
+          for (std::int64_t f = 0; f < d_; ++f) {
+            const double v = value<S>(i, f) - mean[f];
+            partial[b * d_ + f] += v * v;
+          }
       return 0;
     });
     double total = 0;
-    for (double v : var) total += v;
+    for (std::int64_t f = 0; f < d_; ++f) {
+      double v = 0;
+      for (std::int64_t b = 0; b < nb; ++b) v += partial[b * d_ + f];
+      total += v / double(n_);
+    }
     return total / double(d_);
   }
 
@@ -127,11 +159,22 @@ class CpuProblem final : public Problem {
     if (metric_ == Metric::Cosine)
       for (std::int64_t j = 0; j < k_; ++j) normalise(&c_[j * d_]);
     previous_ = c_;
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
   }
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
   double assign() override {
+    if (metric_ == Metric::L2) {
+      // Labels from the score kernel, then the sort-inverse pass: distances and the update's
+      // sums together, cluster by cluster (accumulate() then has nothing left to do).
+      nearest_pass(panels_, nullptr, [&](std::int64_t i, std::int32_t j, double) {
+        labels_[i] = j;
+        return 0.0;
+      });
+      cluster_pass();
+      return block_total(dist_.data(), w_.data());
+    }
+    sums_fresh_ = false;
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       labels_[i] = j;
       dist_[i] = dist;
@@ -140,26 +183,34 @@ class CpuProblem final : public Problem {
   }
 
   void accumulate() override {
+    if (sums_fresh_) return;  // assign() already summed the clusters of these labels
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
-    // Each thread owns a slice of features and walks all points in index order: every sum is
-    // accumulated in the same order as the reference, whatever the thread count.
-    constexpr std::int64_t kSlice = 8;
-    const std::int64_t slices = blocks_of(d_, kSlice);
+    // Each thread owns a contiguous range of features and walks all points in index order:
+    // every sum is accumulated in the same order as the reference, whatever the thread count,
+    // and each row is read once in all.
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-      for (std::int64_t s = 0; s < slices; ++s) {
-        const std::int64_t f0 = s * kSlice, f1 = std::min(d_, f0 + kSlice);
-        for (std::int64_t i = 0; i < n_; ++i) {
-          if (w_[i] == 0) continue;
-          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
-          double* sum = &sums_[std::int64_t(labels_[i]) * d_];
+#pragma omp parallel num_threads(threads_)
+      {
+        const std::int64_t parts = omp_get_num_threads(), me = omp_get_thread_num();
+        const std::int64_t f0 = d_ * me / parts, f1 = d_ * (me + 1) / parts;
+        const S* x = static_cast<const S*>(x_.data);
+        const double* w = unweighted_ ? nullptr : w_.data();
+        if (f0 < f1) {
           if (metric_ == Metric::Cosine) {
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * (widen(row[f]) * row_scale_[i]);
+            for (std::int64_t i = 0; i < n_; ++i) {
+              if (w_[i] == 0) continue;
+              const S* row = x + i * x_.row_stride;
+              double* sum = &sums_[std::int64_t(labels_[i]) * d_];
+              const double scale = row_scale_[i];
+              for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * (widen(row[f]) * scale);
+            }
+          } else if constexpr (std::is_same_v<S, float>) {
+            row_kernels_.accumulate(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           } else {
-            for (std::int64_t f = f0; f < f1; ++f) sum[f] += w_[i] * widen(row[f]);
+            accumulate_rows(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           }
         }
       }
@@ -167,24 +218,57 @@ class CpuProblem final : public Problem {
     });
   }
 
-  std::vector<std::int64_t> update() override {
+  std::vector<std::int64_t> update() override { return update_from(sums_.data(), weights_.data()); }
+
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
     previous_ = c_;
     std::vector<std::int64_t> empties;
     for (std::int64_t j = 0; j < k_; ++j) {
-      if (weights_[j] > 0) {
-        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums_[j * d_ + f] / weights_[j];
+      if (weights[j] > 0) {
+        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums[j * d_ + f] / weights[j];
         if (metric_ == Metric::Cosine) normalise(&c_[j * d_]);
       } else {
         empties.push_back(j);
       }
     }
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
     return empties;
+  }
+
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    std::vector<__int128> s(k_ * d_, 0), w(k_, 0);
+    const detail::FixedScale weight_scale = detail::fixed_scale(format.weight_exponent);
+    for (std::int64_t i = 0; i < n_; ++i) w[labels_[i]] += detail::fixed_term(w_[i], weight_scale);
+    // As accumulate(): each thread owns a slice of features; integer sums make the order moot.
+    constexpr std::int64_t kSlice = 8;
+    const std::int64_t slices = blocks_of(d_, kSlice);
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::int64_t sl = 0; sl < slices; ++sl) {
+        const std::int64_t f0 = sl * kSlice, f1 = std::min(d_, f0 + kSlice);
+        detail::FixedScale scale[kSlice];
+        for (std::int64_t f = f0; f < f1; ++f) scale[f - f0] = detail::fixed_scale(format.exponent[f]);
+        for (std::int64_t i = 0; i < n_; ++i) {
+          if (w_[i] == 0) continue;
+          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+          __int128* sum = &s[std::int64_t(labels_[i]) * d_];
+          const double rs = metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
+          for (std::int64_t f = f0; f < f1; ++f) {
+            const double v = metric_ == Metric::Cosine ? widen(row[f]) * rs : widen(row[f]);
+            sum[f] += detail::fixed_term(w_[i] * v, scale[f - f0]);
+          }
+        }
+      }
+      return 0;
+    });
+    for (std::int64_t t = 0; t < k_ * d_; ++t) sums[t] = detail::to_fixed_sum(s[t]);
+    for (std::int64_t j = 0; j < k_; ++j) weights[j] = detail::to_fixed_sum(w[j]);
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     for (std::int64_t t = 0; t < m; ++t) std::copy(rows + t * d_, rows + (t + 1) * d_, &c_[ids[t] * d_]);
-    panels_.pack(c_.data(), k_, d_, metric_);
+    panels_.pack(c_.data(), k_, d_, metric_, centring());
   }
 
   double shift() const override {
@@ -197,11 +281,12 @@ class CpuProblem final : public Problem {
   void get_distances(double* out) const override { std::copy(dist_.begin(), dist_.end(), out); }
 
   double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
+    sums_fresh_ = false;  // labels change below
     if (reset) std::fill(dist_.begin(), dist_.end(), kInf);
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_);
+    P.pack(centres.data(), m, d_, metric_, centring());
     return nearest_pass(P, centres.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       if (dist < dist_[i]) {
         dist_[i] = dist;
@@ -214,28 +299,29 @@ class CpuProblem final : public Problem {
   void potentials(const double* c, std::int64_t m, double* out) const override {
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_);
-    const std::int64_t ld = P.padded_k(), nb = blocks_of(n_, block_rows_);
-    std::vector<double> partial(nb * m, 0.0);
+    P.pack(centres.data(), m, d_, metric_, centring());
+    const std::int64_t ld = P.padded_k(), rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
+    if (std::int64_t(row_scale_.size()) != n_) row_scales();
+    // Per-row contributions [candidate][row], then summed over fixed blocks of rows in order: the
+    // totals (and so the k-means++ choices) do not depend on threads or cache-sized blocks.
+    std::vector<double> values(m * n_);
 #pragma omp parallel num_threads(threads_)
     {
-      std::vector<T> buf, scores(block_rows_ * ld);
+      AlignedVector<T> tiles;
+      KernelWorkspace<T> ws;
+      ws.reserve(rows_per_block);
+      std::vector<T> scores(rows_per_block * ld);
 #pragma omp for schedule(static)
       for (std::int64_t b = 0; b < nb; ++b) {
-        const std::int64_t i0 = b * block_rows_, rows = std::min(block_rows_, n_ - i0);
-        std::int64_t stride = 0;
-        const T* x = compute_rows(i0, rows, buf, stride);
-        kernels_.scores(x, stride, rows, P, scores.data());
+        const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
+        pack_block(i0, rows, tiles);
+        kernels_.scores(tiles.data(), rows, P, tiling_.depth_chunk, ws, scores.data());
         for (std::int64_t r = 0; r < rows; ++r)
           for (std::int64_t j = 0; j < m; ++j)
-            partial[b * m + j] += w_[i0 + r] * std::min(dist_[i0 + r], approx_distance(i0 + r, scores[r * ld + j]));
+            values[j * n_ + i0 + r] = std::min(dist_[i0 + r], approx_distance(i0 + r, scores[r * ld + j]));
       }
     }
-    for (std::int64_t j = 0; j < m; ++j) {
-      double s = 0;
-      for (std::int64_t b = 0; b < nb; ++b) s += partial[b * m + j];
-      out[j] = s;
-    }
+    for (std::int64_t j = 0; j < m; ++j) out[j] = block_total(values.data() + j * n_, w_.data());
   }
 
   void sample(const double* targets, std::int64_t m, bool by_weight, std::int64_t* out) const override {
@@ -318,70 +404,183 @@ class CpuProblem final : public Problem {
     return metric_ == Metric::Cosine ? v * row_scale_[i] : v;
   }
 
-  /// Rows [i0, i0 + rows) in the compute type: the caller's memory when it already is, else
-  /// converted into buf.
-  const T* compute_rows(std::int64_t i0, std::int64_t rows, std::vector<T>& buf, std::int64_t& stride) const {
-    if (x_.dtype == (sizeof(T) == 4 ? DType::F32 : DType::F64)) {
-      stride = x_.row_stride;
-      return static_cast<const T*>(x_.data) + i0 * x_.row_stride;
-    }
-    buf.resize(rows * d_);
-    stride = d_;
+  const double* centring() const { return shift_.empty() ? nullptr : shift_.data(); }
+
+  /// Per-feature means of the data (normalised rows for cosine when asked), fp64: summed per
+  /// fixed row block, then over blocks in order (any thread count gives the same bits). With
+  /// mean_sq_norm, also the mean of ||x_i||^2, in the same pass.
+  std::vector<double> column_means(bool normalised, double* mean_sq_norm = nullptr) const {
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
+    std::vector<double> partial(nb * d_, 0.0), norms(nb, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        const S* row = static_cast<const S*>(x_.data) + (i0 + r) * x_.row_stride;
-        for (std::int64_t f = 0; f < d_; ++f) buf[r * d_ + f] = T(widen(row[f]));
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::int64_t b = 0; b < nb; ++b)
+        for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) {
+          const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+          const double scale = normalised && metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
+          double sq = 0;
+          for (std::int64_t f = 0; f < d_; ++f) {
+            const double v = widen(row[f]) * scale;
+            partial[b * d_ + f] += v;
+            sq += v * v;
+          }
+          norms[b] += sq;
+        }
+      return 0;
+    });
+    std::vector<double> mean(d_, 0.0);
+    for (std::int64_t f = 0; f < d_; ++f) {
+      for (std::int64_t b = 0; b < nb; ++b) mean[f] += partial[b * d_ + f];
+      mean[f] /= double(n_);
+    }
+    if (mean_sq_norm) {
+      double total = 0;
+      for (double v : norms) total += v;
+      *mean_sq_norm = total / double(n_);
+    }
+    return mean;
+  }
+
+  /// Rows [i0, i0 + rows) packed for the score kernel (point_tiles.hpp).
+  void pack_block(std::int64_t i0, std::int64_t rows, AlignedVector<T>& tiles) const {
+    tiles.resize(tiles_of(rows) * tile_size(d_));
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_, shift_t_.empty() ? nullptr : shift_t_.data(), tiles.data());
+      return 0;
+    });
+  }
+
+  /// Sort-inverse pass (L2): row indices grouped by label (a counting sort keeps each cluster's
+  /// rows in index order), then per cluster, by one thread: dist_i to its centroid and the sums
+  /// and weights of the update, in index order (the reference's order: the same bits for any
+  /// thread count). The centroid and the sum row stay in L1; each row of X is read once.
+  void cluster_pass() {
+    std::vector<std::int64_t> start(k_ + 1, 0);
+    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
+    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
+    order_.resize(n_);
+    {
+      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      for (std::int64_t i = 0; i < n_; ++i) order_[next[labels_[i]]++] = i;
+    }
+    sums_.assign(k_ * d_, 0.0);
+    weights_.assign(k_, 0.0);
+    const double* w = unweighted_ ? nullptr : w_.data();
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        const std::int64_t* idx = order_.data() + start[j];
+        const std::int64_t m = start[j + 1] - start[j];
+        double* sum = &sums_[j * d_];
+        if constexpr (std::is_same_v<S, float>)
+          row_kernels_.cluster(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data());
+        else
+          cluster_rows(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data(), &l2_distance_row<S>);
+        double wsum = 0;
+        for (std::int64_t t = 0; t < m; ++t) wsum += w_[idx[t]];
+        weights_[j] = wsum;
       }
       return 0;
     });
-    return buf.data();
+    sums_fresh_ = true;
   }
 
-  /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it)
-  /// returns a value summed per block, then over blocks in order.
-  template <class PerRow>
-  double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
-    const std::int64_t nb = blocks_of(n_, block_rows_);
+  /// sum_i w_i v_i (or sum_i v_i without weights): per fixed block of rows, then over blocks in order.
+  double block_total(const double* v, const double* w = nullptr) const {
+    const std::int64_t nb = blocks_of(n_, kScanBlock);
     std::vector<double> partial(nb, 0.0);
-#pragma omp parallel num_threads(threads_)
-    {
-      std::vector<T> buf, best(block_rows_);
-      std::vector<std::int32_t> label(block_rows_);
-#pragma omp for schedule(static)
-      for (std::int64_t b = 0; b < nb; ++b) {
-        const std::int64_t i0 = b * block_rows_, rows = std::min(block_rows_, n_ - i0);
-        std::int64_t stride = 0;
-        const T* x = compute_rows(i0, rows, buf, stride);
-        kernels_.argmin(x, stride, rows, P, label.data(), best.data());
-        double s = 0;
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const double dist = exact_distance(x + r * stride, i0 + r, centres + std::int64_t(label[r]) * d_);
-          s += per_row(i0 + r, label[r], dist);
-        }
-        partial[b] = s;
-      }
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      double s = 0;
+      for (std::int64_t i = b * kScanBlock; i < std::min(n_, (b + 1) * kScanBlock); ++i) s += w ? w[i] * v[i] : v[i];
+      partial[b] = s;
     }
     double total = 0;
     for (double p : partial) total += p;
     return total;
   }
 
-  /// Distance of row i (x, in the compute type) to a centroid, in fp64 from the widened values:
-  /// the same arithmetic as the reference.
-  double exact_distance(const T* x, std::int64_t i, const double* c) const {
-    if (metric_ == Metric::L2) {
-      double s = 0;
-      for (std::int64_t f = 0; f < d_; ++f) s += (double(x[f]) - c[f]) * (double(x[f]) - c[f]);
-      return s;
+  /// Runs the argmin kernel over all rows against P; per_row(i, nearest, exact distance to it;
+  /// 0 when centres is null) returns a value, summed over fixed blocks of rows in order (the
+  /// total depends neither on the thread count nor on the cache-sized kernel blocks).
+  template <class PerRow>
+  double nearest_pass(const Panels<T>& P, const double* centres, PerRow&& per_row) const {
+    const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
+    std::vector<double> values(n_, 0.0);
+    // L2 distances read the packed rows (in cache, zero-padded to dp features): centroids too.
+    const std::int64_t dp = padded_depth(d_);
+    std::vector<double> padded;
+    const bool from_tiles = metric_ == Metric::L2 && shift_.empty();
+    if (centres && from_tiles) {
+      padded.assign(P.k * dp, 0.0);
+      for (std::int64_t j = 0; j < P.k; ++j) std::copy(centres + j * d_, centres + (j + 1) * d_, &padded[j * dp]);
     }
-    double dot = 0;
-    if (metric_ == Metric::Cosine) {
-      for (std::int64_t f = 0; f < d_; ++f) dot += (double(x[f]) * row_scale_[i]) * c[f];
-      return 1.0 - dot;
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+#pragma omp parallel num_threads(threads_)
+      {
+        AlignedVector<T> tiles;
+        KernelWorkspace<T> ws;
+        ws.reserve(rows_per_block);
+        std::vector<T> best(rows_per_block);
+        std::vector<std::int32_t> label(rows_per_block);
+        std::vector<double> dist(rows_per_block, 0.0);
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < nb; ++b) {
+          const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
+          pack_block(i0, rows, tiles);
+          kernels_.argmin(tiles.data(), rows, P, tiling_.depth_chunk, ws, label.data(), best.data());
+          if (centres && from_tiles) {
+            for (std::int64_t r = 0; r < rows; ++r) {
+              const T* x = tiles.data() + (r / kMicroRows) * tile_size(d_) + (r % kMicroRows) * kDepthGroup;
+              const double* c = padded.data() + std::int64_t(label[r]) * dp;
+              if constexpr (std::is_same_v<T, float>)
+                dist[r] = row_kernels_.l2_distance(x, c, dp);
+              else
+                dist[r] = l2_distance_packed(x, c, dp);
+            }
+          } else if (centres) {
+            exact_distances<S>(i0, rows, label.data(), centres, dist.data());
+          }
+          for (std::int64_t r = 0; r < rows; ++r) values[i0 + r] = per_row(i0 + r, label[r], dist[r]);
+        }
+      }
+      return 0;
+    });
+    return block_total(values.data());
+  }
+
+  /// Distances of rows [i0, i0 + rows) to their centroids in fp64 from the widened stored values:
+  /// L2 in the 8-way order of row_kernels.hpp (the bits of the packed-row version), cosine and
+  /// inner product feature by feature in order (the reference's arithmetic).
+  template <class S>
+  void exact_distances(std::int64_t i0, std::int64_t rows, const std::int32_t* label, const double* centres,
+                       double* out) const {
+    const S* x = static_cast<const S*>(x_.data) + i0 * x_.row_stride;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const S* row = x + r * x_.row_stride;
+      const double* c = centres + std::int64_t(label[r]) * d_;
+      if (metric_ == Metric::L2) {
+        if constexpr (std::is_same_v<S, float>)
+          out[r] = row_kernels_.l2_distance_row(row, c, d_);
+        else
+          out[r] = l2_distance_row(row, c, d_);
+        continue;
+      }
+      double dot = 0;
+      if (metric_ == Metric::Cosine) {
+        const double scale = row_scale_[i0 + r];
+        for (std::int64_t f = 0; f < d_; ++f) dot += (widen(row[f]) * scale) * c[f];
+        out[r] = 1.0 - dot;
+      } else {
+        for (std::int64_t f = 0; f < d_; ++f) dot += widen(row[f]) * c[f];
+        out[r] = -dot;
+      }
     }
-    for (std::int64_t f = 0; f < d_; ++f) dot += double(x[f]) * c[f];
-    return -dot;
   }
 
   /// Distance from a kernel score (used only where an approximation is good enough: k-means++
@@ -446,10 +645,18 @@ class CpuProblem final : public Problem {
   std::int64_t row_offset_;
   int threads_;
   KernelTable<T> kernels_;
-  std::int64_t block_rows_ = 6;
-  std::vector<double> w_, row_scale_, dist_;
+  FloatRowKernels row_kernels_;
+  bool unweighted_ = true;
+  Tiling tiling_;
+  std::vector<double> w_, dist_;
+  mutable std::vector<double> row_scale_;  ///< see row_scales()
+  std::vector<double> means_;              ///< per-feature means (L2), computed when binding
+  std::vector<double> shift_;  ///< L2 data far from the origin: its mean, subtracted when packing
+  std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
+  std::vector<std::int64_t> order_;  ///< row indices grouped by label (cluster_pass)
+  bool sums_fresh_ = false;          ///< sums_/weights_ belong to the current labels
   Panels<T> panels_;
   ValueCheck check_;
 };

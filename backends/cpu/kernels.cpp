@@ -14,6 +14,13 @@ bool has_avx2_fma() {
 
 std::string kernel_isa() { return has_avx2_fma() ? "avx2+fma" : "generic"; }
 
+FloatRowKernels float_row_kernels() {
+#ifdef FKM_CPU_HAVE_AVX2
+  if (has_avx2_fma()) return avx2_float_row_kernels();
+#endif
+  return generic_float_row_kernels();
+}
+
 template <>
 KernelTable<float> kernels_for<float>() {
 #ifdef FKM_CPU_HAVE_AVX2

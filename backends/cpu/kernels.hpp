@@ -3,19 +3,54 @@
 #include <cstdint>
 #include <string>
 
+#include "aligned.hpp"
 #include "panels.hpp"
+#include "point_tiles.hpp"
 
 namespace fkm::cpu {
 
-/// The kernels of one instruction set (score_kernel.hpp): for a block of `rows` rows at x with
-/// `stride` elements between rows.
+/// Per-thread scratch of the score kernels for blocks of up to `rows` rows; reused across blocks.
+template <class T>
+struct KernelWorkspace {
+  AlignedVector<T> partial;           ///< [tiles][R][W]: dot products carried between depth chunks
+  AlignedVector<T> lane_best;         ///< [rows][W]: running minimum per row and lane (vector kernels)
+  AlignedVector<std::int32_t> lane_label;  ///< [rows][W]: its centroid index
+  void reserve(std::int64_t rows) {
+    const std::int64_t padded = tiles_of(rows) * kMicroRows;
+    partial.resize(padded * Panels<T>::W);
+    lane_best.resize(padded * Panels<T>::W);
+    lane_label.resize(padded * Panels<T>::W);
+  }
+};
+
+/// The kernels of one instruction set, for a block of `rows` rows packed by pack_rows()
+/// (tiles) against centroid panels P. depth_chunk: features per pass (Tiling::depth_chunk);
+/// it changes no result.
 template <class T>
 struct KernelTable {
   /// best score and its centroid index per row (ties to the lower index)
-  void (*argmin)(const T* x, std::int64_t stride, std::int64_t rows, const Panels<T>& P, std::int32_t* label, T* best);
+  void (*argmin)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
+                 KernelWorkspace<T>& ws, std::int32_t* label, T* best);
   /// every score: out[r * P.padded_k() + j]
-  void (*scores)(const T* x, std::int64_t stride, std::int64_t rows, const Panels<T>& P, T* out);
+  void (*scores)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
+                 KernelWorkspace<T>& ws, T* out);
 };
+
+/// Row kernels for float data (row_kernels.hpp); every instruction set gives the same bits.
+struct FloatRowKernels {
+  double (*l2_distance)(const float* x, const double* c, std::int64_t dp);  ///< l2_distance_packed
+  double (*l2_distance_row)(const float* x, const double* c, std::int64_t d);  ///< l2_distance_row
+  void (*accumulate)(const float* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
+                     std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums);
+  /// cluster_rows<float> with l2_distance_row
+  void (*cluster)(const float* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
+                  const double* c, std::int64_t d, double* sum, double* dist);
+};
+FloatRowKernels float_row_kernels();
+FloatRowKernels generic_float_row_kernels();
+#ifdef FKM_CPU_HAVE_AVX2
+FloatRowKernels avx2_float_row_kernels();
+#endif
 
 KernelTable<float> generic_kernels_f32();
 KernelTable<double> generic_kernels_f64();

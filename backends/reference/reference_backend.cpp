@@ -7,6 +7,7 @@
 
 #include "../../core/src/backend_factories.hpp"
 #include "../../core/src/convert.hpp"
+#include "../../core/src/fixed_point.hpp"
 #include "../../core/src/rng.hpp"
 #include "reference_problem.hpp"
 
@@ -104,18 +105,34 @@ class ReferenceProblem final : public Problem {
     }
   }
 
-  std::vector<std::int64_t> update() override {
+  std::vector<std::int64_t> update() override { return update_from(sums_.data(), weights_.data()); }
+
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
     previous_ = c_;
     std::vector<std::int64_t> empties;
     for (std::int64_t j = 0; j < k_; ++j) {
-      if (weights_[j] > 0) {
-        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums_[j * d_ + f] / weights_[j];
+      if (weights[j] > 0) {
+        for (std::int64_t f = 0; f < d_; ++f) c_[j * d_ + f] = sums[j * d_ + f] / weights[j];
         if (metric_ == Metric::Cosine) normalise(&c_[j * d_]);
       } else {
         empties.push_back(j);
       }
     }
     return empties;
+  }
+
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    std::vector<__int128> s(k_ * d_, 0), w(k_, 0);
+    std::vector<FixedScale> scale(d_);
+    for (std::int64_t f = 0; f < d_; ++f) scale[f] = fixed_scale(format.exponent[f]);
+    const FixedScale weight_scale = fixed_scale(format.weight_exponent);
+    for (std::int64_t i = 0; i < n_; ++i) {
+      const std::int64_t j = labels_[i];
+      for (std::int64_t f = 0; f < d_; ++f) s[j * d_ + f] += fixed_term(w_[i] * x_[i * d_ + f], scale[f]);
+      w[j] += fixed_term(w_[i], weight_scale);
+    }
+    for (std::int64_t t = 0; t < k_ * d_; ++t) sums[t] = to_fixed_sum(s[t]);
+    for (std::int64_t j = 0; j < k_; ++j) weights[j] = to_fixed_sum(w[j]);
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {

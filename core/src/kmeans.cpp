@@ -66,7 +66,8 @@ const KMeansResult& KMeans::fit_impl(const MatrixView& X, const VectorView& weig
   auto problem = bind_checked(params_, X, weights, params_.k, "data");
 
   const std::int64_t k = params_.k, d = X.cols;
-  const double tol_absolute = params_.tol * problem->mean_variance();
+  // tol = 0 (a fixed number of iterations) needs no pass over the data for the variance.
+  const double tol_absolute = params_.tol > 0 ? params_.tol * problem->mean_variance() : 0.0;
   const int runs = params_.init == Init::Given ? 1 : params_.n_init;
 
   KMeansResult best;

@@ -27,6 +27,12 @@ const Known kKnown[] = {
     {BackendKind::Reference, "(always built)", &detail::reference_backend},
 };
 
+bool compiled_in(BackendKind kind) {
+  for (const Known& k : kKnown)
+    if (k.kind == kind) return k.factory != nullptr;
+  return false;
+}
+
 }  // namespace
 
 const char* version() noexcept { return FKM_VERSION_STRING; }
@@ -51,6 +57,9 @@ const Backend& select_backend(BackendKind requested, MemorySpace space) {
       // Auto never picks the reference oracle unless nothing else is compiled in.
       if (k.factory == nullptr || (k.kind == BackendKind::Reference && space == MemorySpace::Device)) continue;
       const Backend& b = *k.factory();
+      // Kokkos on a host execution space (Serial, OpenMP) is the portable path and slower than
+      // the CPU backend: Auto takes it there only when the CPU backend is not compiled in.
+      if (k.kind == BackendKind::Kokkos && !b.accepts(MemorySpace::Device) && compiled_in(BackendKind::Cpu)) continue;
       if (b.accepts(space) && !b.devices().empty()) return b;
       continue;
     }

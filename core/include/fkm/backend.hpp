@@ -39,6 +39,23 @@ struct ProblemSpec {
   std::int64_t row_offset = 0;  ///< global index of row 0 (distributed shards); seeds per-point RNG
 };
 
+/// Fixed-point grid of exact accumulation (Problem::accumulate_fixed): each term w_i * x_if is
+/// rounded to the nearest integer multiple of 2^exponent[f], each weight w_i to a multiple of
+/// 2^weight_exponent, and the integers are summed. Integer sums do not depend on the order of the
+/// terms, so the totals are the same for any thread count and any split of the rows across
+/// processes. The caller picks the exponents so that no rounded term exceeds 2^62 in magnitude;
+/// then 128-bit totals cannot overflow below 2^65 points.
+struct FixedPointFormat {
+  std::vector<int> exponent;  ///< one per feature (D)
+  int weight_exponent = 0;
+};
+
+/// A 128-bit two's-complement integer as two 64-bit halves (a fixed-point total).
+struct FixedSum {
+  std::uint64_t lo = 0;
+  std::int64_t hi = 0;
+};
+
 /// First invalid value found by Problem::check_values (bad_row < 0: all finite and valid).
 struct ValueCheck {
   std::int64_t bad_row = -1;
@@ -77,6 +94,14 @@ class Problem {
   /// others keep their centroid. Remembers the previous centroids. Returns the empty clusters'
   /// indices, ascending.
   virtual std::vector<std::int64_t> update() = 0;
+  /// update() from given per-cluster sums of w_i * x_i (K x D) and of w_i (K) instead of the
+  /// ones accumulate() made (the distributed layer passes the totals over all processes).
+  /// The default throws Error(Unsupported).
+  virtual std::vector<std::int64_t> update_from(const double* sums, const double* weights);
+  /// accumulate() on the fixed-point grid of `format` (see FixedPointFormat): sums (K x D) and
+  /// weights (K) are exact integer totals, independent of point order and thread count. Does
+  /// not change the sums update() uses. The default throws Error(Unsupported).
+  virtual void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const;
   /// Overwrite centroids ids[0..m) with rows (m x D fp64), e.g. reseeded empties.
   virtual void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) = 0;
   /// sum_j ||c_j - c_j(before the last update())||^2.

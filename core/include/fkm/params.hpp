@@ -80,7 +80,7 @@ struct KMeansParams {
   /// Empty-cluster handling. Default ReseedFarthest.
   EmptyClusterPolicy empty_clusters = EmptyClusterPolicy::ReseedFarthest;
   /// Backend. Default Auto: CUDA, then HIP, then Kokkos, then CPU, whichever is compiled in and
-  /// has a device.
+  /// has a device (Kokkos on a host execution space only when the CPU backend is not compiled in).
   BackendKind backend = BackendKind::Auto;
   /// CPU threads (OpenMP); 0 = the OpenMP default. Results do not depend on it. Default 0.
   int num_threads = 0;

@@ -1,0 +1,96 @@
+// Per-row kernels around the score kernel: packing a block of rows, the exact distance of each
+// row to its chosen centroid, and the per-cluster sums of the update. Portable versions for every
+// storage type S; kernel_avx2_f32.cpp has AVX2 versions for float data that give the same bits.
+#pragma once
+#include <cstdint>
+
+#include "point_tiles.hpp"
+
+namespace fkm::cpu {
+
+/// Squared L2 distance in fp64 between one packed row (x = tile + r * G, point_tiles.hpp: its
+/// group g starts at x + g * R) and a centroid padded with zeros to dp = padded_depth(d)
+/// features. Packed values are the stored values exactly (fp16/bf16 widen exactly to fp32), so
+/// this is the distance of the data as stored. Summed in a fixed 8-way order: lane j takes the
+/// features f = j (mod 8) in increasing f, then ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)).
+/// Products and sums are separately rounded (no fused multiply-add; padding adds +0), so every
+/// instruction set gives the same bits.
+template <class T>
+double l2_distance_packed(const T* x, const double* c, std::int64_t dp) {
+  static_assert(kDepthGroup == 8, "the 8-way order is one lane per feature of a group");
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::int64_t g = 0; g < dp; g += kDepthGroup, x += kDepthGroup * kMicroRows)
+    for (int j = 0; j < kDepthGroup; ++j) {
+      const double t = double(x[j]) - c[g + j];
+      const double sq = t * t;
+      lane[j] += sq;
+    }
+  return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
+/// The same distance and the same bits, from a stored row (d features) and an unpadded centroid.
+template <class S>
+double l2_distance_row(const S* x, const double* c, std::int64_t d) {
+  double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::int64_t f = 0; f < d; ++f) {
+    const double t = widen(x[f]) - c[f];
+    const double sq = t * t;
+    lane[f % 8] += sq;
+  }
+  return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
+/// sums[label_i * d + f] += w_i * x_if for f in [f0, f1), i in index order (the reference's
+/// order); w == nullptr means every weight is 1 (then the product is skipped: 1 * x == x).
+/// Rows with zero weight are skipped.
+template <class S>
+void accumulate_rows(const S* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
+                     std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const S* row = x + i * stride;
+    double* sum = sums + std::int64_t(labels[i]) * d;
+    if (!w) {
+      for (std::int64_t f = f0; f < f1; ++f) sum[f] += widen(row[f]);
+    } else if (w[i] != 0) {
+      const double wi = w[i];
+      for (std::int64_t f = f0; f < f1; ++f) {
+        const double p = wi * widen(row[f]);
+        sum[f] += p;
+      }
+    }
+  }
+}
+
+}  // namespace fkm::cpu
+
+namespace fkm::cpu {
+
+/// One cluster of the sort-inverse update: for its rows idx[0..m) (ascending), dist[i] := the
+/// L2 distance of row i to the cluster's centroid c (l2_distance_row's bits), and
+/// sum += w_i * x_i in index order (the reference's order; w == nullptr: every weight is 1;
+/// rows of zero weight add nothing). The centroid and the sum row stay in L1 for the whole
+/// cluster, and each row is read once.
+template <class S, class Distance>
+void cluster_rows(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
+                  const double* c, std::int64_t d, double* sum, double* dist, Distance&& distance) {
+  for (std::int64_t t = 0; t < m; ++t) {
+    const std::int64_t i = idx[t];
+    if (t + 2 < m) {  // the rows of a cluster are scattered: fetch one two rows ahead
+      const char* next = reinterpret_cast<const char*>(x + idx[t + 2] * stride);
+      for (std::int64_t b = 0; b < d * std::int64_t(sizeof(S)); b += 64) __builtin_prefetch(next + b);
+    }
+    const S* row = x + i * stride;
+    dist[i] = distance(row, c, d);
+    if (!w) {
+      for (std::int64_t f = 0; f < d; ++f) sum[f] += widen(row[f]);
+    } else if (w[i] != 0) {
+      const double wi = w[i];
+      for (std::int64_t f = 0; f < d; ++f) {
+        const double p = wi * widen(row[f]);
+        sum[f] += p;
+      }
+    }
+  }
+}
+
+}  // namespace fkm::cpu

@@ -1,0 +1,282 @@
+// Tests of the CPU backend's kernels against fp64 brute force, and of its promises: ties to the
+// lower index, blocking that changes no bit, the same bits on every instruction set, and the same
+// bits for any thread count. The behaviour tests in tests/ check the backend as a whole against
+// the reference; these check the pieces those tests cannot see.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "fkm/fkm.hpp"
+#include "kernels.hpp"
+#include "row_kernels.hpp"
+
+namespace fkm::cpu {
+namespace {
+
+template <class T>
+std::vector<KernelTable<T>> all_tables() {
+  std::vector<KernelTable<T>> out;
+  if constexpr (std::is_same_v<T, float>) {
+    out.push_back(generic_kernels_f32());
+#ifdef FKM_CPU_HAVE_AVX2
+    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f32());
+#endif
+  } else {
+    out.push_back(generic_kernels_f64());
+#ifdef FKM_CPU_HAVE_AVX2
+    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f64());
+#endif
+  }
+  return out;
+}
+
+std::vector<FloatRowKernels> all_row_tables() {
+  std::vector<FloatRowKernels> out{generic_float_row_kernels()};
+#ifdef FKM_CPU_HAVE_AVX2
+  if (kernel_isa() == "avx2+fma") out.push_back(avx2_float_row_kernels());
+#endif
+  return out;
+}
+
+std::vector<double> normal(std::int64_t count, std::uint64_t seed, double offset = 0) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> nd(0, 1);
+  std::vector<double> v(count);
+  for (auto& x : v) x = nd(gen) + offset;
+  return v;
+}
+
+/// Runs one kernel table's argmin over `rows` rows (values already in T) in blocks like the backend.
+template <class T>
+void run_argmin(const KernelTable<T>& kt, const std::vector<T>& x, std::int64_t n, std::int64_t d, const Panels<T>& P,
+                std::int64_t block, std::int64_t chunk, std::vector<std::int32_t>& label, std::vector<T>& best) {
+  label.assign(n, -1);
+  best.assign(n, T(0));
+  AlignedVector<T> tiles;
+  KernelWorkspace<T> ws;
+  ws.reserve(block);
+  for (std::int64_t i0 = 0; i0 < n; i0 += block) {
+    const std::int64_t rows = std::min(block, n - i0);
+    tiles.resize(tiles_of(rows) * tile_size(d));
+    pack_rows<T>(x.data() + i0 * d, d, rows, d, static_cast<const T*>(nullptr), tiles.data());
+    kt.argmin(tiles.data(), rows, P, chunk, ws, label.data() + i0, best.data() + i0);
+  }
+}
+
+template <class T>
+void check_argmin_against_fp64(std::int64_t n, std::int64_t d, std::int64_t k, std::int64_t block, std::int64_t chunk) {
+  const auto xd = normal(n * d, 100 + n + d + k);
+  const auto c = normal(k * d, 200 + n + d + k);
+  std::vector<T> x(xd.begin(), xd.end());
+  Panels<T> P;
+  P.pack(c.data(), k, d, Metric::L2, nullptr);
+  const double eps = std::numeric_limits<T>::epsilon();
+  for (const auto& kt : all_tables<T>()) {
+    std::vector<std::int32_t> label;
+    std::vector<T> best;
+    run_argmin(kt, x, n, d, P, block, chunk, label, best);
+    for (std::int64_t i = 0; i < n; ++i) {
+      // fp64 distances of the packed values (the centroids as packed, rounded to T)
+      double best64 = std::numeric_limits<double>::infinity(), norm_x = 0;
+      std::int64_t arg = -1;
+      std::vector<double> dist(k);
+      for (std::int64_t f = 0; f < d; ++f) norm_x += double(x[i * d + f]) * double(x[i * d + f]);
+      for (std::int64_t j = 0; j < k; ++j) {
+        double s = 0;
+        for (std::int64_t f = 0; f < d; ++f) {
+          const double t = double(x[i * d + f]) - double(T(c[j * d + f]));
+          s += t * t;
+        }
+        dist[j] = s;
+        if (s < best64) {
+          best64 = s;
+          arg = j;
+        }
+      }
+      REQUIRE(label[i] >= 0);
+      REQUIRE(label[i] < k);
+      // A different label only at a near-tie: within the fp error of ||x||^2 + ||c||^2 sized terms.
+      const double bound = 8 * eps * double(d + 2) * (norm_x + best64 + 1);
+      INFO("row " << i << " label " << label[i] << " fp64 argmin " << arg);
+      REQUIRE(dist[label[i]] - best64 <= bound);
+      // the reported score is ||c||^2 - 2<x, c>: the distance less ||x||^2
+      REQUIRE(std::abs(double(best[i]) + norm_x - dist[label[i]]) <= bound);
+    }
+  }
+}
+
+TEST_CASE("cpu argmin kernel matches fp64 brute force on awkward sizes", "[cpu][kernel]") {
+  check_argmin_against_fp64<float>(97, 43, 37, 30, 16);      // partial tiles, partial panels, chunked depth
+  check_argmin_against_fp64<float>(13, 1, 5, 6, 8);          // D = 1
+  check_argmin_against_fp64<float>(50, 17, 1, 24, 64);       // K = 1
+  check_argmin_against_fp64<float>(40, 9, 40, 18, 8);        // K = N
+  check_argmin_against_fp64<float>(31, 784, 19, 12, 200);    // large D, uneven chunks
+  check_argmin_against_fp64<double>(97, 43, 37, 30, 16);
+  check_argmin_against_fp64<double>(31, 130, 9, 12, 64);
+}
+
+TEST_CASE("cpu argmin: ties go to the lower index, inside and across panels", "[cpu][kernel]") {
+  const std::int64_t d = 5, k = 40;
+  auto c = normal(k * d, 7);
+  // centroids 3, 9 and 33 are one point; row 0 of the data is that point (distance 0 to all three)
+  for (std::int64_t f = 0; f < d; ++f) c[9 * d + f] = c[33 * d + f] = c[3 * d + f];
+  std::vector<float> x(7 * d);
+  for (std::int64_t i = 0; i < 7; ++i)
+    for (std::int64_t f = 0; f < d; ++f) x[i * d + f] = float(c[3 * d + f]);
+  Panels<float> P;
+  P.pack(c.data(), k, d, Metric::L2, nullptr);
+  for (const auto& kt : all_tables<float>()) {
+    std::vector<std::int32_t> label;
+    std::vector<float> best;
+    run_argmin(kt, x, 7, d, P, 6, 8, label, best);
+    for (auto l : label) REQUIRE(l == 3);
+  }
+}
+
+TEST_CASE("cpu argmin: block and depth-chunk sizes change no bit", "[cpu][kernel]") {
+  const std::int64_t n = 61, d = 100, k = 50;
+  const auto xd = normal(n * d, 11), c = normal(k * d, 12);
+  std::vector<float> x(xd.begin(), xd.end());
+  Panels<float> P;
+  P.pack(c.data(), k, d, Metric::L2, nullptr);
+  for (const auto& kt : all_tables<float>()) {
+    std::vector<std::int32_t> l0, l1;
+    std::vector<float> b0, b1;
+    run_argmin(kt, x, n, d, P, 60, 104, l0, b0);
+    for (std::int64_t block : {6, 12, 66})
+      for (std::int64_t chunk : {8, 24, 56}) {
+        run_argmin(kt, x, n, d, P, block, chunk, l1, b1);
+        REQUIRE(l1 == l0);
+        REQUIRE(b1 == b0);
+      }
+  }
+}
+
+TEST_CASE("cpu scores kernel matches fp64", "[cpu][kernel]") {
+  const std::int64_t n = 23, d = 29, k = 21;
+  const auto xd = normal(n * d, 21), c = normal(k * d, 22);
+  std::vector<float> x(xd.begin(), xd.end());
+  Panels<float> P;
+  P.pack(c.data(), k, d, Metric::InnerProduct, nullptr);
+  for (const auto& kt : all_tables<float>()) {
+    AlignedVector<float> tiles(tiles_of(n) * tile_size(d));
+    pack_rows<float>(x.data(), d, n, d, static_cast<const float*>(nullptr), tiles.data());
+    KernelWorkspace<float> ws;
+    ws.reserve(n);
+    std::vector<float> out(n * P.padded_k());
+    kt.scores(tiles.data(), n, P, 8, ws, out.data());
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = 0; j < k; ++j) {
+        double dot = 0, mag = 0;
+        for (std::int64_t f = 0; f < d; ++f) {
+          dot += double(x[i * d + f]) * double(float(c[j * d + f]));
+          mag += std::abs(double(x[i * d + f]) * double(float(c[j * d + f])));
+        }
+        REQUIRE(std::abs(double(out[i * P.padded_k() + j]) + dot) <= 4e-7 * d * (mag + 1));
+      }
+  }
+}
+
+TEST_CASE("cpu exact distances and update sums have the same bits on every instruction set", "[cpu][kernel]") {
+  for (std::int64_t d : {1, 7, 8, 43, 130}) {
+    const std::int64_t n = 14, k = 3;
+    const auto xd = normal(n * d, 31 + d), c = normal(k * d, 32 + d);
+    std::vector<float> x(xd.begin(), xd.end());
+    AlignedVector<float> tiles(tiles_of(n) * tile_size(d));
+    pack_rows<float>(x.data(), d, n, d, static_cast<const float*>(nullptr), tiles.data());
+    const std::int64_t dp = padded_depth(d);
+    std::vector<double> padded(k * dp, 0.0);
+    for (std::int64_t j = 0; j < k; ++j)
+      for (std::int64_t f = 0; f < d; ++f) padded[j * dp + f] = c[j * d + f];
+    std::vector<std::int32_t> labels(n);
+    for (std::int64_t i = 0; i < n; ++i) labels[i] = std::int32_t(i % k);
+    std::vector<double> w(n);
+    for (std::int64_t i = 0; i < n; ++i) w[i] = i % 4 == 0 ? 0.0 : 0.5 + 0.25 * double(i);
+    for (const auto& rk : all_row_tables()) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float* packed = tiles.data() + (i / kMicroRows) * tile_size(d) + (i % kMicroRows) * kDepthGroup;
+        const double a = rk.l2_distance(packed, &padded[labels[i] * dp], dp);
+        const double b = l2_distance_row(&x[i * d], &c[labels[i] * d], d);
+        REQUIRE(rk.l2_distance_row(&x[i * d], &c[labels[i] * d], d) == b);
+        double seq = 0;  // the fp64 sum in feature order: close, not necessarily equal
+        for (std::int64_t f = 0; f < d; ++f) seq += (double(x[i * d + f]) - c[labels[i] * d + f]) * (double(x[i * d + f]) - c[labels[i] * d + f]);
+        REQUIRE(a == b);
+        REQUIRE(std::abs(a - seq) <= 1e-14 * seq);
+      }
+      for (const double* wp : {static_cast<const double*>(nullptr), static_cast<const double*>(w.data())}) {
+        std::vector<double> sums(k * d, 0.0), ref(k * d, 0.0);
+        rk.accumulate(x.data(), d, n, labels.data(), wp, 0, d, d, sums.data());
+        for (std::int64_t i = 0; i < n; ++i)  // the reference's order: every point, in index order
+          for (std::int64_t f = 0; f < d; ++f) ref[labels[i] * d + f] += (wp ? wp[i] : 1.0) * double(x[i * d + f]);
+        REQUIRE(sums == ref);
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu backend: bitwise identical results for any thread count", "[cpu][determinism]") {
+  const std::int64_t n = 1013, d = 37, k = 29;
+  const auto xd = normal(n * d, 41);
+  std::vector<float> x(xd.begin(), xd.end());
+  std::vector<double> w(n);
+  for (std::int64_t i = 0; i < n; ++i) w[i] = i % 7 == 0 ? 0.0 : 1.0 + double(i % 5);
+  for (bool weighted : {false, true}) {
+    KMeansParams p;
+    p.k = k;
+    p.max_iter = 6;
+    p.tol = 0;
+    p.seed = 5;
+    p.backend = BackendKind::Cpu;
+    std::vector<KMeansResult> runs;
+    for (int threads : {1, 2, 3}) {
+      p.num_threads = threads;
+      runs.push_back(fit(host_view(x.data(), n, d), p, weighted ? host_vector(w.data(), n) : VectorView{}));
+    }
+    for (const auto& r : runs) {
+      REQUIRE(r.labels == runs[0].labels);
+      REQUIRE(r.centroids == runs[0].centroids);
+      REQUIRE(r.inertia == runs[0].inertia);
+    }
+  }
+}
+
+TEST_CASE("cpu backend: from the same centroids, the same labels and bitwise the reference's centroids", "[cpu][oracle]") {
+  // Well separated data (no near-ties): every assignment agrees with the reference, and the update
+  // sums are the reference's sums, so the centroids are equal to the last bit. Also for data far
+  // from the origin, which the backend centres before scoring.
+  for (double offset : {0.0, 1000.0}) {
+    const std::int64_t n = 611, d = 19, k = 13;
+    std::mt19937_64 gen(51);
+    std::normal_distribution<double> nd(0, 1);
+    std::vector<double> centres(k * d);
+    for (auto& v : centres) v = 20 * nd(gen) + offset;
+    std::vector<float> x(n * d);
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t f = 0; f < d; ++f) x[i * d + f] = float(centres[(i % k) * d + f] + nd(gen));
+    std::vector<double> c0(k * d);
+    for (std::int64_t j = 0; j < k; ++j)
+      for (std::int64_t f = 0; f < d; ++f) c0[j * d + f] = x[(j * 17 % n) * d + f];
+    KMeansParams p;
+    p.k = k;
+    p.init = Init::Given;
+    p.initial_centroids = host_view(c0.data(), k, d);
+    p.max_iter = 5;
+    p.tol = 0;
+    p.backend = BackendKind::Reference;
+    const auto ref = fit(host_view(x.data(), n, d), p);
+    p.backend = BackendKind::Cpu;
+    const auto got = fit(host_view(x.data(), n, d), p);
+    INFO("offset " << offset);
+    REQUIRE(got.labels == ref.labels);
+    REQUIRE(got.centroids == ref.centroids);
+    REQUIRE(std::abs(got.inertia - ref.inertia) <= 1e-12 * ref.inertia);
+  }
+}
+
+}  // namespace
+}  // namespace fkm::cpu

@@ -1,0 +1,181 @@
+// fit_distributed: the driver of KMeans::fit (core/src/kmeans.cpp) over a DistributedProblem,
+// with every step that can fail on one process only followed by a collective agreement.
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "../../core/src/convert.hpp"
+#include "../../core/src/init.hpp"
+#include "../../core/src/lloyd.hpp"
+#include "../../core/src/rng.hpp"
+#include "../../core/src/validate.hpp"
+#include "all_or_none.hpp"
+#include "distributed_problem.hpp"
+#include "fkm/distributed.hpp"
+#include "fkm/error.hpp"
+#include "mpi_communicator.hpp"
+
+namespace fkm {
+namespace detail {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// FNV-1a over bytes: a fingerprint of the options, to check every process got the same ones.
+std::uint64_t fnv(std::uint64_t h, const void* p, std::size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+template <class T>
+std::uint64_t fnv(std::uint64_t h, const T& v) {
+  return fnv(h, &v, sizeof(v));
+}
+
+std::uint64_t fingerprint(const KMeansParams& p, std::int64_t cols, DType dtype) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  h = fnv(h, p.k);
+  h = fnv(h, int(p.init));
+  h = fnv(h, p.n_init);
+  h = fnv(h, p.max_iter);
+  h = fnv(h, p.tol);
+  h = fnv(h, p.seed);
+  h = fnv(h, int(p.metric));
+  h = fnv(h, int(p.precision));
+  h = fnv(h, int(p.empty_clusters));
+  h = fnv(h, int(p.backend));
+  h = fnv(h, p.kmeans_parallel_rounds);
+  h = fnv(h, p.kmeans_parallel_oversampling);
+  h = fnv(h, cols);
+  h = fnv(h, int(dtype));
+  if (p.init == Init::Given) {
+    std::vector<double> row(p.initial_centroids.cols);
+    for (std::int64_t i = 0; i < p.initial_centroids.rows; ++i) {
+      load_row(p.initial_centroids, i, row.data());
+      h = fnv(h, row.data(), row.size() * sizeof(double));
+    }
+  }
+  return h;
+}
+
+/// Collective: throws on every process unless every process has the same value.
+void require_same(Communicator& comm, std::int64_t value, const std::string& what) {
+  std::int64_t v[2] = {value, -value};
+  comm.max(v, 2);
+  if (v[0] != -v[1]) throw Error(ErrorCode::InvalidArgument, "fit_distributed: " + what + " differ between processes");
+}
+
+void validate_shard(const MatrixView& x, const VectorView& w) {
+  if (x.rows < 0) throw Error(ErrorCode::InvalidData, "data: negative number of rows (" + std::to_string(x.rows) + ")");
+  if (x.space != MemorySpace::Host)
+    throw Error(ErrorCode::Unsupported, "fit_distributed: data must be in host memory (device views are not supported yet)");
+  if (x.rows > 0) {
+    validate_data(x, w, 0, "data");
+    return;
+  }
+  if (x.cols <= 0) throw Error(ErrorCode::InvalidData, "data is empty: it has " + std::to_string(x.cols) + " columns");
+  if (w.size != 0) throw Error(ErrorCode::InvalidData, "weights have " + std::to_string(w.size) + " values but data has 0 rows");
+}
+
+}  // namespace
+
+KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMeansParams& params, const VectorView& w) {
+  const auto t_start = std::chrono::steady_clock::now();
+  all_or_none(comm, [&] {
+    validate_params(params);
+    validate_shard(x, w);
+    if (params.init == Init::Given) validate_given_centroids(params, x.cols);
+  });
+  require_same(comm, std::int64_t(fingerprint(params, x.cols, x.dtype) >> 1),
+               "the parameters, the number of columns or the data type");
+
+  std::int64_t offset = x.rows, n_global = x.rows;
+  comm.exclusive_sum(&offset, 1);
+  comm.sum(&n_global, 1);
+  if (params.k > n_global)
+    throw Error(ErrorCode::InvalidArgument, "k = " + std::to_string(params.k) + " is larger than the number of points (" +
+                                                std::to_string(n_global) + ")");
+
+  const Backend* backend = nullptr;
+  std::unique_ptr<Problem> local;
+  ProblemSpec spec;
+  spec.x = x;
+  spec.weights = w;
+  spec.metric = params.metric;
+  spec.precision = params.precision;
+  spec.num_threads = params.num_threads;
+  spec.max_device_bytes = params.max_device_bytes;
+  spec.row_offset = offset;
+  all_or_none(comm, [&] {
+    backend = &select_backend(params.backend, MemorySpace::Host);
+    local = backend->bind(spec);
+  });
+  require_same(comm, std::int64_t(backend->kind()), "the backends chosen");
+  DistributedProblem problem(comm, *backend, spec, std::move(local));
+  validate_values(problem, params.k, "data");
+
+  const std::int64_t k = params.k, d = x.cols;
+  const double tol_absolute = params.tol * problem.mean_variance();
+  const int runs = params.init == Init::Given ? 1 : params.n_init;
+
+  // The stop request of on_iteration is agreed: one process asking to stop stops all.
+  KMeansParams run_params = params;
+  run_params.on_iteration = [&](int run, int iter, const IterationRecord& rec) {
+    std::int64_t stop = 0;
+    all_or_none(comm, [&] {
+      if (params.on_iteration && !params.on_iteration(run, iter, rec)) stop = 1;
+    });
+    comm.max(&stop, 1);
+    return stop == 0;
+  };
+
+  KMeansResult best;
+  for (int run = 0; run < runs; ++run) {
+    const auto t_init = std::chrono::steady_clock::now();
+    const auto c0 = initial_centroids(problem, run_params, mix64(params.seed) + std::uint64_t(run));
+    problem.set_centroids(c0.data(), k);
+    std::vector<double> initial(k * d);
+    problem.get_centroids(initial.data());  // as the backend holds them (unit rows for cosine)
+    const double seconds_init = seconds_since(t_init);
+
+    LloydRun lloyd = run_lloyd(problem, run_params, tol_absolute, run);
+    if (run > 0 && !(lloyd.inertia < best.inertia)) continue;  // ties keep the earlier run
+    best.inertia = lloyd.inertia;
+    best.n_iter = lloyd.n_iter;
+    best.stop_reason = lloyd.stop_reason;
+    best.converged = lloyd.stop_reason == StopReason::Tolerance;
+    best.history = std::move(lloyd.history);
+    best.best_init = run;
+    best.seconds_init = seconds_init;
+    best.initial_centroids = std::move(initial);
+    best.centroids.resize(k * d);
+    problem.get_centroids(best.centroids.data());
+    best.labels.resize(x.rows);
+    problem.get_labels(best.labels.data());
+  }
+  best.n = x.rows;
+  best.d = d;
+  best.k = k;
+  best.tol_absolute = tol_absolute;
+  best.backend = to_string(backend->kind());
+  best.device = problem.device_name();
+  best.seconds_total = seconds_since(t_start);
+  return best;
+}
+
+}  // namespace detail
+
+KMeansResult fit_distributed(MPI_Comm comm, const MatrixView& local_rows, const KMeansParams& params,
+                             const VectorView& local_weights) {
+  detail::MpiCommunicator c(comm);
+  return detail::fit_distributed(c, local_rows, params, local_weights);
+}
+
+void all_or_none(MPI_Comm comm, const std::function<void()>& step) {
+  detail::MpiCommunicator c(comm);
+  detail::all_or_none(c, step);
+}
+
+}  // namespace fkm

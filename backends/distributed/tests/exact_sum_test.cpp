@@ -1,0 +1,132 @@
+// Unit tests of the exact accumulators behind distributed determinism (exact_sum.hpp) and of
+// the fixed-point rounding every backend shares (core/src/fixed_point.hpp).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "../../../core/src/fixed_point.hpp"
+#include "../exact_sum.hpp"
+
+using fkm::detail::ExactSum;
+using fkm::detail::FixedVector;
+
+namespace {
+
+std::uint64_t bits(double v) {
+  std::uint64_t u;
+  std::memcpy(&u, &v, 8);
+  return u;
+}
+
+double sum_of(const std::vector<double>& v) {
+  ExactSum s;
+  for (double x : v) s.add(x);
+  return s.value();
+}
+
+/// Values over the whole double range, both signs, subnormals included.
+std::vector<double> wild_values(std::size_t n, unsigned seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<double> m(-1, 1);
+  std::uniform_int_distribution<int> e(-1070, 1000);
+  std::vector<double> v(n);
+  for (auto& x : v) x = std::ldexp(m(g), e(g) / 8 * (g() % 9 == 0 ? 8 : 1));
+  v.push_back(std::numeric_limits<double>::denorm_min());
+  v.push_back(-std::numeric_limits<double>::min() / 3);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("ExactSum gives the exact sum where floating-point addition cannot", "[exact]") {
+  CHECK(sum_of({1e100, 1.0, -1e100}) == 1.0);
+  CHECK(sum_of({0x1p-1074, 0x1p1000, -0x1p1000}) == 0x1p-1074);
+  // The three doubles nearest 0.1, 0.2 and 0.3 sum exactly to 2^-55 (computed with fractions).
+  CHECK(sum_of({0.1, 0.2, -0.3}) == 0x1p-55);
+  CHECK(sum_of({}) == 0.0);
+  CHECK(sum_of({-0.0}) == 0.0);
+  CHECK(sum_of({std::ldexp(1.0, 1023), std::ldexp(1.0, 1023)}) == std::numeric_limits<double>::infinity());
+  CHECK(sum_of({std::ldexp(1.0, 1023), std::ldexp(1.0, 1023), -std::ldexp(1.0, 1023)}) == std::ldexp(1.0, 1023));
+  CHECK(std::isnan(sum_of({1.0, std::nan("")})));
+  CHECK(sum_of({1.0, INFINITY}) == INFINITY);
+  CHECK(std::isnan(sum_of({INFINITY, -INFINITY})));
+  // Rounding: 1 + 2^-53 + 2^-105 is just above the half-way point, so it rounds up.
+  CHECK(sum_of({1.0, 0x1p-53, 0x1p-105}) == 1.0 + 0x1p-52);
+  CHECK(sum_of({1.0, 0x1p-53}) == 1.0);                       // tie to even
+  CHECK(sum_of({1.0 + 0x1p-52, 0x1p-53}) == 1.0 + 0x1p-51);   // tie to even, upward
+  CHECK(sum_of({-1.0, -0x1p-53, -0x1p-105}) == -(1.0 + 0x1p-52));
+}
+
+TEST_CASE("ExactSum of integers is exact and its value is correctly rounded", "[exact]") {
+  std::mt19937_64 g(3);
+  std::vector<double> v;
+  long double ref = 0;  // integers below 2^52 summed below 2^64: exact in long double on x86
+  for (int i = 0; i < 100000; ++i) {
+    const double x = double(std::int64_t(g() >> 13) - (std::int64_t(1) << 50));
+    v.push_back(x);
+    ref += x;
+  }
+  CHECK(sum_of(v) == double(ref));
+}
+
+TEST_CASE("ExactSum does not depend on order or on how the terms are split", "[exact]") {
+  auto v = wild_values(20000, 11);
+  const double whole = sum_of(v);
+  std::mt19937_64 g(5);
+  for (int trial = 0; trial < 5; ++trial) {
+    std::shuffle(v.begin(), v.end(), g);
+    // Split into uneven parts, sum each, combine the parts both ways the distributed layer does.
+    std::vector<ExactSum> parts(1 + trial);
+    for (std::size_t i = 0; i < v.size(); ++i) parts[(i * i) % parts.size()].add(v[i]);
+    ExactSum merged;
+    std::vector<std::int64_t> words(ExactSum::kWords, 0);
+    for (auto& p : parts) {
+      merged.add(p);
+      p.normalise();
+      for (int w = 0; w < ExactSum::kWords; ++w) words[w] += p.words()[w];
+    }
+    ExactSum reduced;
+    std::copy(words.begin(), words.end(), reduced.words());
+    CHECK(bits(merged.value()) == bits(whole));
+    CHECK(bits(reduced.value()) == bits(whole));
+  }
+}
+
+TEST_CASE("FixedVector keeps 128-bit totals through an int64 word sum", "[exact]") {
+  const __int128 big = (__int128(1) << 126) - 12345;
+  const std::vector<__int128> values = {0, 1, -1, big, -big, __int128(1) << 62, -(__int128(1) << 90) + 7};
+  FixedVector a(std::int64_t(values.size())), b(std::int64_t(values.size()));
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    a.set(std::int64_t(i), values[i]);
+    CHECK(a.get(std::int64_t(i)) == values[i]);
+    b.set(std::int64_t(i), values[i] / 3);
+  }
+  // The word-wise sum of two vectors is the vector of sums (what an int64 all-reduce does).
+  for (std::int64_t w = 0; w < a.word_count(); ++w) a.words()[w] += b.words()[w];
+  for (std::size_t i = 0; i < values.size(); ++i) CHECK(a.get(std::int64_t(i)) == values[i] + values[i] / 3);
+}
+
+TEST_CASE("fixed_exponent bounds every rounded term by 2^62", "[exact]") {
+  for (double bound : {1.0, 3.0, 0.7, 1e-300, 1e300, 5e-324, 1.7976931348623157e308}) {
+    const int e = fkm::detail::fixed_exponent(bound);
+    const auto s = fkm::detail::fixed_scale(e);
+    const __int128 q = fkm::detail::fixed_term(bound, s);
+    CHECK(q <= (__int128(1) << 62));
+    CHECK(q > (__int128(1) << 60));  // and uses the grid's resolution
+    CHECK(fkm::detail::fixed_term(-bound, s) == -q);
+  }
+  CHECK(fkm::detail::fixed_exponent(0.0) == 0);
+}
+
+TEST_CASE("round_to_even rounds as nearbyint does", "[exact]") {
+  std::mt19937_64 g(17);
+  std::vector<double> v = {0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999999999999994, 0x1p52 - 0.5, -(0x1p52 - 0.5),
+                           0x1p52 + 1, 0x1p62, -0x1p62, 4503599627370495.5, 0.0, -0.0, 1e-300};
+  for (int i = 0; i < 100000; ++i) v.push_back(std::ldexp(double(std::int64_t(g())) / 0x1p63, int(g() % 70)));
+  for (double x : v) CHECK(fkm::detail::round_to_even(x) == std::nearbyint(x));
+}

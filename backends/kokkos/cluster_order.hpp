@@ -1,0 +1,189 @@
+// The sort-inverse update on Kokkos: a stable sort of the point indices by label, so that each
+// cluster's points form one contiguous segment in increasing index order, then one team per
+// cluster reduces its segment.
+//
+// Because each segment is walked in index order and every sum is accumulated sequentially in
+// fp64, the per-cluster sums and weights are the same bits as the fp64 reference's index-order
+// loop (no atomics on floating-point values, no tree reductions) on every execution space. The
+// price: one thread walks a whole segment per feature, so a single huge cluster is reduced at
+// the speed of one thread.
+//
+// A stable sort has exactly one result, so the two methods below give the same bits and each
+// execution space gets the one that suits it (both are tested on the host):
+// - BlockCounting (host spaces): a counting sort in three passes over blocks of ~sqrt(n) points:
+//     count   hist(b, j)   = number of points of block b with label j       (one thread per block)
+//     offset  hist(b, j)  := start(j) + points of label j in blocks before b (one thread per label)
+//     scatter order(hist(b, label_i)++) = i, in index order inside a block  (one thread per block)
+// - Keys (GPU spaces, where a thread walking sqrt(n) points is slow): Kokkos::sort of the unique
+//   keys label * n + i (Kokkos 4 uses Thrust / rocThrust there when available), then
+//   order = key % n; cluster sizes by integer atomics (exact in any order) and a scan.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <Kokkos_Sort.hpp>
+
+#include "kokkos_types.hpp"
+#include "ordered_sum.hpp"
+
+namespace fkm::kokkos {
+
+/// Point indices grouped by label: cluster j < m is order[start(j) .. start(j + 1)); points
+/// with a label >= m (possible in label_weights) come last, in order[start(m) .. n).
+struct ClusterOrder {
+  DeviceVector<Index> start;  ///< m + 2
+  DeviceVector<Index> order;  ///< n
+  Index m = 0;
+};
+
+/// The bucket of a label among m clusters: labels >= m share the extra bucket m.
+KOKKOS_INLINE_FUNCTION Index bucket_of(std::int32_t label, Index m) { return Index(label) < m ? Index(label) : m; }
+
+namespace detail {
+
+struct CountLabels {
+  DeviceVector<std::int32_t> labels;
+  Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist;
+  Index n, block, m;
+  KOKKOS_INLINE_FUNCTION void operator()(Index b) const {
+    const Index i1 = (b + 1) * block < n ? (b + 1) * block : n;
+    for (Index i = b * block; i < i1; ++i) hist(b, bucket_of(labels(i), m)) += 1;
+  }
+};
+
+struct OffsetsPerLabel {
+  Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist;
+  DeviceVector<Index> counts;
+  KOKKOS_INLINE_FUNCTION void operator()(Index j) const {
+    Index running = 0;
+    for (Index b = 0; b < Index(hist.extent(0)); ++b) {
+      const Index c = hist(b, j);
+      hist(b, j) = running;
+      running += c;
+    }
+    counts(j) = running;
+  }
+};
+
+struct Scatter {
+  DeviceVector<std::int32_t> labels;
+  Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist;
+  DeviceVector<Index> start, order;
+  Index n, block, m;
+  KOKKOS_INLINE_FUNCTION void operator()(Index b) const {
+    const Index i1 = (b + 1) * block < n ? (b + 1) * block : n;
+    for (Index i = b * block; i < i1; ++i) {
+      const Index j = bucket_of(labels(i), m);
+      order(start(j) + hist(b, j)) = i;
+      hist(b, j) += 1;
+    }
+  }
+};
+
+}  // namespace detail
+
+/// Groups point indices by label, stably. Keeps its buffers between calls (one Lloyd iteration
+/// after another), so the steady state allocates little.
+class LabelSorter {
+ public:
+  enum class Method { BlockCounting, Keys };
+  static constexpr Method kDefault = kernels_read_host ? Method::BlockCounting : Method::Keys;
+
+  explicit LabelSorter(Method method = kDefault) : method_(method) {}
+
+  /// Sorts the n labels (labels >= m go to a last bucket); valid until the next call.
+  const ClusterOrder& sort(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    const Index buckets = m + 1;  // + the bucket of labels >= m
+    if (groups_.m != m || !counts_.data()) {
+      counts_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_counts", buckets + 1);
+      groups_.start = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_start", buckets + 1);
+      groups_.m = m;
+    }
+    if (Index(groups_.order.extent(0)) != n) groups_.order = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_order", n);
+    // Keys need (m + 1) * n < 2^63; beyond that (never in practice) count instead.
+    if (method_ == Method::Keys && buckets < std::numeric_limits<Index>::max() / n)
+      sort_keys(labels, n, m);
+    else
+      sort_counting(labels, n, m);
+    return groups_;
+  }
+
+ private:
+  void sort_counting(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    const Index buckets = m + 1;
+    // Blocks of ~sqrt(n) points balance the per-block and per-label passes; the histogram is
+    // capped at 2^24 entries (128 MiB) by making blocks larger when m is large.
+    const Index block = std::max<Index>({256, Index(std::sqrt(double(n))), blocks_of(n * buckets, Index(1) << 24)});
+    const Index nb = blocks_of(n, block);
+    if (Index(hist_.extent(0)) != nb || Index(hist_.extent(1)) != buckets)
+      hist_ = Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace>("fkm::kokkos::label_histogram", nb, buckets);
+    else
+      Kokkos::deep_copy(hist_, Index(0));
+    Kokkos::parallel_for("fkm::kokkos::count_labels", Range(0, nb), detail::CountLabels{labels, hist_, n, block, m});
+    Kokkos::parallel_for("fkm::kokkos::label_offsets", Range(0, buckets), detail::OffsetsPerLabel{hist_, counts_});
+    Kokkos::deep_copy(Kokkos::subview(counts_, buckets), Index(0));
+    exclusive_scan(counts_, groups_.start);
+    Kokkos::parallel_for("fkm::kokkos::scatter_by_label", Range(0, nb),
+                         detail::Scatter{labels, hist_, groups_.start, groups_.order, n, block, m});
+  }
+
+ public:  // (NVCC: device lambdas only in public member functions)
+  void sort_keys(const DeviceVector<std::int32_t>& labels, Index n, Index m) {
+    if (Index(keys_.extent(0)) != n) keys_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::label_keys", n);
+    const auto keys = keys_;
+    const auto counts = counts_;
+    const auto order = groups_.order;
+    Kokkos::deep_copy(counts, Index(0));
+    Kokkos::parallel_for("fkm::kokkos::label_keys", Range(0, n), KOKKOS_LAMBDA(Index i) {
+      const Index b = bucket_of(labels(i), m);
+      keys(i) = b * n + i;
+      Kokkos::atomic_increment(&counts(b));
+    });
+    Kokkos::sort(keys);
+    Kokkos::parallel_for("fkm::kokkos::keys_to_order", Range(0, n), KOKKOS_LAMBDA(Index p) { order(p) = keys(p) % n; });
+    exclusive_scan(counts, groups_.start);
+  }
+
+ private:
+  Method method_;
+  Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist_;
+  DeviceVector<Index> counts_, keys_;
+  ClusterOrder groups_;
+};
+
+/// weights(j) = sum of w over cluster j, in index order (fp64, one thread per cluster).
+struct SegmentWeights {
+  ClusterOrder groups;
+  DeviceVector<double> w, weights;
+  KOKKOS_INLINE_FUNCTION void operator()(Index j) const {
+    double s = 0;
+    for (Index p = groups.start(j); p < groups.start(j + 1); ++p) s += w(groups.order(p));
+    weights(j) = s;
+  }
+};
+
+/// sums(j, f) = sum of w_i * x_if over cluster j in index order, x_if scaled by 1/||x_i|| for
+/// cosine: the reference's arithmetic. One team per cluster, its threads over features.
+template <DType DT>
+struct SegmentSums {
+  ClusterOrder groups;
+  Rows<DT> x;
+  DeviceVector<double> w, scale;
+  bool cosine;
+  DeviceMatrix<double> sums;
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team) const {
+    const Index j = team.league_rank();
+    const Index p0 = groups.start(j), p1 = groups.start(j + 1);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, x.d), [&](const Index f) {
+      double s = 0;
+      for (Index p = p0; p < p1; ++p) {
+        const Index i = groups.order(p);
+        s += w(i) * (cosine ? x.at64(i, f) * scale(i) : x.at64(i, f));
+      }
+      sums(j, f) = s;
+    });
+  }
+};
+
+}  // namespace fkm::kokkos

@@ -1,0 +1,240 @@
+// FlashAssign on Kokkos: label_i = argmin_j score(x_i, c_j) with the N x K score matrix never
+// stored. One team owns a tile of BM points; tiles of BK centroids stream through team scratch
+// memory in chunks of BD features, and every (point, centroid) dot product is accumulated in
+// the compute type in feature order f = 0..D-1 whatever the team size, so the scores -- and the
+// labels -- are the same bits on every execution space.
+//
+// Per team (scratch level 0):
+//   xs    [BD x (BM+1)]  the points' current feature chunk, feature-major (+1: no bank conflicts)
+//   cs    [BD x (BK+1)]  the centroids' current feature chunk, feature-major
+//   dots  [BM x BK]      running dot products (a team of one thread cannot keep them in registers)
+//   best  [BM x G]       running (score, index) per point and column group, G = BK / RK
+// Each thread takes micro-tiles of RM consecutive points x RK centroids of one column group
+// (register accumulators; AssignTile says how a group's columns are laid out). A column
+// group g sees its centroids in increasing index order and replaces its best only on a strictly
+// smaller score, so it keeps the lowest index among equal scores; the final MinLoc over the G
+// groups of a point compares (score, index) pairs, which makes the argmin the lowest index among
+// the minima -- the reference's tie rule -- independent of how threads were scheduled.
+//
+// score_j = ||c_j||^2 - 2 <x, c_j> (L2; ||x||^2 does not change the argmin), -<x, c_j> (inner
+// product), -<x, c_j> with unit c_j (cosine: 1/||x|| > 0 does not change the argmin). The
+// distance reported for the winner is recomputed in fp64 from the widened values, with the
+// reference's arithmetic.
+#pragma once
+#include <cmath>
+
+#include "fkm/params.hpp"
+#include "kokkos_types.hpp"
+#include "ordered_sum.hpp"
+
+namespace fkm::kokkos {
+
+/// Tile shape per compute type and kind of execution space.
+/// GPU spaces: the scratch above stays under 48 KiB (the default shared memory of a CUDA/HIP
+/// block): about 40 KiB for fp32, 34 KiB for fp64; a micro-tile's centroids are interleaved
+/// (g, g + G, ...) so that neighbouring threads read neighbouring scratch banks.
+/// Host spaces (one thread per team): a micro-tile's centroids are contiguous (g * RK, ...) so
+/// that the compiler vectorises the RK-wide inner loop, and chunks are longer.
+template <class T, bool Host>
+struct AssignTile;
+template <>
+struct AssignTile<float, false> {
+  static constexpr int BM = 64, BK = 64, BD = 32, RM = 4, RK = 4;
+  static constexpr bool kInterleaved = true;
+};
+template <>
+struct AssignTile<double, false> {
+  static constexpr int BM = 32, BK = 64, BD = 16, RM = 2, RK = 4;
+  static constexpr bool kInterleaved = true;
+};
+template <>
+struct AssignTile<float, true> {
+  static constexpr int BM = 64, BK = 64, BD = 64, RM = 4, RK = 8;
+  static constexpr bool kInterleaved = false;
+};
+template <>
+struct AssignTile<double, true> {
+  static constexpr int BM = 32, BK = 64, BD = 32, RM = 4, RK = 4;
+  static constexpr bool kInterleaved = false;
+};
+
+/// m centres prepared for assignment: fp64 rows (unit rows for cosine) for exact distances,
+/// the same rows in the compute type, and the score bias.
+template <class T>
+struct Centres {
+  DeviceMatrix<double> exact;
+  DeviceMatrix<T> packed;
+  DeviceVector<T> bias;  ///< ||packed_j||^2 (accumulated in fp64) for L2, 0 otherwise
+  Index m = 0;
+};
+
+template <class T>
+struct PackCentres {
+  DeviceMatrix<double> exact;
+  DeviceMatrix<T> packed;
+  DeviceVector<T> bias;
+  bool l2;
+  KOKKOS_INLINE_FUNCTION void operator()(Index j) const {
+    double norm2 = 0;
+    for (Index f = 0; f < Index(exact.extent(1)); ++f) {
+      const T v = T(exact(j, f));
+      packed(j, f) = v;
+      norm2 += double(v) * double(v);
+    }
+    bias(j) = l2 ? T(norm2) : T(0);
+  }
+};
+
+/// Refills c.packed and c.bias from c.exact (after the fp64 centres changed in place).
+template <class T>
+void repack_centres(const Centres<T>& c, Metric metric) {
+  Kokkos::parallel_for("fkm::kokkos::pack_centres", Range(0, c.m),
+                       PackCentres<T>{c.exact, c.packed, c.bias, metric == Metric::L2});
+}
+
+/// Prepares m = exact.extent(0) centres (already unit rows for cosine); keeps a view of exact.
+template <class T>
+Centres<T> pack_centres(const DeviceMatrix<double>& exact, Metric metric) {
+  Centres<T> c;
+  c.exact = exact;
+  c.m = Index(exact.extent(0));
+  c.packed = uninitialised<DeviceMatrix<T>>("fkm::kokkos::centres_packed", c.m, Index(exact.extent(1)));
+  c.bias = uninitialised<DeviceVector<T>>("fkm::kokkos::centres_bias", c.m);
+  repack_centres(c, metric);
+  return c;
+}
+
+/// dist(x_i, c_j) in fp64 with the reference backend's arithmetic: sum (x - c)^2 for L2,
+/// 1 - <x/||x||, c> for cosine, -<x, c> for the inner product.
+template <DType DT>
+KOKKOS_INLINE_FUNCTION double exact_distance(const Rows<DT>& x, const DeviceVector<double>& scale, Metric metric,
+                                             Index i, const DeviceMatrix<double>& c, Index j) {
+  double s = 0;
+  if (metric == Metric::L2) {
+    for (Index f = 0; f < x.d; ++f) s += (x.at64(i, f) - c(j, f)) * (x.at64(i, f) - c(j, f));
+    return s;
+  }
+  if (metric == Metric::Cosine) {
+    for (Index f = 0; f < x.d; ++f) s += (x.at64(i, f) * scale(i)) * c(j, f);
+    return 1.0 - s;
+  }
+  for (Index f = 0; f < x.d; ++f) s += x.at64(i, f) * c(j, f);
+  return -s;
+}
+
+template <DType DT>
+struct FlashAssign {
+  using T = typename Storage<DT>::compute;
+  using Tile = AssignTile<T, kernels_read_host>;
+  static constexpr int BM = Tile::BM, BK = Tile::BK, BD = Tile::BD, RM = Tile::RM, RK = Tile::RK;
+  static constexpr int G = BK / RK;                   // column groups
+  static constexpr int kMicroTiles = (BM / RM) * G;  // micro-tiles per (BM x BK) tile
+  /// Column of the tile that is centroid b of group g (ascending in b for every g).
+  KOKKOS_INLINE_FUNCTION static int column(int g, int b) { return Tile::kInterleaved ? g + b * G : g * RK + b; }
+
+  Rows<DT> x;
+  DeviceVector<double> scale;
+  Metric metric;
+  Centres<T> c;
+  DeviceVector<std::int32_t> labels;  ///< out: nearest centre
+  DeviceVector<double> dist;          ///< out: exact distance to it
+
+  static std::size_t scratch_bytes() {
+    return ScratchVector<T>::shmem_size(BD * (BM + 1)) + ScratchVector<T>::shmem_size(BD * (BK + 1)) +
+           ScratchVector<T>::shmem_size(BM * BK) + ScratchVector<T>::shmem_size(BM * G) +
+           ScratchVector<int>::shmem_size(BM * G);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team) const {
+    const Index i0 = Index(team.league_rank()) * BM;
+    const int rows = int(x.n - i0 < BM ? x.n - i0 : BM);
+    ScratchVector<T> xs(team.team_scratch(0), BD * (BM + 1));
+    ScratchVector<T> cs(team.team_scratch(0), BD * (BK + 1));
+    ScratchVector<T> dots(team.team_scratch(0), BM * BK);
+    ScratchVector<T> best(team.team_scratch(0), BM * G);
+    ScratchVector<int> best_j(team.team_scratch(0), BM * G);
+    const T inf = T(HUGE_VAL);  // +inf: a score of +inf never wins, as in the reference
+
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BM * G), [&](const int e) {
+      best(e) = inf;
+      best_j(e) = 0;
+    });
+    for (Index k0 = 0; k0 < c.m; k0 += BK) {
+      const int kc = int(c.m - k0 < BK ? c.m - k0 : BK);
+      team.team_barrier();  // the previous tile's scores are consumed
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BM * BK), [&](const int e) { dots(e) = T(0); });
+      for (Index f0 = 0; f0 < x.d; f0 += BD) {
+        const int fc = int(x.d - f0 < BD ? x.d - f0 : BD);
+        team.team_barrier();  // the previous chunk is consumed
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BM * BD), [&](const int e) {
+          const int r = e / BD, f = e % BD;
+          xs(f * (BM + 1) + r) = (r < rows && f < fc) ? x.at(i0 + r, f0 + f) : T(0);
+        });
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BK * BD), [&](const int e) {
+          const int r = e / BD, f = e % BD;
+          cs(f * (BK + 1) + r) = (r < kc && f < fc) ? c.packed(k0 + r, f0 + f) : T(0);
+        });
+        team.team_barrier();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, kMicroTiles), [&](const int t) {
+          const int r0 = (t / G) * RM, g = t % G;
+          T acc[RM][RK];
+          for (int a = 0; a < RM; ++a)
+            for (int b = 0; b < RK; ++b) acc[a][b] = dots((r0 + a) * BK + column(g, b));
+          for (int f = 0; f < fc; ++f) {
+            T xv[RM], cv[RK];
+            for (int a = 0; a < RM; ++a) xv[a] = xs(f * (BM + 1) + r0 + a);
+            for (int b = 0; b < RK; ++b) cv[b] = cs(f * (BK + 1) + column(g, b));
+            for (int a = 0; a < RM; ++a)
+              for (int b = 0; b < RK; ++b) acc[a][b] += xv[a] * cv[b];
+          }
+          for (int a = 0; a < RM; ++a)
+            for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + column(g, b)) = acc[a][b];
+        });
+      }
+      team.team_barrier();
+      // Fold this tile's scores into the running best of each (point, column group).
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, kMicroTiles), [&](const int t) {
+        const int r0 = (t / G) * RM, g = t % G;
+        for (int a = 0; a < RM; ++a)
+          for (int b = 0; b < RK && column(g, b) < kc; ++b) {  // columns of group g, ascending
+            const T dot = dots((r0 + a) * BK + column(g, b));
+            const Index j = k0 + column(g, b);
+            const T score = metric == Metric::L2 ? c.bias(j) - T(2) * dot : -dot;
+            if (score < best((r0 + a) * G + g)) {
+              best((r0 + a) * G + g) = score;
+              best_j((r0 + a) * G + g) = int(j);
+            }
+          }
+      });
+    }
+    team.team_barrier();
+    // MinLoc over the column groups with (score, index) order, then the exact distance.
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows), [&](const int r) {
+      T v = best(r * G);
+      int j = best_j(r * G);
+      for (int g = 1; g < G; ++g) {
+        const T vg = best(r * G + g);
+        const int jg = best_j(r * G + g);
+        if (vg < v || (vg == v && jg < j)) {
+          v = vg;
+          j = jg;
+        }
+      }
+      labels(i0 + r) = j;
+      dist(i0 + r) = exact_distance(x, scale, metric, i0 + r, c.exact, j);
+    });
+  }
+};
+
+/// labels(i), dist(i) := nearest of the centres c to x_i and the exact distance to it.
+template <DType DT>
+void flash_assign(const Rows<DT>& x, const DeviceVector<double>& scale, Metric metric,
+                  const Centres<typename Storage<DT>::compute>& c, const DeviceVector<std::int32_t>& labels,
+                  const DeviceVector<double>& dist) {
+  using Kernel = FlashAssign<DT>;
+  Kokkos::TeamPolicy<ExecSpace> policy(int(blocks_of(x.n, Kernel::BM)), Kokkos::AUTO);
+  policy.set_scratch_size(0, Kokkos::PerTeam(Kernel::scratch_bytes()));
+  Kokkos::parallel_for("fkm::kokkos::flash_assign", policy, Kernel{x, scale, metric, c, labels, dist});
+}
+
+}  // namespace fkm::kokkos

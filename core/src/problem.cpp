@@ -1,0 +1,18 @@
+// Defaults of the optional Problem operations: a backend that does not implement exact
+// accumulation says so, naming what needs it, instead of failing to compile.
+#include "fkm/backend.hpp"
+#include "fkm/error.hpp"
+
+namespace fkm {
+
+std::vector<std::int64_t> Problem::update_from(const double*, const double*) {
+  throw Error(ErrorCode::Unsupported, "backend on " + device_name() +
+                                          " cannot update centroids from given sums (needed by distributed fits)");
+}
+
+void Problem::accumulate_fixed(const FixedPointFormat&, FixedSum*, FixedSum*) const {
+  throw Error(ErrorCode::Unsupported,
+              "backend on " + device_name() + " has no exact fixed-point accumulation (needed by distributed fits)");
+}
+
+}  // namespace fkm
