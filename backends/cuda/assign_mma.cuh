@@ -15,7 +15,9 @@
 #include <cstdint>
 
 #include "../../core/kernels/assign.hpp"
+#if !defined(__HIP__)
 #include "mma.cuh"
+#endif
 
 namespace fkm::cuda {
 
@@ -44,6 +46,8 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
   return cs + xs;
 }
 
+// NVIDIA only (mma.sync, ldmatrix, cp.async); HIP runs the SIMT kernel of core/kernels/assign.hpp.
+#if !defined(__HIP__)
 template <class T, int NSPLIT, bool RESIDENT>
 __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out) {
   using Format = MmaFormat<T>;
@@ -204,5 +208,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   const double total = kernels::block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
 }
+
+#endif  // !__HIP__
 
 }  // namespace fkm::cuda

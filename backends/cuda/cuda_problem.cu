@@ -8,10 +8,6 @@
 //   accumulate()  label histogram -> exclusive scan -> stable radix sort of (label, index) ->
 //                 segment sums (core/kernels/update.hpp), no floating-point atomics
 //   update()      divide, normalise (cosine), empties, shift; re-prepare centroid operands
-#include <cub/device/device_radix_sort.cuh>
-#include <cub/device/device_scan.cuh>
-#include <cub/device/device_select.cuh>
-#include <thrust/iterator/counting_iterator.h>
 
 #include <algorithm>
 #include <cmath>
@@ -23,6 +19,9 @@
 
 #include "../../core/kernels/update.hpp"
 #include "../../core/src/convert.hpp"
+#include "../cuda_hip/gpu_primitives.hpp"
+#include "../cuda_hip/gpu_runtime.hpp"
+#include "../cuda_hip/gpu_types.hpp"
 #include "assign_mma.cuh"
 #include "cuda_problem.hpp"
 #include "device_buffer.hpp"
@@ -47,8 +46,8 @@ int grid_for(std::int64_t work, int threads) {
 template <class F>
 decltype(auto) with_device_type(DType t, F&& f) {
   switch (t) {
-    case DType::F16: return f(__half{});
-    case DType::BF16: return f(__nv_bfloat16{});
+    case DType::F16: return f(gpu::half{});
+    case DType::BF16: return f(gpu::bfloat16{});
     case DType::F32: return f(float{});
     case DType::F64: break;
   }
@@ -67,10 +66,10 @@ struct Operands {
 class DeviceScope {
  public:
   explicit DeviceScope(int device) {
-    check(cudaGetDevice(&previous_), "cudaGetDevice");
-    if (previous_ != device) check(cudaSetDevice(device), "cudaSetDevice");
+    check(gpu::get_device(&previous_), "get device");
+    if (previous_ != device) check(gpu::set_device(device), "set device");
   }
-  ~DeviceScope() { cudaSetDevice(previous_); }
+  ~DeviceScope() { (void)gpu::set_device(previous_); }
 
  private:
   int previous_ = 0;
@@ -87,7 +86,7 @@ class PhaseTimer {
   ~PhaseTimer() {
     if (!on_) return;
     for (auto& p : phases_) std::fprintf(stderr, "fkm cuda phase %-16s %9.3f ms total, %6d calls\n", p.name, p.ms, p.calls);
-    for (auto e : pool_) cudaEventDestroy(e);
+    for (auto e : pool_) (void)gpu::event_destroy(e);
   }
   /// Marks the end of the phase that started at the previous mark (or at begin()).
   void begin() {
@@ -95,10 +94,10 @@ class PhaseTimer {
   }
   void mark(const char* name) {
     if (!on_) return;
-    cudaEvent_t now = record();
-    cudaEventSynchronize(now);
+    gpu::Event now = record();
+    (void)gpu::event_synchronize(now);
     float ms = 0;
-    cudaEventElapsedTime(&ms, last_, now);
+    (void)gpu::event_elapsed_ms(&ms, last_, now);
     Phase* p = nullptr;
     for (auto& q : phases_)
       if (std::strcmp(q.name, name) == 0) p = &q;
@@ -117,23 +116,23 @@ class PhaseTimer {
     double ms;
     int calls;
   };
-  cudaEvent_t record() {
-    cudaEvent_t e;
+  gpu::Event record() {
+    gpu::Event e;
     if (next_ < pool_.size()) {
       e = pool_[next_];
     } else {
-      cudaEventCreate(&e);
+      (void)gpu::event_create(&e);
       pool_.push_back(e);
     }
     next_ = (next_ + 1) % 64;
-    cudaEventRecord(e);
+    (void)gpu::event_record(e);
     return e;
   }
   bool on_ = false;
   std::vector<Phase> phases_;
-  std::vector<cudaEvent_t> pool_;
+  std::vector<gpu::Event> pool_;
   std::size_t next_ = 0;
-  cudaEvent_t last_{};
+  gpu::Event last_{};
 };
 
 __global__ void centroid_shift_parts(const double* c, const double* prev, std::int64_t d, double* out) {
@@ -160,9 +159,9 @@ class CudaProblem final : public Problem {
         row_offset_(s.row_offset),
         budget_(s.max_device_bytes) {
     DeviceScope scope(device_);
-    cudaDeviceProp p{};
-    check(cudaGetDeviceProperties(&p, device_), "cudaGetDeviceProperties");
-    device_name_ = std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ")";
+    gpu::DeviceProp p{};
+    check(gpu::device_properties(&p, device_), "device properties");
+    device_name_ = std::string(p.name) + " (" + gpu::arch_name(p) + ")";
     path_ = choose_path();
     bind_data(s.x);
     bind_weights(s.weights);
@@ -184,11 +183,11 @@ class CudaProblem final : public Problem {
     scan_values();
     assign_partials_.allocate((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, "assign partial sums", &budget_);
     scalars_.allocate(4, "scalars", &budget_);
-    check(cudaMallocHost(&host_scalars_, 4 * sizeof(double)), "cudaMallocHost");
+    check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "pinned host allocation");
   }
 
   ~CudaProblem() override {
-    if (host_scalars_) cudaFreeHost(host_scalars_);
+    if (host_scalars_) (void)gpu::free_host(host_scalars_);
   }
 
   std::int64_t n() const override { return n_; }
@@ -211,7 +210,7 @@ class CudaProblem final : public Problem {
     const std::int64_t nb = (n_ + rows - 1) / rows;
     DeviceBuffer<double> partials(nb * d_, "column partial sums"), column(d_, "column sums");
     const double* scale = metric_ == Metric::Cosine ? row_scale_.get() : nullptr;
-    const int threads = int(std::min<std::int64_t>(256, (d_ + 31) / 32 * 32));
+    const int threads = int(std::min<std::int64_t>(256, (d_ + kernels::kWarpSize - 1) / kernels::kWarpSize * kernels::kWarpSize));
     auto pass = [&](const double* mean) {
       with_device_type(dtype_, [&](auto tag) {
         using T = decltype(tag);
@@ -222,13 +221,13 @@ class CudaProblem final : public Problem {
       sum_rows<<<int((d_ + 255) / 256), 256>>>(partials.get(), nb, d_, column.get());
       check_launch("sum_rows");
       std::vector<double> host(d_);
-      check(cudaMemcpy(host.data(), column.get(), d_ * sizeof(double), cudaMemcpyDeviceToHost), "copy column sums");
+      check(gpu::memcpy(host.data(), column.get(), d_ * sizeof(double), gpu::kDeviceToHost), "copy column sums");
       return host;
     };
     std::vector<double> mean = pass(nullptr);
     for (auto& m : mean) m /= double(n_);
     DeviceBuffer<double> mean_d(d_, "column means");
-    check(cudaMemcpy(mean_d.get(), mean.data(), d_ * sizeof(double), cudaMemcpyHostToDevice), "copy means");
+    check(gpu::memcpy(mean_d.get(), mean.data(), d_ * sizeof(double), gpu::kHostToDevice), "copy means");
     const std::vector<double> var = pass(mean_d.get());
     double total = 0;
     for (double v : var) total += v / double(n_);
@@ -241,7 +240,7 @@ class CudaProblem final : public Problem {
     centroids_.allocate(k * d_, "centroids", &budget_);
     previous_.allocate(k * d_, "previous centroids", &budget_);
     upload_centres(c, k, centroids_.get());
-    check(cudaMemcpy(previous_.get(), centroids_.get(), k * d_ * sizeof(double), cudaMemcpyDeviceToDevice), "copy centroids");
+    check(gpu::memcpy(previous_.get(), centroids_.get(), k * d_ * sizeof(double), gpu::kDeviceToDevice), "copy centroids");
     empty_.allocate(k, "empty flags", &budget_);
     shift_parts_.allocate(k, "shift parts", &budget_);
     empty_list_.allocate(k, "empty list", &budget_);
@@ -252,7 +251,7 @@ class CudaProblem final : public Problem {
 
   void get_centroids(double* c) const override {
     DeviceScope scope(device_);
-    check(cudaMemcpy(c, centroids_.get(), k_ * d_ * sizeof(double), cudaMemcpyDeviceToHost), "copy centroids");
+    check(gpu::memcpy(c, centroids_.get(), k_ * d_ * sizeof(double), gpu::kDeviceToHost), "copy centroids");
   }
 
   double assign() override {
@@ -291,7 +290,7 @@ class CudaProblem final : public Problem {
     shift_valid_ = true;
     std::vector<std::int64_t> empties(count);
     if (count > 0)
-      check(cudaMemcpy(empties.data(), empty_list_.get(), count * sizeof(std::int64_t), cudaMemcpyDeviceToHost),
+      check(gpu::memcpy(empties.data(), empty_list_.get(), count * sizeof(std::int64_t), gpu::kDeviceToHost),
             "copy empty list");
     return empties;
   }
@@ -299,7 +298,7 @@ class CudaProblem final : public Problem {
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     DeviceScope scope(device_);
     for (std::int64_t t = 0; t < m; ++t)
-      check(cudaMemcpy(centroids_.get() + ids[t] * d_, rows + t * d_, d_ * sizeof(double), cudaMemcpyHostToDevice),
+      check(gpu::memcpy(centroids_.get() + ids[t] * d_, rows + t * d_, d_ * sizeof(double), gpu::kHostToDevice),
             "copy replaced centroid");
     prepare(ops_, centroids_.get(), k_);
     shift_valid_ = false;
@@ -315,11 +314,11 @@ class CudaProblem final : public Problem {
 
   void get_labels(std::int32_t* out) const override {
     DeviceScope scope(device_);
-    check(cudaMemcpy(out, labels_.get(), n_ * sizeof(std::int32_t), cudaMemcpyDeviceToHost), "copy labels");
+    check(gpu::memcpy(out, labels_.get(), n_ * sizeof(std::int32_t), gpu::kDeviceToHost), "copy labels");
   }
   void get_distances(double* out) const override {
     DeviceScope scope(device_);
-    check(cudaMemcpy(out, dist_.get(), n_ * sizeof(double), cudaMemcpyDeviceToHost), "copy distances");
+    check(gpu::memcpy(out, dist_.get(), n_ * sizeof(double), gpu::kDeviceToHost), "copy distances");
   }
 
   double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
@@ -329,7 +328,7 @@ class CudaProblem final : public Problem {
       check_launch("fill");
     }
     if (m == 0) return kInf;
-    if (first_label + m > INT32_MAX) throw Error(ErrorCode::InvalidArgument, "cuda: update_nearest labels overflow int32");
+    if (first_label + m > INT32_MAX) throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": update_nearest labels overflow int32");
     DeviceBuffer<double> centres(m * d_, "centres");
     upload_centres(c, m, centres.get());
     prepare(tmp_ops_, centres.get(), m);
@@ -353,8 +352,8 @@ class CudaProblem final : public Problem {
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
       if (smem > 48 * 1024)
-        check(cudaFuncSetAttribute(candidate_potentials<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
-              "cudaFuncSetAttribute");
+        check(gpu::allow_dynamic_shared(candidate_potentials<T>, int(smem)),
+              "allow_dynamic_shared");
       candidate_potentials<T><<<int(nb), threads, smem>>>(xp<T>(), n_, d_, ld_, metric_code(), row_scale_.get(),
                                                           weights(), dist_.get(), centres.get(), m, rows, partials.get());
       return 0;
@@ -362,7 +361,7 @@ class CudaProblem final : public Problem {
     check_launch("candidate_potentials");
     sum_rows<<<int((m + 255) / 256), 256>>>(partials.get(), nb, m, sums.get());
     check_launch("sum_rows");
-    check(cudaMemcpy(out, sums.get(), m * sizeof(double), cudaMemcpyDeviceToHost), "copy potentials");
+    check(gpu::memcpy(out, sums.get(), m * sizeof(double), gpu::kDeviceToHost), "copy potentials");
   }
 
   void sample(const double* targets, std::int64_t m, bool by_weight, std::int64_t* out) const override {
@@ -373,16 +372,16 @@ class CudaProblem final : public Problem {
     chunk_sums<<<int(nb), 256>>>(mass, n_, kSampleChunk, partials.get());
     check_launch("chunk_sums");
     std::vector<double> block_end(nb);
-    check(cudaMemcpy(block_end.data(), partials.get(), nb * sizeof(double), cudaMemcpyDeviceToHost), "copy partials");
+    check(gpu::memcpy(block_end.data(), partials.get(), nb * sizeof(double), gpu::kDeviceToHost), "copy partials");
     for (std::int64_t b = 1; b < nb; ++b) block_end[b] += block_end[b - 1];
 
     DeviceBuffer<long long> last(1, "last positive");
     const long long minus_one = -1;
-    check(cudaMemcpy(last.get(), &minus_one, sizeof minus_one, cudaMemcpyHostToDevice), "init last positive");
+    check(gpu::memcpy(last.get(), &minus_one, sizeof minus_one, gpu::kHostToDevice), "init last positive");
     last_positive<<<grid_for(n_, 256), 256>>>(mass, n_, last.get());
     check_launch("last_positive");
     long long last_pos = -1;
-    check(cudaMemcpy(&last_pos, last.get(), sizeof last_pos, cudaMemcpyDeviceToHost), "copy last positive");
+    check(gpu::memcpy(&last_pos, last.get(), sizeof last_pos, gpu::kDeviceToHost), "copy last positive");
     if (last_pos < 0) last_pos = 0;
 
     std::vector<std::int64_t> chunk_of, slot;
@@ -400,14 +399,14 @@ class CudaProblem final : public Problem {
     if (q == 0) return;
     DeviceBuffer<std::int64_t> chunk_d(q, "chunks"), found_d(q, "found");
     DeviceBuffer<double> base_d(q, "bases"), target_d(q, "targets");
-    check(cudaMemcpy(chunk_d.get(), chunk_of.data(), q * sizeof(std::int64_t), cudaMemcpyHostToDevice), "copy chunks");
-    check(cudaMemcpy(base_d.get(), base.data(), q * sizeof(double), cudaMemcpyHostToDevice), "copy bases");
-    check(cudaMemcpy(target_d.get(), target.data(), q * sizeof(double), cudaMemcpyHostToDevice), "copy targets");
+    check(gpu::memcpy(chunk_d.get(), chunk_of.data(), q * sizeof(std::int64_t), gpu::kHostToDevice), "copy chunks");
+    check(gpu::memcpy(base_d.get(), base.data(), q * sizeof(double), gpu::kHostToDevice), "copy bases");
+    check(gpu::memcpy(target_d.get(), target.data(), q * sizeof(double), gpu::kHostToDevice), "copy targets");
     sample_in_chunk<<<grid_for(q * kernels::kWarpSize, 256), 256>>>(mass, n_, kSampleChunk, chunk_d.get(), base_d.get(),
                                                                      target_d.get(), q, found_d.get());
     check_launch("sample_in_chunk");
     std::vector<std::int64_t> found(q);
-    check(cudaMemcpy(found.data(), found_d.get(), q * sizeof(std::int64_t), cudaMemcpyDeviceToHost), "copy samples");
+    check(gpu::memcpy(found.data(), found_d.get(), q * sizeof(std::int64_t), gpu::kDeviceToHost), "copy samples");
     for (std::int64_t r = 0; r < q; ++r) out[slot[r]] = found[r] < 0 ? last_pos : std::min<std::int64_t>(found[r], last_pos);
   }
 
@@ -417,15 +416,14 @@ class CudaProblem final : public Problem {
     DeviceBuffer<std::int64_t> picked(n_, "picked"), count(1, "count");
     oversample_flags<<<grid_for(n_, 256), 256>>>(weights(), dist_.get(), n_, row_offset_, scale, potential, seed, flags.get());
     check_launch("oversample_flags");
-    thrust::counting_iterator<std::int64_t> ids(0);
     std::size_t bytes = 0;
-    check(cub::DeviceSelect::Flagged(nullptr, bytes, ids, flags.get(), picked.get(), count.get(), n_), "cub select size");
+    check(gpu::select_flagged_indices(nullptr, bytes, flags.get(), picked.get(), count.get(), n_), "device select size");
     DeviceBuffer<unsigned char> temp(std::int64_t(bytes), "select temp");
-    check(cub::DeviceSelect::Flagged(temp.get(), bytes, ids, flags.get(), picked.get(), count.get(), n_), "cub select");
+    check(gpu::select_flagged_indices(temp.get(), bytes, flags.get(), picked.get(), count.get(), n_), "device select");
     std::int64_t c = 0;
-    check(cudaMemcpy(&c, count.get(), sizeof c, cudaMemcpyDeviceToHost), "copy count");
+    check(gpu::memcpy(&c, count.get(), sizeof c, gpu::kDeviceToHost), "copy count");
     std::vector<std::int64_t> out(c);
-    if (c > 0) check(cudaMemcpy(out.data(), picked.get(), c * sizeof(std::int64_t), cudaMemcpyDeviceToHost), "copy picks");
+    if (c > 0) check(gpu::memcpy(out.data(), picked.get(), c * sizeof(std::int64_t), gpu::kDeviceToHost), "copy picks");
     return out;
   }
 
@@ -434,20 +432,20 @@ class CudaProblem final : public Problem {
     DeviceScope scope(device_);
     DeviceBuffer<std::int64_t> idx_d(m, "row indices");
     DeviceBuffer<double> rows(m * d_, "gathered rows");
-    check(cudaMemcpy(idx_d.get(), idx, m * sizeof(std::int64_t), cudaMemcpyHostToDevice), "copy indices");
+    check(gpu::memcpy(idx_d.get(), idx, m * sizeof(std::int64_t), gpu::kHostToDevice), "copy indices");
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
       gather_rows_kernel<T>(idx_d.get(), m, rows.get());
       return 0;
     });
-    check(cudaMemcpy(out, rows.get(), m * d_ * sizeof(double), cudaMemcpyDeviceToHost), "copy rows");
+    check(gpu::memcpy(out, rows.get(), m * d_ * sizeof(double), gpu::kDeviceToHost), "copy rows");
   }
 
   void label_weights(std::int64_t m, double* out) const override {
     DeviceScope scope(device_);
     auto* self = const_cast<CudaProblem*>(this);  // scratch buffers only; the visible state is unchanged
     self->segment_reduce(labels_.get(), m, false, std::int64_t(1) << 30);
-    check(cudaMemcpy(out, sums_.get(), m * sizeof(double), cudaMemcpyDeviceToHost), "copy weights");
+    check(gpu::memcpy(out, sums_.get(), m * sizeof(double), gpu::kDeviceToHost), "copy weights");
   }
 
   std::vector<std::int64_t> farthest_points(std::int64_t m) const override {
@@ -461,13 +459,13 @@ class CudaProblem final : public Problem {
     iota32<<<grid_for(n_, 256), 256>>>(ids.get(), n_);
     check_launch("iota32");
     std::size_t bytes = 0;
-    check(cub::DeviceRadixSort::SortPairsDescending(nullptr, bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_),
-          "cub sort size");
+    check(gpu::sort_pairs_descending(nullptr, bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_),
+          "device sort size");
     DeviceBuffer<unsigned char> temp(std::int64_t(bytes), "sort temp");
-    check(cub::DeviceRadixSort::SortPairsDescending(temp.get(), bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_),
-          "cub sort");
+    check(gpu::sort_pairs_descending(temp.get(), bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_),
+          "device sort");
     std::vector<std::int32_t> top(take);
-    check(cudaMemcpy(top.data(), order.get(), take * sizeof(std::int32_t), cudaMemcpyDeviceToHost), "copy farthest");
+    check(gpu::memcpy(top.data(), order.get(), take * sizeof(std::int32_t), gpu::kDeviceToHost), "copy farthest");
     return std::vector<std::int64_t>(top.begin(), top.end());
   }
 
@@ -475,7 +473,9 @@ class CudaProblem final : public Problem {
   // ---- binding ------------------------------------------------------------------------------
   AssignPath choose_path() const {
     const char* force = std::getenv("FKM_CUDA_FORCE_SIMT");
-    const bool simt = force && force[0] == '1';
+    // HIP has no tensor-core kernel (an MFMA mainloop is not written): the SIMT kernel, which
+    // the FKM_CUDA_FORCE_SIMT tests run on NVIDIA, is its only FlashAssign.
+    const bool simt = gpu::kIsHip || (force && force[0] == '1');
     const bool fast = precision_ == Precision::Fast;
     switch (dtype_) {
       case DType::F64: return AssignPath::SimtF64;
@@ -489,12 +489,12 @@ class CudaProblem final : public Problem {
   void bind_data(const MatrixView& x) {
     const std::int64_t es = std::int64_t(size_of(dtype_));
     if (x.space == MemorySpace::Device) {
-      cudaPointerAttributes attr{};
-      check(cudaPointerGetAttributes(&attr, x.data), "cudaPointerGetAttributes");
-      if (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged)
-        throw Error(ErrorCode::InvalidData, "cuda: device_view data is not CUDA device memory");
-      if (attr.device != device_)
-        throw Error(ErrorCode::InvalidData, "cuda: device_view data lives on device " + std::to_string(attr.device) +
+      int owner = -1;
+      check(gpu::pointer_device(x.data, &owner), "pointer attributes");
+      if (owner < 0)
+        throw Error(ErrorCode::InvalidData, std::string(gpu::kPlatform) + ": device_view data is not device memory of this backend");
+      if (owner != device_)
+        throw Error(ErrorCode::InvalidData, std::string(gpu::kPlatform) + ": device_view data lives on device " + std::to_string(owner) +
                                                 ", the view says device " + std::to_string(device_));
       const bool aligned = (x.row_stride * es) % 16 == 0 && reinterpret_cast<std::uintptr_t>(x.data) % 16 == 0;
       if (aligned) {  // use the caller's memory in place
@@ -506,9 +506,9 @@ class CudaProblem final : public Problem {
     // An owned copy with 16-byte aligned rows (the tensor-core loads copy 16 bytes at a time).
     ld_ = (d_ * es + 15) / 16 * 16 / es;
     x_owned_.allocate(n_ * ld_ * es, "data", &budget_);
-    check(cudaMemset(x_owned_.get(), 0, n_ * ld_ * es), "cudaMemset");
-    check(cudaMemcpy2D(x_owned_.get(), ld_ * es, x.data, x.row_stride * es, d_ * es, n_,
-                       x.space == MemorySpace::Device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice),
+    check(gpu::memset(x_owned_.get(), 0, n_ * ld_ * es), "memset");
+    check(gpu::memcpy_2d(x_owned_.get(), ld_ * es, x.data, x.row_stride * es, d_ * es, n_,
+                       x.space == MemorySpace::Device ? gpu::kDeviceToDevice : gpu::kHostToDevice),
           "copy data to the device");
     x_ = x_owned_.get();
   }
@@ -519,7 +519,7 @@ class CudaProblem final : public Problem {
     if (w.space == MemorySpace::Host) {
       std::vector<double> host(n_);
       for (std::int64_t i = 0; i < n_; ++i) host[i] = detail::weight_at(w, i);
-      check(cudaMemcpy(weights_.get(), host.data(), n_ * sizeof(double), cudaMemcpyHostToDevice), "copy weights");
+      check(gpu::memcpy(weights_.get(), host.data(), n_ * sizeof(double), gpu::kHostToDevice), "copy weights");
       return;
     }
     if (w.dtype == DType::F64)
@@ -532,7 +532,7 @@ class CudaProblem final : public Problem {
   void scan_values() {
     DeviceBuffer<unsigned long long> flags(3, "value check");
     const unsigned long long init[3] = {~0ull, ~0ull, 0ull};
-    check(cudaMemcpy(flags.get(), init, sizeof init, cudaMemcpyHostToDevice), "init value check");
+    check(gpu::memcpy(flags.get(), init, sizeof init, gpu::kHostToDevice), "init value check");
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
       fkm::cuda::check_values<T><<<grid_for(n_ * d_, 256), 256>>>(xp<T>(), n_, d_, ld_, weights(), flags.get(), flags.get() + 1,
@@ -541,7 +541,7 @@ class CudaProblem final : public Problem {
     });
     check_launch("check_values");
     unsigned long long got[3];
-    check(cudaMemcpy(got, flags.get(), sizeof got, cudaMemcpyDeviceToHost), "copy value check");
+    check(gpu::memcpy(got, flags.get(), sizeof got, gpu::kDeviceToHost), "copy value check");
     const std::int64_t data_row = got[0] == ~0ull ? -1 : std::int64_t(got[0] / d_);
     const std::int64_t weight_row = got[1] == ~0ull ? -1 : std::int64_t(got[1]);
     if (data_row >= 0 && (weight_row < 0 || data_row <= weight_row)) {
@@ -578,10 +578,10 @@ class CudaProblem final : public Problem {
 
   /// Copies scalars_[first..3) to the pinned mirror (one small copy, then wait).
   void read_scalars(int first) const {
-    check(cudaMemcpyAsync(host_scalars_ + first, scalars_.get() + first, (3 - first) * sizeof(double),
-                          cudaMemcpyDeviceToHost, 0),
+    check(gpu::memcpy_async(host_scalars_ + first, scalars_.get() + first, (3 - first) * sizeof(double),
+                          gpu::kDeviceToHost, 0),
           "copy scalars");
-    check(cudaStreamSynchronize(0), "cudaStreamSynchronize");
+    check(gpu::stream_synchronize(0), "stream synchronize");
   }
 
   double sum_to_host(const double* v, std::int64_t n) const {
@@ -605,7 +605,7 @@ class CudaProblem final : public Problem {
           for (std::int64_t f = 0; f < d_; ++f) rows[j * d_ + f] *= inv;
         }
       }
-    check(cudaMemcpy(dst, rows.data(), m * d_ * sizeof(double), cudaMemcpyHostToDevice), "copy centres");
+    check(gpu::memcpy(dst, rows.data(), m * d_ * sizeof(double), gpu::kHostToDevice), "copy centres");
   }
 
   // ---- centroid operands and FlashAssign ----------------------------------------------------
@@ -639,34 +639,38 @@ class CudaProblem final : public Problem {
     switch (path_) {
       case AssignPath::SimtF64: return prepare_as<double, double>(ops, c, k, 1, k, d_, false, false);
       case AssignPath::SimtF32: return prepare_as<float, float>(ops, c, k, 1, k, d_, false, false);
-      case AssignPath::MmaHalf2: return prepare_as<__half, float>(ops, c, k, 2, kpad, pad(d_, kChunkBytes / 2), true, false);
-      case AssignPath::MmaHalf1: return prepare_as<__half, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), true, false);
+      case AssignPath::MmaHalf2: return prepare_as<gpu::half, float>(ops, c, k, 2, kpad, pad(d_, kChunkBytes / 2), true, false);
+      case AssignPath::MmaHalf1: return prepare_as<gpu::half, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), true, false);
       case AssignPath::MmaBf16x3:
-        return prepare_as<__nv_bfloat16, float>(ops, c, k, 3, kpad, pad(d_, kChunkBytes / 2), false, false);
+        return prepare_as<gpu::bfloat16, float>(ops, c, k, 3, kpad, pad(d_, kChunkBytes / 2), false, false);
       case AssignPath::MmaBf16x1:
-        return prepare_as<__nv_bfloat16, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), false, false);
+        return prepare_as<gpu::bfloat16, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), false, false);
       case AssignPath::MmaTf32: return prepare_as<float, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 4), false, true);
     }
   }
 
   template <class T, int NSPLIT>
   std::int64_t launch_mma(const Operands& ops, const kernels::AssignOutput& out) {
+#if defined(__HIP__)
+    throw Error(ErrorCode::Internal, "hip: no tensor-core FlashAssign on this platform");
+#else
     MmaAssignArgs<T> a{xp<T>(), n_, d_, ld_, reinterpret_cast<const T*>(ops.terms.get()), ops.k, ops.kpad, ops.dpad,
                        ops.bias_f.get(), ops.mul_f.get()};
     const int blocks = int((n_ + kMmaBM - 1) / kMmaBM);
     const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true>(ops.dpad);
     if (resident_bytes <= 150 * 1024) {
-      check(cudaFuncSetAttribute(assign_mma<T, NSPLIT, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(resident_bytes)),
-            "cudaFuncSetAttribute");
+      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true>, int(resident_bytes)),
+            "allow_dynamic_shared");
       assign_mma<T, NSPLIT, true><<<blocks, kMmaThreads, resident_bytes>>>(a, out);
     } else {
       const std::int64_t bytes = mma_smem_bytes<T, NSPLIT, false>(ops.dpad);
-      check(cudaFuncSetAttribute(assign_mma<T, NSPLIT, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
-            "cudaFuncSetAttribute");
+      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, false>, int(bytes)),
+            "allow_dynamic_shared");
       assign_mma<T, NSPLIT, false><<<blocks, kMmaThreads, bytes>>>(a, out);
     }
     check_launch("assign_mma");
     return blocks;
+#endif
   }
 
   template <class T, class Acc>
@@ -693,10 +697,10 @@ class CudaProblem final : public Problem {
           else return launch_simt<T, float>(ops, out);
         });
         break;
-      case AssignPath::MmaHalf2: blocks = launch_mma<__half, 2>(ops, out); break;
-      case AssignPath::MmaHalf1: blocks = launch_mma<__half, 1>(ops, out); break;
-      case AssignPath::MmaBf16x3: blocks = launch_mma<__nv_bfloat16, 3>(ops, out); break;
-      case AssignPath::MmaBf16x1: blocks = launch_mma<__nv_bfloat16, 1>(ops, out); break;
+      case AssignPath::MmaHalf2: blocks = launch_mma<gpu::half, 2>(ops, out); break;
+      case AssignPath::MmaHalf1: blocks = launch_mma<gpu::half, 1>(ops, out); break;
+      case AssignPath::MmaBf16x3: blocks = launch_mma<gpu::bfloat16, 3>(ops, out); break;
+      case AssignPath::MmaBf16x1: blocks = launch_mma<gpu::bfloat16, 1>(ops, out); break;
       case AssignPath::MmaTf32: blocks = launch_mma<float, 1>(ops, out); break;
     }
     timer_.mark("assign kernel");
@@ -733,29 +737,29 @@ class CudaProblem final : public Problem {
       check_launch("iota32");
     }
     timer_.begin();
-    check(cudaMemset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "cudaMemset");
+    check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "memset");
     label_counts<<<int(std::min<std::int64_t>(1024, (n_ + 1023) / 1024)), 1024>>>(labels, n_, k, counts_.get());
     check_launch("label_counts");
     int end_bit = 1;
     while (end_bit < 31 && (std::int64_t(1) << end_bit) < max_label_bound) ++end_bit;
     std::size_t scan_bytes = 0, sort_bytes = 0;
-    check(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, counts_.get(), begin_.get(), k + 1), "cub scan size");
-    check(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),
+    check(gpu::exclusive_sum(nullptr, scan_bytes, counts_.get(), begin_.get(), k + 1), "device scan size");
+    check(gpu::sort_pairs(nullptr, sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),
                                           n_, 0, end_bit),
-          "cub sort size");
-    temp_.allocate(std::int64_t(std::max(scan_bytes, sort_bytes)), "cub temp", &budget_);
+          "device sort size");
+    temp_.allocate(std::int64_t(std::max(scan_bytes, sort_bytes)), "device temp", &budget_);
     scan_bytes = sort_bytes = std::size_t(temp_.size());
     timer_.mark("histogram");
-    check(cub::DeviceScan::ExclusiveSum(temp_.get(), scan_bytes, counts_.get(), begin_.get(), k + 1), "cub scan");
+    check(gpu::exclusive_sum(temp_.get(), scan_bytes, counts_.get(), begin_.get(), k + 1), "device scan");
     timer_.mark("scan");
-    check(cub::DeviceRadixSort::SortPairs(temp_.get(), sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),
+    check(gpu::sort_pairs(temp_.get(), sort_bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(),
                                           n_, 0, end_bit),
-          "cub sort");
+          "device sort");
     timer_.mark("sort");
     kernels::SegmentArgs a{sorted_labels_.get(), order_.get(), reinterpret_cast<const std::int64_t*>(begin_.get()),
                            n_, k, dd, kSegmentChunk, weights(),
                            metric_ == Metric::Cosine ? row_scale_.get() : nullptr, sums_.get(), seg_partials_.get()};
-    const int threads = int(std::min<std::int64_t>(256, (dd + 1 + 31) / 32 * 32));
+    const int threads = int(std::min<std::int64_t>(256, (dd + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
       kernels::segment_sums<T><<<int(nb), kernels::kWarpSize>>>(a, xp<T>(), ld_);

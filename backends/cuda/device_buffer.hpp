@@ -1,27 +1,27 @@
 // CUDA error checking and owned device memory. Every runtime call goes through check(); an
 // allocation that fails becomes fkm::Error(OutOfMemory) naming the bytes asked for and free.
 #pragma once
-#include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
 
+#include "../cuda_hip/gpu_runtime.hpp"
 #include "fkm/error.hpp"
 
 namespace fkm::cuda {
 
-/// Throws Error(Internal) naming the failed call when `status` is not cudaSuccess.
-inline void check(cudaError_t status, const char* what) {
-  if (status == cudaSuccess) return;
-  cudaGetLastError();  // clear a sticky-free error so later calls are not blamed for it
-  throw Error(ErrorCode::Internal, std::string("cuda: ") + what + " failed: " + cudaGetErrorName(status) + " (" +
-                                       cudaGetErrorString(status) + ")");
+/// Throws Error(Internal) naming the failed call when `status` is not gpu::kSuccess.
+inline void check(gpu::Status status, const char* what) {
+  if (status == gpu::kSuccess) return;
+  gpu::clear_last_error();  // clear a sticky-free error so later calls are not blamed for it
+  throw Error(ErrorCode::Internal, (std::string(gpu::kPlatform) + ": ") + what + " failed: " + gpu::error_name(status) + " (" +
+                                       gpu::error_string(status) + ")");
 }
 
 /// Checks the last kernel launch.
-inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+inline void check_launch(const char* kernel) { check(gpu::last_error(), kernel); }
 
 /// Device bytes one Problem may still take (max_device_bytes; 0 = no limit of its own).
 class MemoryBudget {
@@ -29,7 +29,7 @@ class MemoryBudget {
   explicit MemoryBudget(std::int64_t limit) : limit_(limit) {}
   void take(std::int64_t bytes, const char* what) {
     if (limit_ > 0 && used_ + bytes > limit_)
-      throw Error(ErrorCode::OutOfMemory, std::string("cuda: ") + what + " needs " + std::to_string(bytes) +
+      throw Error(ErrorCode::OutOfMemory, (std::string(gpu::kPlatform) + ": ") + what + " needs " + std::to_string(bytes) +
                                               " bytes of device memory but max_device_bytes = " + std::to_string(limit_) +
                                               " and " + std::to_string(used_) + " bytes are already in use");
     used_ += bytes;
@@ -67,17 +67,17 @@ class DeviceBuffer {
     const std::int64_t bytes = std::max<std::int64_t>(count, 1) * std::int64_t(sizeof(T));
     if (budget) budget->take(bytes, what);
     void* p = nullptr;
-    const cudaError_t status = cudaMalloc(&p, std::size_t(bytes));
-    if (status != cudaSuccess) {
-      cudaGetLastError();
+    const gpu::Status status = gpu::malloc(&p, std::size_t(bytes));
+    if (status != gpu::kSuccess) {
+      gpu::clear_last_error();
       if (budget) budget->give(bytes);
       std::size_t free_b = 0, total_b = 0;
-      cudaMemGetInfo(&free_b, &total_b);
-      if (status == cudaErrorMemoryAllocation)
-        throw Error(ErrorCode::OutOfMemory, std::string("cuda: out of device memory allocating ") + what + ": needs " +
+      (void)gpu::mem_info(&free_b, &total_b);
+      if (status == gpu::kOutOfMemory)
+        throw Error(ErrorCode::OutOfMemory, (std::string(gpu::kPlatform) + ": out of device memory allocating ") + what + ": needs " +
                                                 std::to_string(bytes) + " bytes, " + std::to_string(free_b) + " of " +
                                                 std::to_string(total_b) + " bytes are free");
-      check(status, "cudaMalloc");
+      check(status, "device malloc");
     }
     ptr_ = static_cast<T*>(p);
     count_ = count;
@@ -85,7 +85,7 @@ class DeviceBuffer {
   }
   void release() noexcept {
     if (ptr_) {
-      cudaFree(ptr_);
+      (void)gpu::free(ptr_);
       if (budget_) budget_->give(std::max<std::int64_t>(count_, 1) * std::int64_t(sizeof(T)));
     }
     ptr_ = nullptr;

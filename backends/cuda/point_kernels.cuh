@@ -3,14 +3,13 @@
 // primitives (sampling, potentials, gathers). Every reduction has a fixed order, so results do
 // not change from run to run.
 #pragma once
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 
 #include <cstdint>
 
 #include "../../core/kernels/assign.hpp"
 #include "../../core/kernels/tile.hpp"
 #include "../../core/src/rng.hpp"
+#include "../cuda_hip/gpu_types.hpp"
 
 namespace fkm::cuda {
 
@@ -21,12 +20,12 @@ __device__ __forceinline__ double to_double(T v) {
   return double(v);
 }
 template <>
-__device__ __forceinline__ double to_double(__half v) {
-  return double(__half2float(v));
+__device__ __forceinline__ double to_double(gpu::half v) {
+  return double(gpu::to_float(v));
 }
 template <>
-__device__ __forceinline__ double to_double(__nv_bfloat16 v) {
-  return double(__bfloat162float(v));
+__device__ __forceinline__ double to_double(gpu::bfloat16 v) {
+  return double(gpu::to_float(v));
 }
 
 /// One warp per row: norm2[i] = ||x_i||^2 and scale[i] = 1 / ||x_i|| (0 for a zero row).
@@ -164,20 +163,11 @@ __global__ void prepare_operands(const double* c, std::int64_t k, std::int64_t d
       Op term;
       double back;
       if constexpr (sizeof(Op) == 2) {
-        if constexpr (std::is_same_v<Op, __half>) {
-          term = __double2half(rest);
-          back = double(__half2float(term));
-        } else {
-          term = __double2bfloat16(rest);
-          back = double(__bfloat162float(term));
-        }
+        term = gpu::from_double<Op>(rest);
+        back = double(gpu::to_float(term));
       } else {
         term = Op(rest);
-        if (tf32) {
-          std::uint32_t t32;
-          asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(t32) : "f"(float(rest)));
-          term = Op(__uint_as_float(t32));
-        }
+        if (tf32) term = Op(gpu::round_to_tf32(float(rest)));
         back = double(term);
       }
       terms[(std::int64_t(q) * kpad + j) * dpad + f] = term;
@@ -250,7 +240,7 @@ __global__ void last_positive(SampleMass mass, std::int64_t n, long long* out) {
   long long best = -1;
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
     if (mass(i) > 0) best = i;
-  if (best >= 0) atomicMax(out, best);
+  if (best >= 0) kernels::atomic_max(out, best);
 }
 
 /// One warp per target t: within chunk chunk_of[t] (starting at cumulative mass base[t]), the

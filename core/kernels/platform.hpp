@@ -64,6 +64,15 @@ FKM_DEVICE FKM_FORCEINLINE T shuffle_up(T v, unsigned delta) {
 #endif
 }
 
+/// *p = max(*p, v), atomically (HIP 5.2 has no atomicMax for signed 64-bit).
+FKM_DEVICE FKM_FORCEINLINE void atomic_max(long long* p, long long v) {
+#if defined(__HIPCC__)
+  __hip_atomic_fetch_max(p, v, __ATOMIC_RELAXED, __HIP_MEMORY_SCOPE_AGENT);
+#else
+  atomicMax(p, v);
+#endif
+}
+
 FKM_DEVICE FKM_FORCEINLINE int lane_id() { return int(threadIdx.x) % kWarpSize; }
 FKM_DEVICE FKM_FORCEINLINE int warp_id() { return int(threadIdx.x) / kWarpSize; }
 
