@@ -1,13 +1,13 @@
 // fit_distributed: the driver of KMeans::fit (core/src/kmeans.cpp) over a DistributedProblem,
-// with every step that can fail on one process only followed by a collective agreement.
+// with every step that can fail on one process only followed by a collective agreement. The
+// restarts are the single-process ones (core/src/restarts.cpp), with on_iteration agreed.
 #include <chrono>
 #include <cmath>
 #include <cstring>
 
 #include "../../core/src/convert.hpp"
-#include "../../core/src/init.hpp"
-#include "../../core/src/lloyd.hpp"
-#include "../../core/src/rng.hpp"
+#include "../../core/src/restarts.hpp"
+#include "../../core/src/stopwatch.hpp"
 #include "../../core/src/validate.hpp"
 #include "all_or_none.hpp"
 #include "distributed_problem.hpp"
@@ -18,10 +18,6 @@
 namespace fkm {
 namespace detail {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 /// FNV-1a over bytes: a fingerprint of the options, to check every process got the same ones.
 std::uint64_t fnv(std::uint64_t h, const void* p, std::size_t n) {
@@ -116,9 +112,7 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
   DistributedProblem problem(comm, *backend, spec, std::move(local));
   validate_values(problem, params.k, "data");
 
-  const std::int64_t k = params.k, d = x.cols;
   const double tol_absolute = params.tol * problem.mean_variance();
-  const int runs = params.init == Init::Given ? 1 : params.n_init;
 
   // The stop request of on_iteration is agreed: one process asking to stop stops all.
   KMeansParams run_params = params;
@@ -131,34 +125,8 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
     return stop == 0;
   };
 
-  KMeansResult best;
-  for (int run = 0; run < runs; ++run) {
-    const auto t_init = std::chrono::steady_clock::now();
-    const auto c0 = initial_centroids(problem, run_params, mix64(params.seed) + std::uint64_t(run));
-    problem.set_centroids(c0.data(), k);
-    std::vector<double> initial(k * d);
-    problem.get_centroids(initial.data());  // as the backend holds them (unit rows for cosine)
-    const double seconds_init = seconds_since(t_init);
-
-    LloydRun lloyd = run_lloyd(problem, run_params, tol_absolute, run);
-    if (run > 0 && !(lloyd.inertia < best.inertia)) continue;  // ties keep the earlier run
-    best.inertia = lloyd.inertia;
-    best.n_iter = lloyd.n_iter;
-    best.stop_reason = lloyd.stop_reason;
-    best.converged = lloyd.stop_reason == StopReason::Tolerance;
-    best.history = std::move(lloyd.history);
-    best.best_init = run;
-    best.seconds_init = seconds_init;
-    best.initial_centroids = std::move(initial);
-    best.centroids.resize(k * d);
-    problem.get_centroids(best.centroids.data());
-    best.labels.resize(x.rows);
-    problem.get_labels(best.labels.data());
-  }
+  KMeansResult best = run_restarts(problem, run_params, tol_absolute, x.rows);
   best.n = x.rows;
-  best.d = d;
-  best.k = k;
-  best.tol_absolute = tol_absolute;
   best.backend = to_string(backend->kind());
   best.device = problem.device_name();
   best.seconds_total = seconds_since(t_start);

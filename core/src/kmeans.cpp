@@ -1,4 +1,4 @@
-// KMeans: validation, backend choice and restarts around the Lloyd loop (lloyd.cpp).
+// KMeans: validation, backend choice, then the restarts around the Lloyd loop (restarts.cpp).
 #include "fkm/kmeans.hpp"
 
 #include <chrono>
@@ -10,17 +10,12 @@
 #include "fkm/backend.hpp"
 #include "fkm/error.hpp"
 #include "host_memory.hpp"
-#include "init.hpp"
-#include "lloyd.hpp"
-#include "rng.hpp"
+#include "restarts.hpp"
+#include "stopwatch.hpp"
 #include "validate.hpp"
 
 namespace fkm {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x, const VectorView& w,
                                       std::int64_t min_positive, const char* what) {
@@ -77,42 +72,13 @@ const KMeansResult& KMeans::fit_impl(const MatrixView& X, const VectorView& weig
   if (params_.init == Init::Given) detail::validate_given_centroids(params_, X.cols);
   auto problem = bind_checked(params_, X, weights, params_.k, "data");
 
-  const std::int64_t k = params_.k, d = X.cols;
   // tol = 0 (a fixed number of iterations) needs no pass over the data for the variance.
   const double tol_absolute = params_.tol > 0 ? params_.tol * problem->mean_variance() : 0.0;
-  const int runs = params_.init == Init::Given ? 1 : params_.n_init;
-
-  KMeansResult best;
-  for (int run = 0; run < runs; ++run) {
-    const auto t_init = std::chrono::steady_clock::now();
-    const auto c0 = detail::initial_centroids(*problem, params_, detail::mix64(params_.seed) + std::uint64_t(run));
-    problem->set_centroids(c0.data(), k);
-    std::vector<double> initial(k * d);
-    problem->get_centroids(initial.data());  // as the backend holds them (unit rows for cosine)
-    const double seconds_init = seconds_since(t_init);
-
-    detail::LloydRun lloyd = detail::run_lloyd(*problem, params_, tol_absolute, run);
-    if (run > 0 && !(lloyd.inertia < best.inertia)) continue;  // ties keep the earlier run
-    best.inertia = lloyd.inertia;
-    best.n_iter = lloyd.n_iter;
-    best.stop_reason = lloyd.stop_reason;
-    best.converged = lloyd.stop_reason == StopReason::Tolerance;
-    best.history = std::move(lloyd.history);
-    best.best_init = run;
-    best.seconds_init = seconds_init;
-    best.initial_centroids = std::move(initial);
-    best.centroids.resize(k * d);
-    problem->get_centroids(best.centroids.data());
-    best.labels.resize(X.rows);
-    problem->get_labels(best.labels.data());
-  }
+  KMeansResult best = detail::run_restarts(*problem, params_, tol_absolute, X.rows);
   best.n = X.rows;
-  best.d = d;
-  best.k = k;
-  best.tol_absolute = tol_absolute;
   best.backend = to_string(select_backend(params_.backend, X.space).kind());
   best.device = problem->device_name();
-  best.seconds_total = seconds_since(t_start);
+  best.seconds_total = detail::seconds_since(t_start);
   result_ = std::move(best);
   fitted_ = true;
   return result_;

@@ -13,13 +13,10 @@
 #include <chrono>
 
 #include "fkm/error.hpp"
+#include "stopwatch.hpp"
 
 namespace fkm::detail {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 /// Empty clusters take the points farthest from their own centroids: the largest distance goes
 /// to the lowest empty index. Points of zero weight are never chosen.
