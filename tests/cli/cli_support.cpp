@@ -24,25 +24,8 @@ std::vector<std::string> RunResult::err_lines() const {
 
 RunResult run_fkm(const std::vector<std::string>& args, const fkm_io_test::ScratchDir& dir) {
   const std::string out_path = dir.path(".stdout"), err_path = dir.path(".stderr");
-  std::vector<std::string> argv_s{FKM_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-  }
   RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.exit_code = wait_fkm(spawn_fkm(args, err_path, out_path));
   r.out = fkm_io_test::read_bytes(out_path);
   r.err = fkm_io_test::read_bytes(err_path);
   ::unlink(out_path.c_str());
@@ -50,7 +33,7 @@ RunResult run_fkm(const std::vector<std::string>& args, const fkm_io_test::Scrat
   return r;
 }
 
-int spawn_fkm(const std::vector<std::string>& args) {
+int spawn_fkm(const std::vector<std::string>& args, const std::string& err_path, const std::string& out_path) {
   std::vector<std::string> argv_s{FKM_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -58,9 +41,10 @@ int spawn_fkm(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) ::_exit(126);
+  if (pid == 0) {  // the child: only async-signal-safe calls until execv
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

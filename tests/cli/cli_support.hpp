@@ -15,11 +15,14 @@ struct RunResult {
   std::vector<std::string> err_lines() const;
 };
 
-/// Runs FKM_CLI_PATH with args; stdout and stderr captured through files in `dir`.
+/// Runs FKM_CLI_PATH with args and waits; stdout and stderr captured through files in `dir`.
 RunResult run_fkm(const std::vector<std::string>& args, const fkm_io_test::ScratchDir& dir);
 
-/// Starts FKM_CLI_PATH with args in the background, stdout and stderr to /dev/null.
-int spawn_fkm(const std::vector<std::string>& args);
+/// Starts FKM_CLI_PATH with args in the background and returns its pid; its stderr and stdout
+/// go to the given files (created or truncated), by default to /dev/null. The one place the
+/// tests start fkm: run_fkm and the interrupt tests use it too.
+int spawn_fkm(const std::vector<std::string>& args, const std::string& err_path = "/dev/null",
+              const std::string& out_path = "/dev/null");
 /// Waits for a process from spawn_fkm; returns its exit code (128 + signal if killed).
 int wait_fkm(int pid);
 

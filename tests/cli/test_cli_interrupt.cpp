@@ -3,10 +3,6 @@
 // it at once, still removing the temporary files.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -19,25 +15,6 @@ using namespace fkm_cli_test;
 using fkm_io_test::ScratchDir;
 
 namespace {
-
-/// Starts fkm with stderr to `err_path` (stdout to /dev/null).
-int spawn_logged(const std::vector<std::string>& args, const std::string& err_path) {
-  std::vector<std::string> argv_s{FKM_CLI_PATH};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (null < 0 || err < 0 || ::dup2(null, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return int(pid);
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
@@ -114,7 +91,7 @@ struct LongFit {
 TEST_CASE("interrupt: SIGINT during fit stops at an iteration boundary, exit 130, nothing written") {
   LongFit f(3000, 40);
   const std::string err = f.logs.path("err.txt");
-  const int pid = spawn_logged(f.args(false), err);
+  const int pid = spawn_fkm(f.args(false), err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));  // the first iteration is done: we are inside the fit
   ::kill(pid, SIGINT);
@@ -130,7 +107,7 @@ TEST_CASE("interrupt: SIGINT during fit stops at an iteration boundary, exit 130
 TEST_CASE("interrupt: SIGTERM during fit, exit 143 and exactly one line on stderr") {
   LongFit f(3000, 40);
   const std::string err = f.logs.path("err.txt");
-  const int pid = spawn_logged(f.args(true), err);
+  const int pid = spawn_fkm(f.args(true), err);
   ChildGuard child{pid};
   // --quiet prints nothing until the end: wait for the three temporary files, then a little.
   const auto t0 = std::chrono::steady_clock::now();
@@ -152,7 +129,7 @@ TEST_CASE("interrupt: a second signal stops a long iteration at once, still remo
   // iteration boundary, so only the immediate path can end the process quickly.
   LongFit f(60000, 4000);
   const std::string err = f.logs.path("err.txt");
-  const int pid = spawn_logged(f.args(false), err);
+  const int pid = spawn_fkm(f.args(false), err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));
   const auto t0 = std::chrono::steady_clock::now();
