@@ -1,12 +1,14 @@
 // The Kokkos backend: registration, device description and binding of data to a
-// KokkosProblem<dtype> (kokkos_problem.hpp). Kokkos is initialised lazily on first use
-// (kokkos_runtime.hpp).
+// KokkosProblem<dtype> (kokkos_problem.hpp), handed out inside a LockedProblem so that several
+// host threads may use the backend at once (locked_problem.hpp). Kokkos is initialised lazily
+// on first use (kokkos_runtime.hpp).
 #include <new>
 
 #include "../../core/src/backend_factories.hpp"
 #include "fkm/error.hpp"
 #include "kokkos_problem.hpp"
 #include "kokkos_runtime.hpp"
+#include "locked_problem.hpp"
 
 namespace fkm::kokkos {
 
@@ -25,17 +27,23 @@ class KokkosBackend final : public Backend {
     if (!accepts(s.x.space))
       throw Error(ErrorCode::Unsupported, std::string("the Kokkos backend runs on ") + ExecSpace::name() +
                                               ", which cannot read device memory views");
+    const auto lock = exclusive_use();  // binding runs kernels: see locked_problem.hpp
     try {
-      switch (s.x.dtype) {
-        case DType::F32: return std::make_unique<KokkosProblem<DType::F32>>(s);
-        case DType::F64: return std::make_unique<KokkosProblem<DType::F64>>(s);
-        case DType::F16: return std::make_unique<KokkosProblem<DType::F16>>(s);
-        case DType::BF16: return std::make_unique<KokkosProblem<DType::BF16>>(s);
-      }
+      return std::make_unique<LockedProblem>(make_problem(s));
     } catch (const std::bad_alloc& e) {  // Kokkos' RawMemoryAllocationFailure is a bad_alloc
       throw Error(ErrorCode::OutOfMemory, std::string("kokkos backend: out of memory in ") + MemSpace::name() +
                                               " binding n = " + std::to_string(s.x.rows) + ", d = " +
                                               std::to_string(s.x.cols) + ": " + e.what());
+    }
+  }
+
+ private:
+  static std::unique_ptr<Problem> make_problem(const ProblemSpec& s) {
+    switch (s.x.dtype) {
+      case DType::F32: return std::make_unique<KokkosProblem<DType::F32>>(s);
+      case DType::F64: return std::make_unique<KokkosProblem<DType::F64>>(s);
+      case DType::F16: return std::make_unique<KokkosProblem<DType::F16>>(s);
+      case DType::BF16: return std::make_unique<KokkosProblem<DType::BF16>>(s);
     }
     throw Error(ErrorCode::InvalidData, "the Kokkos backend got an unknown dtype");
   }

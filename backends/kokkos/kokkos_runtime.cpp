@@ -46,6 +46,11 @@ void ensure_initialized() {
   std::atexit(finalize_at_exit);
 }
 
+std::unique_lock<std::mutex> exclusive_use() {
+  static std::mutex mutex;  // function-local: constructed on first use, thread-safely
+  return std::unique_lock<std::mutex>(mutex);
+}
+
 DeviceInfo describe_device() {
   ensure_initialized();
   DeviceInfo info;

@@ -12,7 +12,12 @@
 // (set KOKKOS_NUM_THREADS / OMP_NUM_THREADS, or initialise Kokkos before using fkm).
 // It is thread safe. If Kokkos was already finalised (Kokkos 4 can tell), it throws
 // Error(Unsupported) instead of re-initialising, which Kokkos forbids.
+//
+// Kokkos' execution space is shared by every host thread of the process, so fkm's Kokkos work
+// takes turns: exclusive_use() is the one process-wide lock that every operation of a Kokkos
+// Problem holds (locked_problem.hpp says why a lock and not an instance per fit).
 #pragma once
+#include <mutex>
 #include <string>
 
 #include "fkm/backend.hpp"
@@ -20,6 +25,10 @@
 namespace fkm::kokkos {
 
 void ensure_initialized();
+
+/// Holds the process-wide lock of fkm's Kokkos work until the returned lock goes out of scope.
+/// Not recursive: take it once per operation.
+std::unique_lock<std::mutex> exclusive_use();
 
 /// The execution space and the device it runs on, e.g. "Kokkos Serial on host".
 DeviceInfo describe_device();
