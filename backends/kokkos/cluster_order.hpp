@@ -1,12 +1,6 @@
-// The sort-inverse update on Kokkos: a stable sort of the point indices by label, so that each
-// cluster's points form one contiguous segment in increasing index order, then one team per
-// cluster reduces its segment.
-//
-// Because each segment is walked in index order and every sum is accumulated sequentially in
-// fp64, the per-cluster sums and weights are the same bits as the fp64 reference's index-order
-// loop (no atomics on floating-point values, no tree reductions) on every execution space. The
-// price: one thread walks a whole segment per feature, so a single huge cluster is reduced at
-// the speed of one thread.
+// The sort of the sort-inverse update on Kokkos: a stable sort of the point indices by label, so
+// that each cluster's points form one contiguous segment in increasing index order (then one team
+// per cluster reduces its segment: segment_sums.hpp).
 //
 // A stable sort has exactly one result, so the two methods below give the same bits and each
 // execution space gets the one that suits it (both are tested on the host):
@@ -101,8 +95,9 @@ class LabelSorter {
       groups_.m = m;
     }
     if (Index(groups_.order.extent(0)) != n) groups_.order = uninitialised<DeviceVector<Index>>("fkm::kokkos::cluster_order", n);
-    // Keys need (m + 1) * n < 2^63; beyond that (never in practice) count instead.
-    if (method_ == Method::Keys && buckets < std::numeric_limits<Index>::max() / n)
+    // Keys need (m + 1) * n < 2^63; beyond that (never in practice) count instead. No rows
+    // (a distributed shard can have none) is counted too: nothing to sort, and no division by 0.
+    if (method_ == Method::Keys && n > 0 && buckets < std::numeric_limits<Index>::max() / n)
       sort_keys(labels, n, m);
     else
       sort_counting(labels, n, m);
@@ -150,40 +145,6 @@ class LabelSorter {
   Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist_;
   DeviceVector<Index> counts_, keys_;
   ClusterOrder groups_;
-};
-
-/// weights(j) = sum of w over cluster j, in index order (fp64, one thread per cluster).
-struct SegmentWeights {
-  ClusterOrder groups;
-  DeviceVector<double> w, weights;
-  KOKKOS_INLINE_FUNCTION void operator()(Index j) const {
-    double s = 0;
-    for (Index p = groups.start(j); p < groups.start(j + 1); ++p) s += w(groups.order(p));
-    weights(j) = s;
-  }
-};
-
-/// sums(j, f) = sum of w_i * x_if over cluster j in index order, x_if scaled by 1/||x_i|| for
-/// cosine: the reference's arithmetic. One team per cluster, its threads over features.
-template <DType DT>
-struct SegmentSums {
-  ClusterOrder groups;
-  Rows<DT> x;
-  DeviceVector<double> w, scale;
-  bool cosine;
-  DeviceMatrix<double> sums;
-  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team) const {
-    const Index j = team.league_rank();
-    const Index p0 = groups.start(j), p1 = groups.start(j + 1);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, x.d), [&](const Index f) {
-      double s = 0;
-      for (Index p = p0; p < p1; ++p) {
-        const Index i = groups.order(p);
-        s += w(i) * (cosine ? x.at64(i, f) * scale(i) : x.at64(i, f));
-      }
-      sums(j, f) = s;
-    });
-  }
 };
 
 }  // namespace fkm::kokkos

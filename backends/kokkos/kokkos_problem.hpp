@@ -11,8 +11,12 @@
 //
 // Numerics: labels from FlashAssign (flash_assign.hpp) in the dtype's compute type, distances
 // recomputed in fp64 with the reference's arithmetic; per-cluster sums and weights in fp64 in
-// index order (cluster_order.hpp), the same bits as the reference; all other floating-point
-// totals in the fixed association of ordered_sum.hpp. Same input => same bits, on every run.
+// index order (segment_sums.hpp), the same bits as the reference, or on a fixed-point grid as
+// exact integers (accumulate_fixed, for distributed fits); all other floating-point totals in
+// the fixed association of ordered_sum.hpp. Same input => same bits, on every run.
+//
+// Not thread safe by itself: kokkos_backend.cpp hands it out inside a LockedProblem
+// (locked_problem.hpp), which serialises the operations of all Kokkos problems.
 //
 // Public members only: NVCC does not allow device lambdas in private member functions.
 #pragma once
@@ -23,12 +27,14 @@
 #include <vector>
 
 #include "../../core/src/convert.hpp"
+#include "../../core/src/fixed_point.hpp"
 #include "cluster_order.hpp"
 #include "flash_assign.hpp"
 #include "fkm/backend.hpp"
 #include "fkm/error.hpp"
 #include "kokkos_runtime.hpp"
 #include "ordered_sum.hpp"
+#include "segment_sums.hpp"
 
 namespace fkm::kokkos {
 
@@ -56,7 +62,8 @@ Rows<DT> place_rows(const MatrixView& v) {
   Rows<DT> x;
   x.n = v.rows;
   x.d = v.cols;
-  const Index extent = (v.rows - 1) * v.row_stride + v.cols;
+  // (A shard of a distributed fit may have no rows, whatever its stride.)
+  const Index extent = v.rows > 0 ? (v.rows - 1) * v.row_stride + v.cols : 0;
   if (v.space == MemorySpace::Device || kernels_read_host) {
     x.data = Kokkos::View<const S*, MemSpace>(static_cast<const S*>(v.data), extent);
     x.stride = v.row_stride;
@@ -160,41 +167,38 @@ class KokkosProblem final : public Problem {
 
   void accumulate() override {
     const ClusterOrder& groups = sorter_.sort(labels_, n_, k_);
-    Kokkos::parallel_for("fkm::kokkos::segment_weights", Range(0, k_), SegmentWeights{groups, w_, weights_});
+    Kokkos::parallel_for("fkm::kokkos::segment_weights", Range(0, k_), SegmentWeights<Fp64Terms>{groups, w_, {}, weights_});
     Kokkos::parallel_for("fkm::kokkos::segment_sums", Kokkos::TeamPolicy<ExecSpace>(int(k_), Kokkos::AUTO),
-                         SegmentSums<DT>{groups, x_, w_, scale_, metric_ == Metric::Cosine, sums_});
+                         SegmentSums<DT, Fp64Terms>{groups, x_, w_, scale_, metric_ == Metric::Cosine, {}, sums_});
   }
 
-  std::vector<std::int64_t> update() override {
-    Kokkos::deep_copy(previous_, c_);
-    const auto c = c_;
-    const auto sums = sums_;
-    const auto weights = weights_;
-    const Index d = d_;
-    const bool cosine = metric_ == Metric::Cosine;
-    // Same arithmetic as the reference: divide, then (cosine) normalise in feature order.
-    Kokkos::parallel_for("fkm::kokkos::divide_sums", Range(0, k_), KOKKOS_LAMBDA(Index j) {
-      if (!(weights(j) > 0)) return;
-      for (Index f = 0; f < d; ++f) c(j, f) = sums(j, f) / weights(j);
-      if (!cosine) return;
-      double s = 0;
-      for (Index f = 0; f < d; ++f) s += c(j, f) * c(j, f);
-      if (s > 0) {
-        const double inv = 1.0 / device_sqrt(s);
-        for (Index f = 0; f < d; ++f) c(j, f) *= inv;
-      }
-    });
-    repack_centres(centres_, metric_);
-    Index n_empty = 0;
-    Kokkos::parallel_reduce(
-        "fkm::kokkos::count_empty", Range(0, k_), KOKKOS_LAMBDA(Index j, Index & count) { count += weights(j) > 0 ? 0 : 1; },
-        n_empty);
-    std::vector<std::int64_t> empties;
-    if (n_empty == 0) return empties;
-    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weights_);
-    for (Index j = 0; j < k_; ++j)
-      if (!(host(j) > 0)) empties.push_back(j);
-    return empties;
+  std::vector<std::int64_t> update() override { return update_with(sums_, weights_); }
+
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
+    return update_with(to_device("fkm::kokkos::given_sums", sums, k_, d_), to_device("fkm::kokkos::given_weights", weights, k_));
+  }
+
+  /// The same walk over the same sorted points as accumulate(), each term rounded onto the
+  /// format's grid: exact integer totals, so the same for any thread count and row split.
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    if (Index(format.exponent.size()) != d_)
+      throw Error(ErrorCode::InvalidArgument, "kokkos backend: accumulate_fixed got a format of " +
+                                                  std::to_string(format.exponent.size()) + " exponents for " +
+                                                  std::to_string(d_) + " features");
+    std::vector<fkm::detail::FixedScale> feature_grid(d_);
+    for (Index f = 0; f < d_; ++f) feature_grid[f] = fkm::detail::fixed_scale(format.exponent[f]);
+    const fkm::detail::FixedScale weight_grid = fkm::detail::fixed_scale(format.weight_exponent);
+    const FixedTerms feature_terms{to_device("fkm::kokkos::fixed_grid", feature_grid.data(), d_)};
+    const FixedTerms weight_terms{to_device("fkm::kokkos::fixed_weight_grid", &weight_grid, 1)};
+    auto fixed_sums = uninitialised<DeviceMatrix<FixedSum>>("fkm::kokkos::fixed_sums", k_, d_);
+    auto fixed_weights = uninitialised<DeviceVector<FixedSum>>("fkm::kokkos::fixed_weights", k_);
+    const ClusterOrder& groups = sorter_.sort(labels_, n_, k_);
+    Kokkos::parallel_for("fkm::kokkos::segment_fixed_weights", Range(0, k_),
+                         SegmentWeights<FixedTerms>{groups, w_, weight_terms, fixed_weights});
+    Kokkos::parallel_for("fkm::kokkos::segment_fixed_sums", Kokkos::TeamPolicy<ExecSpace>(int(k_), Kokkos::AUTO),
+                         SegmentSums<DT, FixedTerms>{groups, x_, w_, scale_, metric_ == Metric::Cosine, feature_terms, fixed_sums});
+    Kokkos::deep_copy(HostMatrix<FixedSum>(sums, k_, d_), fixed_sums);
+    Kokkos::deep_copy(HostVector<FixedSum>(weights, k_), fixed_weights);
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
@@ -354,7 +358,7 @@ class KokkosProblem final : public Problem {
     if (m <= 0) return;
     const ClusterOrder& groups = init_sorter_.sort(labels_, n_, m);  // labels >= m: left out
     DeviceVector<double> weights("fkm::kokkos::label_weights", m);
-    Kokkos::parallel_for("fkm::kokkos::segment_weights", Range(0, m), SegmentWeights{groups, w_, weights});
+    Kokkos::parallel_for("fkm::kokkos::segment_weights", Range(0, m), SegmentWeights<Fp64Terms>{groups, w_, {}, weights});
     Kokkos::deep_copy(HostVector<double>(out, m), weights);
   }
 
@@ -374,6 +378,37 @@ class KokkosProblem final : public Problem {
   }
 
   // ---- helpers (public: see the note at the top) -----------------------------------------------
+  /// update() from per-cluster sums and weights in device memory (its own or given ones).
+  std::vector<std::int64_t> update_with(const DeviceMatrix<double>& sums, const DeviceVector<double>& weights) {
+    Kokkos::deep_copy(previous_, c_);
+    const auto c = c_;
+    const Index d = d_;
+    const bool cosine = metric_ == Metric::Cosine;
+    // Same arithmetic as the reference: divide, then (cosine) normalise in feature order.
+    Kokkos::parallel_for("fkm::kokkos::divide_sums", Range(0, k_), KOKKOS_LAMBDA(Index j) {
+      if (!(weights(j) > 0)) return;
+      for (Index f = 0; f < d; ++f) c(j, f) = sums(j, f) / weights(j);
+      if (!cosine) return;
+      double s = 0;
+      for (Index f = 0; f < d; ++f) s += c(j, f) * c(j, f);
+      if (s > 0) {
+        const double inv = 1.0 / device_sqrt(s);
+        for (Index f = 0; f < d; ++f) c(j, f) *= inv;
+      }
+    });
+    repack_centres(centres_, metric_);
+    Index n_empty = 0;
+    Kokkos::parallel_reduce(
+        "fkm::kokkos::count_empty", Range(0, k_), KOKKOS_LAMBDA(Index j, Index & count) { count += weights(j) > 0 ? 0 : 1; },
+        n_empty);
+    std::vector<std::int64_t> empties;
+    if (n_empty == 0) return empties;
+    auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), weights);
+    for (Index j = 0; j < k_; ++j)
+      if (!(host(j) > 0)) empties.push_back(j);
+    return empties;
+  }
+
   double weighted_distance_sum() const {
     const auto w = w_;
     const auto dist = dist_;
@@ -452,8 +487,9 @@ class KokkosProblem final : public Problem {
   DeviceMatrix<double> c_, previous_, sums_;
   DeviceVector<double> weights_;
   Centres<T> centres_;
-  LabelSorter sorter_;
   ValueCheck check_;
+  // The label sort of accumulate() and accumulate_fixed() (const: its buffers are only a cache).
+  mutable LabelSorter sorter_;
   // Buffers of the init primitives, kept between calls.
   mutable LabelSorter init_sorter_;
   mutable DeviceVector<std::int32_t> scratch_labels_;

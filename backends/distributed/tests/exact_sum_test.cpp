@@ -130,3 +130,37 @@ TEST_CASE("round_to_even rounds as nearbyint does", "[exact]") {
   for (int i = 0; i < 100000; ++i) v.push_back(std::ldexp(double(std::int64_t(g())) / 0x1p63, int(g() % 70)));
   for (double x : v) CHECK(fkm::detail::round_to_even(x) == std::nearbyint(x));
 }
+
+TEST_CASE("add_term keeps a 128-bit total in two 64-bit words, as __int128 does", "[exact]") {
+  // Terms of up to 2^62 in magnitude (the format's bound), of both signs, long runs of one sign
+  // (totals far beyond 64 bits, carries and borrows across the low word) and sign changes.
+  std::mt19937_64 g(23);
+  for (int run = 0; run < 20; ++run) {
+    fkm::FixedSum two_words;
+    __int128 wide = 0;
+    const int bias = run % 3;  // mostly positive, mostly negative, mixed
+    for (int i = 0; i < 20000; ++i) {
+      std::int64_t term = std::int64_t(g() >> 1) >> (g() % 3 == 0 ? 40 : 1);  // in [0, 2^62)
+      if ((bias == 1 && g() % 8 != 0) || (bias == 2 && g() % 2 == 0) || (bias == 0 && g() % 8 == 0)) term = -term;
+      fkm::detail::add_term(two_words, term);
+      wide += term;
+      if (i % 997 == 0) REQUIRE(fkm::detail::from_fixed_sum(two_words) == wide);
+    }
+    REQUIRE(fkm::detail::from_fixed_sum(two_words) == wide);
+    const fkm::FixedSum round_trip = fkm::detail::to_fixed_sum(wide);
+    CHECK(round_trip.lo == two_words.lo);
+    CHECK(round_trip.hi == two_words.hi);
+  }
+  // Edges: crossing zero both ways, and the extreme terms.
+  fkm::FixedSum s;
+  fkm::detail::add_term(s, -1);
+  CHECK((s.lo == ~std::uint64_t(0) && s.hi == -1));
+  fkm::detail::add_term(s, 1);
+  CHECK((s.lo == 0 && s.hi == 0));
+  for (int i = 0; i < 8; ++i) fkm::detail::add_term(s, std::int64_t(1) << 62);
+  CHECK((s.lo == 0 && s.hi == 2));  // 8 * 2^62 = 2^65
+  for (int i = 0; i < 16; ++i) fkm::detail::add_term(s, -(std::int64_t(1) << 62));
+  CHECK((s.lo == 0 && s.hi == -2));
+  CHECK(fkm::detail::fixed_term64(-2.5, fkm::detail::fixed_scale(0)) == -2);
+  CHECK(fkm::detail::fixed_term64(0x1p62, fkm::detail::fixed_scale(0)) == (std::int64_t(1) << 62));
+}

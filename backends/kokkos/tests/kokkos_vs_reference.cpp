@@ -131,6 +131,18 @@ bool lloyd_step_matches(fkm::Problem& kk, fkm::Problem& ref, std::int64_t k, DTy
   return same;
 }
 
+/// run() must throw an fkm::Error with this code and a message containing `needle`.
+template <class Run>
+void require_error(fkm::ErrorCode code, const std::string& needle, const Run& run) {
+  try {
+    run();
+    FAIL("no fkm::Error; expected one containing '" << needle << "'");
+  } catch (const fkm::Error& e) {
+    REQUIRE(e.code() == code);
+    REQUIRE(std::string(e.what()).find(needle) != std::string::npos);
+  }
+}
+
 const DType kDtypes[] = {DType::F64, DType::F32, DType::F16, DType::BF16};
 const Metric kMetrics[] = {Metric::L2, Metric::Cosine, Metric::InnerProduct};
 
@@ -301,13 +313,7 @@ TEST_CASE("kokkos finds the first non-finite value and bad weight, as the refere
   fkm::KMeansParams p;
   p.k = 2;
   p.backend = BackendKind::Kokkos;
-  try {
-    fkm::fit(x.view(DType::F64), p);
-    FAIL("fit accepted NaN data");
-  } catch (const fkm::Error& e) {
-    REQUIRE(e.code() == fkm::ErrorCode::InvalidData);
-    REQUIRE(std::string(e.what()).find("row 2100") != std::string::npos);
-  }
+  require_error(fkm::ErrorCode::InvalidData, "row 2100", [&] { fkm::fit(x.view(DType::F64), p); });
 }
 
 TEST_CASE("kokkos fits equal the reference's and are bitwise deterministic", "[kokkos]") {
@@ -343,10 +349,171 @@ TEST_CASE("kokkos fits equal the reference's and are bitwise deterministic", "[k
     }
 }
 
+namespace {
+
+/// Fixed-point formats of accumulate_fixed: the distributed layer's own (the finest grid on which
+/// no term exceeds 2^62: large totals, carries into the high word), a grid of 1/8 (many exact
+/// ties between two grid points, for the rounding to even) and a grid of 4 (most terms round
+/// to 0 or +-1).
+std::vector<fkm::FixedPointFormat> fixed_formats(const Data& x, const std::vector<double>& w) {
+  const double wmax = *std::max_element(w.begin(), w.end());
+  fkm::FixedPointFormat finest;
+  for (std::int64_t f = 0; f < x.d; ++f) {
+    double mx = 1.0;  // >= 1: rows normalised for cosine stay within it
+    for (std::int64_t i = 0; i < x.n; ++i) mx = std::max(mx, std::abs(x.values[i * x.stride + f]));
+    finest.exponent.push_back(std::ilogb(wmax * mx) - 61);  // wmax * mx * 2^-e < 2^62
+  }
+  finest.weight_exponent = std::ilogb(wmax) - 61;
+  fkm::FixedPointFormat ties{std::vector<int>(x.d, -3), -3}, coarse{std::vector<int>(x.d, 2), 2};
+  return {finest, ties, coarse};
+}
+
+std::vector<fkm::FixedSum> fixed_sums_of(const fkm::Problem& p, const fkm::FixedPointFormat& format, std::int64_t k,
+                                         std::vector<fkm::FixedSum>& weights) {
+  std::vector<fkm::FixedSum> sums(k * p.d());
+  weights.assign(k, fkm::FixedSum{});
+  p.accumulate_fixed(format, sums.data(), weights.data());
+  return sums;
+}
+
+bool same_fixed(const std::vector<fkm::FixedSum>& a, const std::vector<fkm::FixedSum>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t t = 0; t < a.size(); ++t)
+    if (a[t].lo != b[t].lo || a[t].hi != b[t].hi) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("kokkos accumulate_fixed gives the reference's integers (every dtype, metric and grid)", "[kokkos]") {
+  struct Shape {
+    std::int64_t n, d, k, blobs, pad;
+  };
+  const Shape shapes[] = {{597, 43, 37, 37, 0}, {131, 7, 1, 3, 2}, {65, 5, 65, 65, 0}, {1029, 19, 130, 130, 1}};
+  bool some_high_words = false;  // some total needs more than 64 bits: the carries were used
+  for (const Shape& s : shapes) {
+    const Data x = make_data(s.n, s.d, s.blobs, 5 + s.n, s.pad);
+    std::vector<double> w(s.n);
+    for (std::int64_t i = 0; i < s.n; ++i) w[i] = i % 7 == 3 ? 0.0 : 0.25 + double((i * 37) % 11) * 0.375;
+    for (DType t : kDtypes)
+      for (Metric m : kMetrics) {
+        CAPTURE(s.n, s.d, s.k, fkm::to_string(t), fkm::to_string(m));
+        auto kk = bind(BackendKind::Kokkos, x.view(t), m, &w);
+        auto ref = bind(BackendKind::Reference, x.view(DType::F64), m, &w);
+        const auto c0 = pick_centroids(x, s.k);
+        kk->set_centroids(c0.data(), s.k);
+        ref->set_centroids(c0.data(), s.k);
+        kk->assign();
+        ref->assign();
+        // The integers are compared where both backends put every point in the same cluster
+        // (always for fp64 data; fp32 scores may break a near-tie the other way).
+        if (labels_of<std::int32_t>(*kk) != labels_of<std::int32_t>(*ref)) {
+          REQUIRE(t != DType::F64);
+          continue;
+        }
+        for (const auto& format : fixed_formats(x, w)) {
+          std::vector<fkm::FixedSum> wk, wr;
+          const auto sk = fixed_sums_of(*kk, format, s.k, wk), sr = fixed_sums_of(*ref, format, s.k, wr);
+          REQUIRE(same_fixed(sk, sr));
+          REQUIRE(same_fixed(wk, wr));
+          for (const auto& v : sk) some_high_words = some_high_words || (v.hi != 0 && v.hi != -1);
+        }
+      }
+  }
+  CHECK(some_high_words);
+}
+
+TEST_CASE("kokkos accumulate_fixed: order-free, leaves accumulate's sums alone, checks the format", "[kokkos]") {
+  const Data x = make_data(2500, 9, 12, 21, 1);
+  std::vector<double> w(x.n, 1.0);
+  auto kk = bind(BackendKind::Kokkos, x.view(DType::F32), Metric::L2, &w);
+  const auto c0 = pick_centroids(x, 12);
+  kk->set_centroids(c0.data(), 12);
+  kk->assign();
+  const fkm::FixedPointFormat format = fixed_formats(x, w)[0];
+  std::vector<fkm::FixedSum> w1, w2;
+  const auto s1 = fixed_sums_of(*kk, format, 12, w1);
+  // The same rows in reverse order (a problem of its own) give the same integers per cluster.
+  Data reversed = x;
+  for (std::int64_t i = 0; i < x.n; ++i)
+    for (std::int64_t f = 0; f < x.stride; ++f) reversed.f32[i * x.stride + f] = x.f32[(x.n - 1 - i) * x.stride + f];
+  auto back = bind(BackendKind::Kokkos, reversed.view(DType::F32), Metric::L2, &w);
+  back->set_centroids(c0.data(), 12);
+  back->assign();
+  REQUIRE(same_fixed(fixed_sums_of(*back, format, 12, w2), s1));
+  REQUIRE(same_fixed(w2, w1));
+  // The fp64 sums that update() uses are accumulate()'s, whatever accumulate_fixed did in between.
+  auto plain = bind(BackendKind::Kokkos, x.view(DType::F32), Metric::L2, &w);
+  plain->set_centroids(c0.data(), 12);
+  plain->assign();
+  plain->accumulate();
+  plain->update();
+  kk->accumulate();
+  fixed_sums_of(*kk, fixed_formats(x, w)[2], 12, w2);
+  kk->update();
+  REQUIRE(centroids_of(*kk, 12) == centroids_of(*plain, 12));
+  // A format for another number of features is refused, naming both numbers.
+  fkm::FixedPointFormat wrong{std::vector<int>(8, 0), 0};
+  std::vector<fkm::FixedSum> sums(12 * 9), weights(12);
+  require_error(fkm::ErrorCode::InvalidArgument, "8 exponents for 9 features",
+                [&] { kk->accumulate_fixed(wrong, sums.data(), weights.data()); });
+}
+
+TEST_CASE("kokkos update_from gives the reference's centroids and empties", "[kokkos]") {
+  const Data x = make_data(403, 11, 6, 3);
+  std::mt19937_64 gen(9);
+  std::uniform_real_distribution<double> u(-50, 50);
+  for (Metric m : kMetrics) {
+    CAPTURE(fkm::to_string(m));
+    auto kk = bind(BackendKind::Kokkos, x.view(DType::F64), m);
+    auto ref = bind(BackendKind::Reference, x.view(DType::F64), m);
+    const auto c0 = pick_centroids(x, 6);
+    kk->set_centroids(c0.data(), 6);
+    ref->set_centroids(c0.data(), 6);
+    kk->assign();
+    ref->assign();
+    kk->accumulate();
+    ref->accumulate();
+    // Given totals (as the distributed layer passes them), clusters 1 and 4 empty.
+    std::vector<double> sums(6 * 11), weights = {3.5, 0.0, 1.0, 17.25, 0.0, 0.125};
+    for (auto& v : sums) v = u(gen);
+    REQUIRE(kk->update_from(sums.data(), weights.data()) == std::vector<std::int64_t>{1, 4});
+    REQUIRE(ref->update_from(sums.data(), weights.data()) == std::vector<std::int64_t>{1, 4});
+    REQUIRE(centroids_of(*kk, 6) == centroids_of(*ref, 6));
+    REQUIRE(kk->shift() == ref->shift());
+    // update() still uses accumulate()'s own sums: the given ones were not kept.
+    REQUIRE(kk->update() == ref->update());
+    REQUIRE(centroids_of(*kk, 6) == centroids_of(*ref, 6));
+  }
+}
+
+TEST_CASE("kokkos binds a shard with no rows (a process of a distributed fit)", "[kokkos]") {
+  std::vector<float> none(4, 0.0f);
+  for (std::int64_t stride : {3, 4}) {
+    auto kk = bind(BackendKind::Kokkos, fkm::host_view(none.data(), 0, 3, stride), Metric::L2);
+    REQUIRE(kk->n() == 0);
+    REQUIRE(kk->check_values().bad_row < 0);
+    REQUIRE(kk->check_values().positive_weights == 0);
+    const std::vector<double> c = {1, 2, 3, 4, 5, 6};
+    kk->set_centroids(c.data(), 2);
+    REQUIRE(kk->assign() == 0.0);
+    std::vector<fkm::FixedSum> sums(2 * 3, fkm::FixedSum{7, 7}), weights(2, fkm::FixedSum{7, 7});
+    kk->accumulate_fixed(fkm::FixedPointFormat{{-10, -10, -10}, -10}, sums.data(), weights.data());
+    REQUIRE(same_fixed(sums, std::vector<fkm::FixedSum>(6)));
+    REQUIRE(same_fixed(weights, std::vector<fkm::FixedSum>(2)));
+    const std::vector<double> zero_weights(2, 0.0), zero_sums(6, 0.0);
+    REQUIRE(kk->update_from(zero_sums.data(), zero_weights.data()) == std::vector<std::int64_t>{0, 1});
+    REQUIRE(centroids_of(*kk, 2) == c);
+    REQUIRE(kk->update_nearest(c.data(), 2, true, 0) == 0.0);
+    REQUIRE(kk->farthest_points(2).empty());
+    REQUIRE(kk->sample_independent(2.0, 1.0, 5).empty());
+  }
+}
+
 TEST_CASE("kokkos label sort: both methods give the unique stable order", "[kokkos]") {
   using namespace fkm::kokkos;
   ensure_initialized();
-  for (Index n : {1, 257, 5000}) {
+  for (Index n : {0, 1, 257, 5000}) {  // 0: the empty shard of a distributed fit
     for (Index m : {1, 7, 300}) {
       CAPTURE(n, m);
       std::vector<std::int32_t> host(n);
