@@ -378,8 +378,9 @@ class KokkosProblem final : public Problem {
   }
 
   // ---- helpers (public: see the note at the top) -----------------------------------------------
-  /// update() from per-cluster sums and weights in device memory (its own or given ones).
-  std::vector<std::int64_t> update_with(const DeviceMatrix<double>& sums, const DeviceVector<double>& weights) {
+  /// update() from per-cluster sums and weights in device memory (its own or given ones). The
+  /// views are taken by value: the kernel below captures them by copy, as device lambdas must.
+  std::vector<std::int64_t> update_with(DeviceMatrix<double> sums, DeviceVector<double> weights) {
     Kokkos::deep_copy(previous_, c_);
     const auto c = c_;
     const Index d = d_;

@@ -1,10 +1,11 @@
 // Distributed k-means over MPI (built with -DFKM_ENABLE_MPI=ON; this header needs <mpi.h>).
 //
 // Every process of the communicator calls fit_distributed with its own shard of the rows: the
-// data set is the concatenation of the shards in rank order. Any backend works per process
-// (KMeansParams::backend). The result is bitwise identical for any number of processes and any
-// split of the rows, and for any thread count (see docs/clusters.md for the guarantee and its
-// limits).
+// data set is the concatenation of the shards in rank order. Each process runs the backend of
+// KMeansParams::backend on its shard: reference, cpu or kokkos (the cuda and hip backends have
+// no exact accumulation yet and throw Error(Unsupported) on every process). The result is
+// bitwise identical for any number of processes and any split of the rows, and for any thread
+// count (see docs/clusters.md for the guarantee and its limits).
 #pragma once
 #include <mpi.h>
 
