@@ -1,9 +1,9 @@
-// The OpenMP CPU backend. An iteration (L2):
+// The OpenMP CPU backend. An iteration:
 //   assign      rows packed per block (point_tiles.hpp), the fused score + argmin kernel against
 //               centroid panels (kernel_avx2_f32.cpp / score_kernel.hpp): labels, no N x K matrix;
-//               then the sort-inverse pass (cluster_pass): per cluster, the exact fp64 distances
-//               and the update sums in point-index order (row_kernels.hpp)
-//   accumulate  nothing left to do (cosine / inner product: a feature-partitioned pass)
+//               each point's exact fp64 distance to its centroid while its packed row is in cache
+//   accumulate  per-cluster sums in point-index order: threads own feature slices and stream X
+//               once, or (narrow rows, many threads) own clusters after a counting sort by label
 //   update      sums / weights, centroids repacked
 // Every sum runs in index order or over fixed-size row blocks in a fixed order, so results are
 // bitwise identical for any thread count, and the update sums are the reference's.
@@ -74,7 +74,8 @@ class CpuProblem final : public Problem {
         w_(n_),
         dist_(n_, kInf),
         labels_(n_, 0) {
-    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
+    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W * kernels_.panels_per_step,
+                            kMicroRows * kernels_.tiles_per_step);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
     unweighted_ = s.weights.data == nullptr;
@@ -164,17 +165,9 @@ class CpuProblem final : public Problem {
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
   double assign() override {
-    if (metric_ == Metric::L2) {
-      // Labels from the score kernel, then the sort-inverse pass: distances and the update's
-      // sums together, cluster by cluster (accumulate() then has nothing left to do).
-      nearest_pass(panels_, nullptr, [&](std::int64_t i, std::int32_t j, double) {
-        labels_[i] = j;
-        return 0.0;
-      });
-      cluster_pass();
-      return block_total(dist_.data(), w_.data());
-    }
     sums_fresh_ = false;
+    // Labels from the score kernel; each point's exact fp64 distance to its centroid while its
+    // packed row is still in cache (nearest_pass).
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       labels_[i] = j;
       dist_[i] = dist;
@@ -182,14 +175,26 @@ class CpuProblem final : public Problem {
     });
   }
 
+  /// Per-cluster sums of w_i * x_i and of w_i, each summed in point-index order (the reference's
+  /// order: the same bits for any thread count). Two schedules give those same bits, and the
+  /// faster one for this shape is taken: threads own slices of features and stream all rows in
+  /// order (one sequential pass over X: best when every thread gets at least a cache line of
+  /// features), or threads own clusters and walk each cluster's rows, grouped by a counting sort
+  /// (the sort-inverse update: best for narrow rows and many threads).
   void accumulate() override {
-    if (sums_fresh_) return;  // assign() already summed the clusters of these labels
+    if (sums_fresh_) return;
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
-    // Each thread owns a contiguous range of features and walks all points in index order:
-    // every sum is accumulated in the same order as the reference, whatever the thread count,
-    // and each row is read once in all.
+    const bool feature_slices = metric_ == Metric::Cosine || d_ * std::int64_t(sizeof(float)) >= 64 * std::int64_t(threads_);
+    if (feature_slices)
+      accumulate_by_features();
+    else
+      accumulate_by_clusters();
+    sums_fresh_ = true;
+  }
+
+  void accumulate_by_features() {
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel num_threads(threads_)
@@ -213,6 +218,34 @@ class CpuProblem final : public Problem {
             accumulate_rows(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           }
         }
+      }
+      return 0;
+    });
+  }
+
+  /// Sort-inverse schedule: row indices grouped by label (a counting sort keeps each cluster's
+  /// rows in index order), then each cluster summed by one thread, its sum row in L1.
+  void accumulate_by_clusters() {
+    std::vector<std::int64_t> start(k_ + 1, 0);
+    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
+    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
+    std::vector<std::int64_t> order(n_);
+    {
+      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      for (std::int64_t i = 0; i < n_; ++i) order[next[labels_[i]]++] = i;
+    }
+    const double* w = unweighted_ ? nullptr : w_.data();
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        const std::int64_t* idx = order.data() + start[j];
+        const std::int64_t m = start[j + 1] - start[j];
+        if constexpr (std::is_same_v<S, float>)
+          row_kernels_.cluster_sums(x, x_.row_stride, idx, m, w, d_, &sums_[j * d_]);
+        else
+          cluster_sums(x, x_.row_stride, idx, m, w, d_, &sums_[j * d_]);
       }
       return 0;
     });
@@ -452,43 +485,6 @@ class CpuProblem final : public Problem {
     });
   }
 
-  /// Sort-inverse pass (L2): row indices grouped by label (a counting sort keeps each cluster's
-  /// rows in index order), then per cluster, by one thread: dist_i to its centroid and the sums
-  /// and weights of the update, in index order (the reference's order: the same bits for any
-  /// thread count). The centroid and the sum row stay in L1; each row of X is read once.
-  void cluster_pass() {
-    std::vector<std::int64_t> start(k_ + 1, 0);
-    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
-    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
-    order_.resize(n_);
-    {
-      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
-      for (std::int64_t i = 0; i < n_; ++i) order_[next[labels_[i]]++] = i;
-    }
-    sums_.assign(k_ * d_, 0.0);
-    weights_.assign(k_, 0.0);
-    const double* w = unweighted_ ? nullptr : w_.data();
-    with_storage(x_.dtype, [&](auto tag) {
-      using S = decltype(tag);
-      const S* x = static_cast<const S*>(x_.data);
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
-      for (std::int64_t j = 0; j < k_; ++j) {
-        const std::int64_t* idx = order_.data() + start[j];
-        const std::int64_t m = start[j + 1] - start[j];
-        double* sum = &sums_[j * d_];
-        if constexpr (std::is_same_v<S, float>)
-          row_kernels_.cluster(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data());
-        else
-          cluster_rows(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data(), &l2_distance_row<S>);
-        double wsum = 0;
-        for (std::int64_t t = 0; t < m; ++t) wsum += w_[idx[t]];
-        weights_[j] = wsum;
-      }
-      return 0;
-    });
-    sums_fresh_ = true;
-  }
-
   /// sum_i w_i v_i (or sum_i v_i without weights): per fixed block of rows, then over blocks in order.
   double block_total(const double* v, const double* w = nullptr) const {
     const std::int64_t nb = blocks_of(n_, kScanBlock);
@@ -655,8 +651,7 @@ class CpuProblem final : public Problem {
   std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
-  std::vector<std::int64_t> order_;  ///< row indices grouped by label (cluster_pass)
-  bool sums_fresh_ = false;          ///< sums_/weights_ belong to the current labels
+  bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels
   Panels<T> panels_;
   ValueCheck check_;
 };

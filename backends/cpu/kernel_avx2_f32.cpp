@@ -188,16 +188,11 @@ double l2_distance_row(const float* x, const double* c, std::int64_t d) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-void cluster(const float* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
-             const double* c, std::int64_t d, double* sum, double* dist) {
-  cluster_rows(x, stride, idx, m, w, c, d, sum, dist, &l2_distance_row);
-}
-
 }  // namespace
 
 KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &scores_block}; }
 // accumulate_rows is plain vectorisable C++; this file is compiled with -ffp-contract=off, so its
 // multiplies and adds are not fused and the sums have the portable version's bits.
-FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>, &cluster}; }
+FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>, &cluster_sums<float>}; }
 
 }  // namespace fkm::cpu

@@ -5,6 +5,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -24,12 +25,14 @@ std::vector<KernelTable<T>> all_tables() {
   if constexpr (std::is_same_v<T, float>) {
     out.push_back(generic_kernels_f32());
 #ifdef FKM_CPU_HAVE_AVX2
-    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f32());
+    if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_kernels_f32());
+    if (cpu_supports(KernelIsa::Avx512)) out.push_back(avx512_kernels_f32());
 #endif
   } else {
     out.push_back(generic_kernels_f64());
 #ifdef FKM_CPU_HAVE_AVX2
-    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f64());
+    if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_kernels_f64());
+    if (cpu_supports(KernelIsa::Avx512)) out.push_back(avx512_kernels_f64());
 #endif
   }
   return out;
@@ -38,7 +41,7 @@ std::vector<KernelTable<T>> all_tables() {
 std::vector<FloatRowKernels> all_row_tables() {
   std::vector<FloatRowKernels> out{generic_float_row_kernels()};
 #ifdef FKM_CPU_HAVE_AVX2
-  if (kernel_isa() == "avx2+fma") out.push_back(avx2_float_row_kernels());
+  if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_float_row_kernels());
 #endif
   return out;
 }
@@ -157,6 +160,30 @@ TEST_CASE("cpu argmin: block and depth-chunk sizes change no bit", "[cpu][kernel
   }
 }
 
+TEST_CASE("cpu argmin: the AVX2 and AVX-512 float kernels give the same bits", "[cpu][kernel]") {
+#ifdef FKM_CPU_HAVE_AVX2
+  if (!cpu_supports(KernelIsa::Avx512)) {
+    WARN("this CPU has no AVX-512F: the AVX-512 kernels are compiled but not run");
+    return;
+  }
+  // Both sum each dot product as one FMA chain in feature order and score it with
+  // fma(scale, dot, bias): every score, so every label, is the same bits.
+  for (const auto& shape : {std::array<std::int64_t, 3>{97, 43, 37}, {200, 130, 70}, {25, 784, 33}, {7, 3, 1}}) {
+    const std::int64_t n = shape[0], d = shape[1], k = shape[2];
+    const auto xd = normal(n * d, 41 + d), c = normal(k * d, 42 + d);
+    std::vector<float> x(xd.begin(), xd.end());
+    Panels<float> P;
+    P.pack(c.data(), k, d, Metric::L2, nullptr);
+    std::vector<std::int32_t> l2, l5;
+    std::vector<float> b2, b5;
+    run_argmin(avx2_kernels_f32(), x, n, d, P, 48, 64, l2, b2);
+    run_argmin(avx512_kernels_f32(), x, n, d, P, 30, 24, l5, b5);
+    REQUIRE(l5 == l2);
+    REQUIRE(b5 == b2);
+  }
+#endif
+}
+
 TEST_CASE("cpu scores kernel matches fp64", "[cpu][kernel]") {
   const std::int64_t n = 23, d = 29, k = 21;
   const auto xd = normal(n * d, 21), c = normal(k * d, 22);
@@ -214,6 +241,15 @@ TEST_CASE("cpu exact distances and update sums have the same bits on every instr
         for (std::int64_t i = 0; i < n; ++i)  // the reference's order: every point, in index order
           for (std::int64_t f = 0; f < d; ++f) ref[labels[i] * d + f] += (wp ? wp[i] : 1.0) * double(x[i * d + f]);
         REQUIRE(sums == ref);
+        // the sort-inverse schedule (each cluster's rows, ascending) gives the same bits
+        std::vector<double> by_cluster(k * d, 0.0);
+        for (std::int64_t j = 0; j < k; ++j) {
+          std::vector<std::int64_t> idx;
+          for (std::int64_t i = 0; i < n; ++i)
+            if (labels[i] == j) idx.push_back(i);
+          rk.cluster_sums(x.data(), d, idx.data(), std::int64_t(idx.size()), wp, d, &by_cluster[j * d]);
+        }
+        REQUIRE(by_cluster == ref);
       }
     }
   }
