@@ -67,6 +67,7 @@ class CpuProblem final : public Problem {
         n_(s.x.rows),
         d_(s.x.cols),
         metric_(s.metric),
+        prune_(s.pruning == Pruning::Hamerly && s.metric == Metric::L2),
         row_offset_(s.row_offset),
         threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
         kernels_(kernels_for<T>()),
@@ -161,11 +162,16 @@ class CpuProblem final : public Problem {
       for (std::int64_t j = 0; j < k_; ++j) normalise(&c_[j * d_]);
     previous_ = c_;
     panels_.pack(c_.data(), k_, d_, metric_, centring());
+    bounds_valid_ = false;
   }
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
+  std::int64_t last_assign_skipped() const override { return skipped_; }
+
   double assign() override {
     sums_fresh_ = false;
+    skipped_ = 0;
+    if (prune_) return bounded_assign();
     // Labels from the score kernel; each point's exact fp64 distance to its centroid while its
     // packed row is still in cache (nearest_pass).
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
@@ -315,6 +321,7 @@ class CpuProblem final : public Problem {
 
   double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     sums_fresh_ = false;  // labels change below
+    bounds_valid_ = false;
     if (reset) std::fill(dist_.begin(), dist_.end(), kInf);
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
@@ -485,6 +492,158 @@ class CpuProblem final : public Problem {
     });
   }
 
+  /// The assignment with Hamerly bounds (L2). A point keeps its label without meeting every
+  /// centroid when lower_[i] (decreased by the largest shift of another centroid since the bounds
+  /// were set) proves that the score kernel would pick labels_[i] again: the proof allows for
+  /// the kernel's fp32 rounding, so labels, distances and inertia are assign()'s, bit for bit.
+  /// The other points are gathered, packed and run through the top-2 kernel, which renews
+  /// their bounds. Each point's exact distance is computed either way (the inertia needs it).
+  double bounded_assign() {
+    const bool fresh = !bounds_valid_;
+    if (std::int64_t(row_scale_.size()) != n_) row_scales();  // ||x_i - shift||^2
+    lower_.resize(n_);
+    // the largest and second-largest centroid shift since the bounds were set
+    double max1 = 0, max2 = 0;
+    std::int64_t arg1 = -1;
+    if (!fresh)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        double s2 = 0;
+        for (std::int64_t f = 0; f < d_; ++f) {
+          const double t = c_[j * d_ + f] - bound_c_[j * d_ + f];
+          s2 += t * t;
+        }
+        const double s = std::sqrt(s2) * (1 + 1e-12);
+        if (s > max1) {
+          max2 = max1;
+          max1 = s;
+          arg1 = j;
+        } else if (s > max2) {
+          max2 = s;
+        }
+      }
+    const RoundingBounds rb = rounding_bounds();
+    const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
+    std::vector<double> values(n_, 0.0);
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel num_threads(threads_)
+      {
+        AlignedVector<T> tiles;
+        KernelWorkspace<T> ws;
+        ws.reserve(rows_per_block);
+        std::vector<T> best(rows_per_block), second(rows_per_block);
+        std::vector<std::int32_t> label(rows_per_block);
+        std::vector<std::int64_t> pending;
+        pending.reserve(rows_per_block);
+        std::int64_t kept = 0;
+        // Rows whose bounds prove nothing: all of them against every centroid, a block at a time.
+        auto flush = [&] {
+          const std::int64_t m = std::int64_t(pending.size());
+          if (m == 0) return;
+          tiles.resize(tiles_of(m) * tile_size(d_));
+          pack_rows_gather<T>(x, x_.row_stride, pending.data(), m, d_, shift_t_.empty() ? nullptr : shift_t_.data(),
+                              tiles.data());
+          kernels_.argmin2(tiles.data(), m, panels_, tiling_.depth_chunk, ws, label.data(), best.data(), second.data());
+          for (std::int64_t r = 0; r < m; ++r) {
+            const std::int64_t i = pending[r];
+            labels_[i] = label[r];
+            dist_[i] = exact_l2<S>(i, label[r]);
+            lower_[i] = rb.lower_bound(row_scale_[i], double(second[r]));
+            values[i] = w_[i] * dist_[i];
+          }
+          pending.clear();
+        };
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < nb; ++b) {
+          for (std::int64_t i = b * rows_per_block; i < std::min(n_, (b + 1) * rows_per_block); ++i) {
+            if (!fresh) {
+              lower_[i] -= labels_[i] == arg1 ? max2 : max1;
+              const double dist = exact_l2<S>(i, labels_[i]);
+              if (rb.keeps_label(row_scale_[i], dist, lower_[i])) {
+                dist_[i] = dist;
+                values[i] = w_[i] * dist;
+                ++kept;
+                continue;
+              }
+            }
+            pending.push_back(i);
+            if (std::int64_t(pending.size()) == rows_per_block) flush();
+          }
+        }
+        flush();
+#pragma omp atomic
+        skipped_ += kept;
+      }
+      return 0;
+    });
+    bound_c_ = c_;
+    bounds_valid_ = true;
+    return block_total(values.data());
+  }
+
+  /// How far the score kernel can be from exact arithmetic on the true rows and centroids, for
+  /// the current centroids: the kernel scores rounded, centred vectors (x~ = fl(x - fl(mean)),
+  /// c~ = fl(c - mean), at most rho from the true ones, Euclidean) with a rounded dot product
+  /// (score error at most E). Both bounds are generous by design (a loose bound only costs
+  /// pruning, never a label).
+  struct RoundingBounds {
+    double eps, c_max, mean_norm, d;
+    double rho(double xn) const { return 2 * eps * (xn + c_max + mean_norm); }
+    double score_error(double xn) const {
+      const double r = xn + rho(xn) + c_max;
+      return (2 * d + 8) * eps * r * r;
+    }
+    /// Whether the kernel, meeting every centroid, would surely pick the current label again:
+    /// every other centroid's score exceeds the label's by more than the rounding can undo.
+    /// x2: ||x - shift||^2; dist: the exact squared distance to the labelled centroid; lower: a
+    /// lower bound on the true distance to every other centroid.
+    bool keeps_label(double x2, double dist, double lower) const {
+      const double xn = std::sqrt(x2), r = rho(xn);
+      const double u = std::sqrt(dist) * (1 + 1e-12) + r, l = lower * (1 - 1e-12) - r;
+      return l > 0 && l * l - u * u > 2 * score_error(xn);
+    }
+    /// A lower bound on the true distance to every centroid but the chosen one, from the
+    /// kernel's second-best score (+inf when there is no other centroid).
+    double lower_bound(double x2, double second) const {
+      if (!(second < std::numeric_limits<double>::infinity())) return second;  // +inf, or NaN: no proof
+      const double xn = std::sqrt(x2), r = rho(xn), xlo = std::max(0.0, xn - r);
+      const double d2 = second + xlo * xlo - score_error(xn);
+      return std::max(0.0, std::sqrt(std::max(0.0, d2)) * (1 - 1e-12) - r);
+    }
+  };
+
+  RoundingBounds rounding_bounds() const {
+    RoundingBounds rb;
+    rb.eps = double(std::numeric_limits<T>::epsilon());
+    rb.d = double(d_);
+    double c2 = 0;
+    for (std::int64_t j = 0; j < k_; ++j) {
+      double s = 0;
+      for (std::int64_t f = 0; f < d_; ++f) {
+        const double v = c_[j * d_ + f] - (shift_.empty() ? 0.0 : shift_[f]);
+        s += v * v;
+      }
+      c2 = std::max(c2, s);
+    }
+    rb.c_max = std::sqrt(c2);
+    double m2 = 0;
+    for (double m : shift_) m2 += m * m;
+    rb.mean_norm = std::sqrt(m2);
+    return rb;
+  }
+
+  /// The exact fp64 squared distance of stored row i to centroid j (exact_distances' bits).
+  template <class S>
+  double exact_l2(std::int64_t i, std::int32_t j) const {
+    const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+    const double* c = &c_[std::int64_t(j) * d_];
+    if constexpr (std::is_same_v<S, float>)
+      return row_kernels_.l2_distance_row(row, c, d_);
+    else
+      return l2_distance_row(row, c, d_);
+  }
+
   /// sum_i w_i v_i (or sum_i v_i without weights): per fixed block of rows, then over blocks in order.
   double block_total(const double* v, const double* w = nullptr) const {
     const std::int64_t nb = blocks_of(n_, kScanBlock);
@@ -652,6 +811,12 @@ class CpuProblem final : public Problem {
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
   bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels
+  // Pruning (Hamerly bounds, L2): lower_[i] <= the true distance from row i to every centroid
+  // but labels_[i], as of the centroids bound_c_; valid while bounds_valid_.
+  bool prune_ = false;
+  bool bounds_valid_ = false;
+  std::vector<double> lower_, bound_c_;
+  std::int64_t skipped_ = 0;  ///< last_assign_skipped()
   Panels<T> panels_;
   ValueCheck check_;
 };

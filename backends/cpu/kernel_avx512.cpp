@@ -6,5 +6,5 @@
 #include "score_kernel.hpp"
 
 namespace fkm::cpu {
-KernelTable<double> avx512_kernels_f64() { return {&argmin_block<double>, &scores_block<double>}; }
+KernelTable<double> avx512_kernels_f64() { return {&argmin_block<double>, &argmin2_block<double>, &scores_block<double>}; }
 }  // namespace fkm::cpu

@@ -9,7 +9,8 @@
 //                 or panel) run the [6 x 32], [12 x 16] and [6 x 16] instances of the same code.
 //   argmin:       per row, a running (min, index) per lane ([rows][16] in the workspace),
 //                 updated panel by panel in column order with a strict compare (ties go to the
-//                 lower index); the 16 lanes are reduced once at the end of the block.
+//                 lower index; argmin2: and the second-least score per lane); the 16 lanes are
+//                 reduced once at the end of the block (lane_reduce.hpp).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "lane_reduce.hpp"
 
 namespace fkm::cpu {
 namespace {
@@ -109,12 +111,17 @@ void for_each_group(const float* tiles, std::int64_t rows, const Panels<float>& 
   }
 }
 
-void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
-                  KernelWorkspace<float>& ws, std::int32_t* label, float* best) {
+/// The argmin (and with kSecond, each row's second-best score) of one block.
+template <bool kSecond>
+void argmin_lanes(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                  KernelWorkspace<float>& ws, std::int32_t* label, float* best, float* second) {
   float* lane_best = ws.lane_best.data();
+  float* lane_second = ws.lane_second.data();
   std::int32_t* lane_label = ws.lane_label.data();
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
   for (std::int64_t i = 0; i < rows; ++i) {
-    _mm512_store_ps(lane_best + i * W, _mm512_set1_ps(std::numeric_limits<float>::infinity()));
+    _mm512_store_ps(lane_best + i * W, inf);
+    if (kSecond) _mm512_store_ps(lane_second + i * W, inf);
     _mm512_store_si512(lane_label + i * W, _mm512_setzero_si512());
   }
   const __m512 scale = _mm512_set1_ps(P.scale);
@@ -134,6 +141,10 @@ void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
         float* bp = lane_best + (t * R + r) * W;
         std::int32_t* lp = lane_label + (t * R + r) * W;
         const __m512 b = _mm512_load_ps(bp);
+        if (kSecond) {  // the second least of {b, second, s}
+          float* sp = lane_second + (t * R + r) * W;
+          _mm512_store_ps(sp, _mm512_min_ps(_mm512_load_ps(sp), _mm512_max_ps(b, s)));
+        }
         const __mmask16 better = _mm512_cmp_ps_mask(s, b, _CMP_LT_OQ);
         _mm512_store_ps(bp, _mm512_mask_blend_ps(better, b, s));
         _mm512_store_si512(lp, _mm512_mask_blend_epi32(better, _mm512_load_si512(lp), id));
@@ -141,20 +152,17 @@ void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
     }
   };
   for_each_group(tiles, rows, P, chunk, ws, finish);
-  for (std::int64_t i = 0; i < rows; ++i) {
-    float b = lane_best[i * W];
-    std::int32_t l = lane_label[i * W];
-    for (int c = 1; c < W; ++c) {
-      const float v = lane_best[i * W + c];
-      const std::int32_t j = lane_label[i * W + c];
-      if (v < b || (v == b && j < l)) {
-        b = v;
-        l = j;
-      }
-    }
-    best[i] = b;
-    label[i] = l;
-  }
+  reduce_lanes(lane_best, lane_label, kSecond ? lane_second : nullptr, W, rows, label, best, second);
+}
+
+void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                  KernelWorkspace<float>& ws, std::int32_t* label, float* best) {
+  argmin_lanes<false>(tiles, rows, P, chunk, ws, label, best, nullptr);
+}
+
+void argmin2_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                   KernelWorkspace<float>& ws, std::int32_t* label, float* best, float* second) {
+  argmin_lanes<true>(tiles, rows, P, chunk, ws, label, best, second);
 }
 
 void scores_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
@@ -180,6 +188,6 @@ void scores_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
 
 }  // namespace
 
-KernelTable<float> avx512_kernels_f32() { return {&argmin_block, &scores_block, /*panels_per_step=*/2, /*tiles_per_step=*/2}; }
+KernelTable<float> avx512_kernels_f32() { return {&argmin_block, &argmin2_block, &scores_block, /*panels_per_step=*/2, /*tiles_per_step=*/2}; }
 
 }  // namespace fkm::cpu

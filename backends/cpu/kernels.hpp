@@ -15,11 +15,13 @@ struct KernelWorkspace {
   AlignedVector<T> partial;           ///< [tiles][R][W]: dot products carried between depth chunks
   AlignedVector<T> lane_best;         ///< [rows][W]: running minimum per row and lane (vector kernels)
   AlignedVector<std::int32_t> lane_label;  ///< [rows][W]: its centroid index
+  AlignedVector<T> lane_second;       ///< [rows][W]: second-least score per row and lane (argmin2)
   void reserve(std::int64_t rows) {
     const std::int64_t padded = tiles_of(rows) * kMicroRows;
     partial.resize(padded * 2 * Panels<T>::W);  // up to two panels carried at a time
     lane_best.resize(padded * Panels<T>::W);
     lane_label.resize(padded * Panels<T>::W);
+    lane_second.resize(padded * Panels<T>::W);
   }
 };
 
@@ -31,6 +33,10 @@ struct KernelTable {
   /// best score and its centroid index per row (ties to the lower index)
   void (*argmin)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
                  KernelWorkspace<T>& ws, std::int32_t* label, T* best);
+  /// argmin, and each row's second-best score (the least score of every other centroid; +inf
+  /// when K = 1): the pruned assignment's lower bounds
+  void (*argmin2)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
+                  KernelWorkspace<T>& ws, std::int32_t* label, T* best, T* second);
   /// every score: out[r * P.padded_k() + j]
   void (*scores)(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t depth_chunk,
                  KernelWorkspace<T>& ws, T* out);
