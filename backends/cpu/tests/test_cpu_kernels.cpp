@@ -184,6 +184,49 @@ TEST_CASE("cpu argmin: the AVX2 and AVX-512 float kernels give the same bits", "
 #endif
 }
 
+template <class T>
+void check_argmin2(std::int64_t n, std::int64_t d, std::int64_t k, bool with_ties) {
+  const auto xd = normal(n * d, 51 + n + d + k);
+  auto c = normal(k * d, 52 + n + d + k);
+  if (with_ties && k > 20)  // equal centroids in different lanes and panels: equal best and second scores
+    for (std::int64_t f = 0; f < d; ++f) c[19 * d + f] = c[3 * d + f];
+  std::vector<T> x(xd.begin(), xd.end());
+  if (with_ties)  // row 0 is centroid 3 itself
+    for (std::int64_t f = 0; f < d; ++f) x[f] = T(c[3 * d + f]);
+  Panels<T> P;
+  P.pack(c.data(), k, d, Metric::L2, nullptr);
+  for (const auto& kt : all_tables<T>()) {
+    AlignedVector<T> tiles(tiles_of(n) * tile_size(d));
+    pack_rows<T>(x.data(), d, n, d, static_cast<const T*>(nullptr), tiles.data());
+    KernelWorkspace<T> ws;
+    ws.reserve(n);
+    std::vector<T> scores(n * P.padded_k()), best(n), second(n), best1(n);
+    std::vector<std::int32_t> label(n), label1(n);
+    kt.scores(tiles.data(), n, P, 16, ws, scores.data());
+    kt.argmin(tiles.data(), n, P, 16, ws, label1.data(), best1.data());
+    kt.argmin2(tiles.data(), n, P, 16, ws, label.data(), best.data(), second.data());
+    REQUIRE(label == label1);
+    REQUIRE(best == best1);
+    for (std::int64_t i = 0; i < n; ++i) {
+      T others = std::numeric_limits<T>::infinity();
+      for (std::int64_t j = 0; j < k; ++j)
+        if (j != label[i]) others = std::min(others, scores[i * P.padded_k() + j]);
+      INFO("row " << i << " of " << n << ", d " << d << ", k " << k);
+      REQUIRE(best[i] == scores[i * P.padded_k() + label[i]]);
+      REQUIRE(second[i] == others);  // the same bits: the same dot products
+    }
+  }
+}
+
+TEST_CASE("cpu argmin2: the second-best score is the least of every other centroid's", "[cpu][kernel]") {
+  check_argmin2<float>(97, 43, 37, false);
+  check_argmin2<float>(40, 9, 40, true);    // K = N, equal centroids
+  check_argmin2<float>(13, 5, 1, false);    // K = 1: no other centroid, +inf
+  check_argmin2<float>(31, 130, 70, true);  // several panel pairs
+  check_argmin2<double>(97, 43, 37, false);
+  check_argmin2<double>(31, 20, 33, true);
+}
+
 TEST_CASE("cpu scores kernel matches fp64", "[cpu][kernel]") {
   const std::int64_t n = 23, d = 29, k = 21;
   const auto xd = normal(n * d, 21), c = normal(k * d, 22);
