@@ -25,6 +25,7 @@
 #include "kernels.hpp"
 #include "panels.hpp"
 #include "point_tiles.hpp"
+#include "pruning.hpp"
 #include "row_kernels.hpp"
 
 namespace fkm::cpu {
@@ -495,13 +496,13 @@ class CpuProblem final : public Problem {
   /// The assignment with Hamerly bounds (L2). A point keeps its label without meeting every
   /// centroid when lower_[i] (decreased by the largest shift of another centroid since the bounds
   /// were set) proves that the score kernel would pick labels_[i] again: the proof allows for
-  /// the kernel's fp32 rounding, so labels, distances and inertia are assign()'s, bit for bit.
-  /// The other points are gathered, packed and run through the top-2 kernel, which renews
-  /// their bounds. Each point's exact distance is computed either way (the inertia needs it).
+  /// the kernel's rounding (pruning.hpp), so labels, distances and inertia are assign()'s, bit
+  /// for bit. The other points are gathered, packed and run through the top-2 kernel, which
+  /// renews their bounds. Each point's exact distance is computed either way (inertia needs it).
   double bounded_assign() {
     const bool fresh = !bounds_valid_;
     if (std::int64_t(row_scale_.size()) != n_) row_scales();  // ||x_i - shift||^2
-    lower_.resize(n_);
+    lower_.resize(std::size_t(n_));
     // the largest and second-largest centroid shift since the bounds were set
     double max1 = 0, max2 = 0;
     std::int64_t arg1 = -1;
@@ -549,7 +550,9 @@ class CpuProblem final : public Problem {
             const std::int64_t i = pending[r];
             labels_[i] = label[r];
             dist_[i] = exact_l2<S>(i, label[r]);
-            lower_[i] = rb.lower_bound(row_scale_[i], double(second[r]));
+            // K = 1: no other centroid, nothing can ever beat this one
+            lower_[i] = k_ == 1 ? std::numeric_limits<float>::infinity()
+                                : bound_down(rb.lower_bound(row_scale_[i], double(second[r])));
             values[i] = w_[i] * dist_[i];
           }
           pending.clear();
@@ -558,9 +561,10 @@ class CpuProblem final : public Problem {
         for (std::int64_t b = 0; b < nb; ++b) {
           for (std::int64_t i = b * rows_per_block; i < std::min(n_, (b + 1) * rows_per_block); ++i) {
             if (!fresh) {
-              lower_[i] -= labels_[i] == arg1 ? max2 : max1;
+              const double lower = double(lower_[i]) - (labels_[i] == arg1 ? max2 : max1);
+              lower_[i] = bound_down(lower);
               const double dist = exact_l2<S>(i, labels_[i]);
-              if (rb.keeps_label(row_scale_[i], dist, lower_[i])) {
+              if (lower > rb.min_proving_lower(row_scale_[i], dist)) {
                 dist_[i] = dist;
                 values[i] = w_[i] * dist;
                 ++kept;
@@ -582,41 +586,11 @@ class CpuProblem final : public Problem {
     return block_total(values.data());
   }
 
-  /// How far the score kernel can be from exact arithmetic on the true rows and centroids, for
-  /// the current centroids: the kernel scores rounded, centred vectors (x~ = fl(x - fl(mean)),
-  /// c~ = fl(c - mean), at most rho from the true ones, Euclidean) with a rounded dot product
-  /// (score error at most E). Both bounds are generous by design (a loose bound only costs
-  /// pruning, never a label).
-  struct RoundingBounds {
-    double eps, c_max, mean_norm, d;
-    double rho(double xn) const { return 2 * eps * (xn + c_max + mean_norm); }
-    double score_error(double xn) const {
-      const double r = xn + rho(xn) + c_max;
-      return (2 * d + 8) * eps * r * r;
-    }
-    /// Whether the kernel, meeting every centroid, would surely pick the current label again:
-    /// every other centroid's score exceeds the label's by more than the rounding can undo.
-    /// x2: ||x - shift||^2; dist: the exact squared distance to the labelled centroid; lower: a
-    /// lower bound on the true distance to every other centroid.
-    bool keeps_label(double x2, double dist, double lower) const {
-      const double xn = std::sqrt(x2), r = rho(xn);
-      const double u = std::sqrt(dist) * (1 + 1e-12) + r, l = lower * (1 - 1e-12) - r;
-      return l > 0 && l * l - u * u > 2 * score_error(xn);
-    }
-    /// A lower bound on the true distance to every centroid but the chosen one, from the
-    /// kernel's second-best score (+inf when there is no other centroid).
-    double lower_bound(double x2, double second) const {
-      if (!(second < std::numeric_limits<double>::infinity())) return second;  // +inf, or NaN: no proof
-      const double xn = std::sqrt(x2), r = rho(xn), xlo = std::max(0.0, xn - r);
-      const double d2 = second + xlo * xlo - score_error(xn);
-      return std::max(0.0, std::sqrt(std::max(0.0, d2)) * (1 - 1e-12) - r);
-    }
-  };
-
   RoundingBounds rounding_bounds() const {
     RoundingBounds rb;
     rb.eps = double(std::numeric_limits<T>::epsilon());
     rb.d = double(d_);
+    rb.safe_r2 = double(std::numeric_limits<T>::max()) / 4;  // a score is at most ~3 (|x| + |c|)^2
     double c2 = 0;
     for (std::int64_t j = 0; j < k_; ++j) {
       double s = 0;
@@ -815,7 +789,8 @@ class CpuProblem final : public Problem {
   // but labels_[i], as of the centroids bound_c_; valid while bounds_valid_.
   bool prune_ = false;
   bool bounds_valid_ = false;
-  std::vector<double> lower_, bound_c_;
+  std::vector<float> lower_;
+  std::vector<double> bound_c_;
   std::int64_t skipped_ = 0;  ///< last_assign_skipped()
   Panels<T> panels_;
   ValueCheck check_;

@@ -14,6 +14,7 @@
 
 #include "fkm/fkm.hpp"
 #include "kernels.hpp"
+#include "pruning.hpp"
 #include "row_kernels.hpp"
 
 namespace fkm::cpu {
@@ -225,6 +226,81 @@ TEST_CASE("cpu argmin2: the second-best score is the least of every other centro
   check_argmin2<float>(31, 130, 70, true);  // several panel pairs
   check_argmin2<double>(97, 43, 37, false);
   check_argmin2<double>(31, 20, 33, true);
+}
+
+TEST_CASE("cpu pruning: the rounding allowance bounds every kernel score's error", "[cpu][kernel][pruning]") {
+  // The pruned assignment's proofs rest on two claims of RoundingBounds, checked here against
+  // the kernels themselves: the centred, rounded vectors are within rho of the true ones, and
+  // every score is within score_error of the exact score of those vectors.
+  for (const auto& shape : {std::array<std::int64_t, 3>{50, 7, 20}, {30, 130, 33}, {12, 784, 17}, {9, 2049, 5}}) {
+    for (const double offset : {0.0, 300.0}) {  // offset: data far from the origin, centred
+      const std::int64_t n = shape[0], d = shape[1], k = shape[2];
+      const auto xd = normal(n * d, 61 + d, offset), cd = normal(k * d, 62 + d, offset);
+      std::vector<float> x(xd.begin(), xd.end());
+      std::vector<double> mean(d, 0.0);
+      if (offset != 0)
+        for (std::int64_t i = 0; i < n; ++i)
+          for (std::int64_t f = 0; f < d; ++f) mean[f] += double(x[i * d + f]) / double(n);
+      std::vector<float> mean_t(mean.begin(), mean.end());
+      const double* shift = offset != 0 ? mean.data() : nullptr;
+      Panels<float> P;
+      P.pack(cd.data(), k, d, Metric::L2, shift);
+      RoundingBounds rb;
+      rb.eps = std::numeric_limits<float>::epsilon();
+      rb.d = double(d);
+      rb.safe_r2 = std::numeric_limits<float>::max() / 4;
+      for (std::int64_t j = 0; j < k; ++j) {
+        double s = 0;
+        for (std::int64_t f = 0; f < d; ++f) s += (cd[j * d + f] - mean[f]) * (cd[j * d + f] - mean[f]);
+        rb.c_max = std::max(rb.c_max, std::sqrt(s));
+      }
+      for (double m : mean) rb.mean_norm += m * m;
+      rb.mean_norm = std::sqrt(rb.mean_norm);
+      AlignedVector<float> tiles(tiles_of(n) * tile_size(d));
+      pack_rows<float>(x.data(), d, n, d, offset != 0 ? mean_t.data() : nullptr, tiles.data());
+      for (const auto& kt : all_tables<float>()) {
+        KernelWorkspace<float> ws;
+        ws.reserve(n);
+        std::vector<float> out(n * P.padded_k());
+        kt.scores(tiles.data(), n, P, 64, ws, out.data());
+        for (std::int64_t i = 0; i < n; ++i) {
+          double x2 = 0, moved = 0;
+          std::vector<double> xt(d);
+          for (std::int64_t f = 0; f < d; ++f) {
+            const double v = double(x[i * d + f]) - mean[f];
+            x2 += v * v;
+            xt[f] = tiles[(i / kMicroRows) * tile_size(d) + tile_offset(f, int(i % kMicroRows))];
+            moved += (xt[f] - v) * (xt[f] - v);
+          }
+          const double xn = std::sqrt(x2);
+          REQUIRE(std::sqrt(moved) <= rb.rho(xn) / 2);  // centroids move too: half of rho each
+          for (std::int64_t j = 0; j < k; ++j) {
+            double c2 = 0, dot = 0, cmoved = 0;
+            for (std::int64_t f = 0; f < d; ++f) {
+              const double ct = P.panel(j / P.W)[f * P.W + j % P.W];
+              c2 += ct * ct;
+              dot += xt[f] * ct;
+              const double cv = cd[j * d + f] - mean[f];
+              cmoved += (ct - cv) * (ct - cv);
+            }
+            REQUIRE(std::sqrt(cmoved) <= rb.rho(xn) / 2);
+            const double exact = c2 - 2 * dot;
+            INFO("d " << d << " offset " << offset << " row " << i << " centroid " << j);
+            REQUIRE(std::abs(double(out[i * P.padded_k() + j]) - exact) <= rb.score_error(xn) / 2);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu pruning: bounds round toward zero", "[cpu][kernel][pruning]") {
+  for (const double v : {0.1, 1.0 / 3.0, 12345.678901234, 1e-30, 3.4e38})
+    CHECK(double(bound_down(v)) <= v);
+  CHECK(bound_down(-1.0) == 0.f);
+  CHECK(bound_down(std::numeric_limits<double>::quiet_NaN()) == 0.f);
+  CHECK(bound_down(std::numeric_limits<double>::infinity()) == std::numeric_limits<float>::infinity());
+  CHECK(bound_down(1e300) == std::numeric_limits<float>::max());
 }
 
 TEST_CASE("cpu scores kernel matches fp64", "[cpu][kernel]") {
