@@ -1,15 +1,16 @@
 // cpu_bench: times fkm's CPU backend for perf/cpu_suite, and breaks an iteration into its steps.
 //
-//   cpu_bench fit X.npy C0.npy ITERS [THREADS] [LABELS_OUT.npy]
-//       fkm::fit from the given centroids, tol = 0, exactly ITERS Lloyd iterations; prints one
-//       JSON line: seconds (whole fit), s_per_iter, inertia, n_iter, device.
+//   cpu_bench fit X.npy C0.npy ITERS [THREADS] [LABELS_OUT.npy|-] [off|hamerly]
+//       fkm::fit from the given centroids, tol = 0, exactly ITERS Lloyd iterations, with the
+//       given pruning (default off); prints one JSON line: seconds (whole fit), s_per_iter,
+//       inertia, n_iter, device, skipped (per iteration: points pruning kept without a search).
 //   cpu_bench peak
-//       the FMA peak of this machine, all threads: independent AVX2 FMA chains in registers;
-//       one JSON line: gflops, threads.
+//       the FMA peak of this machine, all threads: independent FMA chains in registers, AVX2
+//       and (where the CPU has it) AVX-512; one JSON line: gflops (the better), threads, isa.
 //   cpu_bench predict X.npy C.npy LABELS_OUT.npy
 //       labels of the nearest of the given centroids (one assignment), as int32 .npy.
-//   cpu_bench steps X.npy C0.npy ITERS [THREADS]
-//   cpu_bench steps synthetic:N:D:K ITERS [THREADS]
+//   cpu_bench steps X.npy C0.npy ITERS [THREADS] [-] [off|hamerly]
+//   cpu_bench steps synthetic:N:D:K ITERS [THREADS] [-] [off|hamerly]
 //       the Problem interface directly: wall and CPU seconds per iteration of assign,
 //       accumulate and update (CPU seconds are robust to other load on a shared machine).
 #include <immintrin.h>
@@ -71,31 +72,60 @@ __attribute__((target("avx2,fma"))) float fma_chains(std::int64_t steps) {
   return out[0];
 }
 
-int run_peak() {
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-    std::printf("{\"gflops\": null, \"threads\": 0}\n");
-    return 0;
-  }
-  const std::int64_t steps = 20000000;
+/// The same with 24 chains of 16 floats (AVX-512F).
+__attribute__((target("avx512f"))) float fma_chains512(std::int64_t steps) {
+  __m512 a[24];
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (int i = 0; i < 24; ++i) a[i] = _mm512_set1_ps(float(i));
+  for (std::int64_t s = 0; s < steps; ++s)
+#pragma GCC unroll 24
+    for (int i = 0; i < 24; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  __m512 t = a[0];
+  for (int i = 1; i < 24; ++i) t = _mm512_add_ps(t, a[i]);
+  return _mm512_reduce_add_ps(t);
+}
+
+/// Best GFLOP/s of `chains(steps)` run on every thread (flops_per_step per call and step).
+template <class Chains>
+double peak_of(Chains&& chains, double flops_per_step, int& threads) {
+  const std::int64_t steps = 10000000;
   double best = 0;
-  int threads = 1;
   for (int rep = 0; rep < 5; ++rep) {
     float sink = 0;
     const double t0 = wall_now();
 #pragma omp parallel reduction(+ : sink)
     {
-      sink += fma_chains(steps);
+      sink += chains(steps);
 #pragma omp single
       threads = omp_get_num_threads();
     }
     const double dt = wall_now() - t0;
-    best = std::max(best, 2.0 * 8 * 12 * double(steps) * threads / dt * 1e-9 + 0 * sink);
+    best = std::max(best, flops_per_step * double(steps) * threads / dt * 1e-9 + 0 * sink);
   }
-  std::printf("{\"gflops\": %.1f, \"threads\": %d}\n", best, threads);
+  return best;
+}
+
+int run_peak() {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    std::printf("{\"gflops\": null, \"threads\": 0}\n");
+    return 0;
+  }
+  int threads = 1;
+  double best = peak_of(fma_chains, 2.0 * 8 * 12, threads);
+  const char* isa = "avx2";
+  if (__builtin_cpu_supports("avx512f")) {
+    const double p512 = peak_of(fma_chains512, 2.0 * 16 * 24, threads);
+    if (p512 > best) {
+      best = p512;
+      isa = "avx512f";
+    }
+  }
+  std::printf("{\"gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\"}\n", best, threads, isa);
   return 0;
 }
 
-int run_fit(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int iters, int threads, const char* labels_out) {
+int run_fit(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int iters, int threads, const char* labels_out,
+            fkm::Pruning pruning) {
   fkm::KMeansParams p;
   p.k = c0.rows;
   p.init = fkm::Init::Given;
@@ -104,21 +134,28 @@ int run_fit(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int ite
   p.tol = 0;
   p.backend = fkm::BackendKind::Cpu;
   p.num_threads = threads;
+  p.pruning = pruning;
   const double t0 = wall_now();
   const fkm::KMeansResult r = fkm::fit(fkm::host_view(x.values.data(), x.rows, x.cols), p);
   const double seconds = wall_now() - t0;
   double iter_seconds = 0;
   for (const auto& h : r.history) iter_seconds += h.seconds;
-  std::printf("{\"seconds\": %.6f, \"s_per_iter\": %.6f, \"inertia\": %.17g, \"n_iter\": %d, \"device\": \"%s\"}\n",
-              seconds, iter_seconds / r.n_iter, r.inertia, r.n_iter, r.device.c_str());
-  if (labels_out) fkm_perf::write_npy_i32(labels_out, r.labels);
+  std::string skipped;
+  for (const auto& h : r.history) skipped += (skipped.empty() ? "" : ", ") + std::to_string(h.n_skipped);
+  std::printf("{\"seconds\": %.6f, \"s_per_iter\": %.6f, \"inertia\": %.17g, \"n_iter\": %d, \"device\": \"%s\", "
+              "\"pruning\": \"%s\", \"skipped\": [%s]}\n",
+              seconds, iter_seconds / r.n_iter, r.inertia, r.n_iter, r.device.c_str(), fkm::to_string(pruning),
+              skipped.c_str());
+  if (labels_out && std::string(labels_out) != "-") fkm_perf::write_npy_i32(labels_out, r.labels);
   return 0;
 }
 
-int run_steps(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int iters, int threads) {
+int run_steps(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int iters, int threads,
+              fkm::Pruning pruning) {
   fkm::ProblemSpec spec;
   spec.x = fkm::host_view(x.values.data(), x.rows, x.cols);
   spec.num_threads = threads;
+  spec.pruning = pruning;
   auto problem = fkm::select_backend(fkm::BackendKind::Cpu).bind(spec);
   std::vector<double> c(c0.values.begin(), c0.values.end());
   problem->set_centroids(c.data(), c0.rows);
@@ -139,9 +176,10 @@ int run_steps(const fkm_perf::NpyMatrix& x, const fkm_perf::NpyMatrix& c0, int i
     u[3] = cpu_now();
     std::printf(
         "iter %d  assign %.1f ms (cpu %.1f, %.1f GFLOP/s wall)  accumulate %.1f ms (cpu %.1f)  update %.1f ms (cpu %.1f)  "
-        "inertia %.10g\n",
+        "inertia %.10g  skipped %lld\n",
         it, 1e3 * (w[1] - w[0]), 1e3 * (u[1] - u[0]), flop / (w[1] - w[0]) * 1e-9, 1e3 * (w[2] - w[1]),
-        1e3 * (u[2] - u[1]), 1e3 * (w[3] - w[2]), 1e3 * (u[3] - u[2]), inertia);
+        1e3 * (u[2] - u[1]), 1e3 * (w[3] - w[2]), 1e3 * (u[3] - u[2]), inertia,
+        static_cast<long long>(problem->last_assign_skipped()));
   }
   return 0;
 }
@@ -178,8 +216,9 @@ int main(int argc, char** argv) {
     if (argc <= arg) throw std::runtime_error("missing ITERS");
     const int iters = std::atoi(argv[arg]);
     const int threads = argc > arg + 1 ? std::atoi(argv[arg + 1]) : 0;
-    if (mode == "fit") return run_fit(x, c0, iters, threads, argc > arg + 2 ? argv[arg + 2] : nullptr);
-    if (mode == "steps") return run_steps(x, c0, iters, threads);
+    const fkm::Pruning pruning = argc > arg + 3 ? fkm::parse_pruning(argv[arg + 3]) : fkm::Pruning::Off;
+    if (mode == "fit") return run_fit(x, c0, iters, threads, argc > arg + 2 ? argv[arg + 2] : nullptr, pruning);
+    if (mode == "steps") return run_steps(x, c0, iters, threads, pruning);
     throw std::runtime_error("mode must be fit or steps");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cpu_bench: error: %s\n", e.what());

@@ -27,6 +27,7 @@ struct FitOptions : DataOptions {
   double tol = 1e-4;
   std::uint64_t seed = 0;
   std::string empty_clusters = "reseed-farthest";
+  std::string pruning = "off";
   std::string weights;
   std::string centroids_out;
   std::string labels_out;

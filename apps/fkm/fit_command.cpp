@@ -70,7 +70,7 @@ nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, c
     const IterationRecord& h = r.history[i];
     iter_seconds += h.seconds;
     history.push_back({{"iteration", i + 1}, {"inertia", h.inertia}, {"shift", h.shift}, {"n_empty", h.n_empty},
-                       {"ms", 1e3 * h.seconds}});
+                       {"n_skipped", h.n_skipped}, {"ms", 1e3 * h.seconds}});
   }
   nlohmann::ordered_json j;
   j["command"] = "fit";
@@ -84,6 +84,7 @@ nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, c
   j["dtype"] = data_dtype(data);
   j["metric"] = to_string(p.metric);
   j["precision"] = to_string(p.precision);
+  j["pruning"] = to_string(p.pruning);
   j["backend"] = r.backend;
   j["device"] = r.device;
   j["threads"] = host_threads(p, r.backend);
@@ -142,6 +143,7 @@ void run_fit(const FitOptions& o) {
   p.precision = parse_precision(o.precision);
   p.backend = parse_backend(o.backend);
   p.empty_clusters = parse_empty_policy(o.empty_clusters);
+  p.pruning = parse_pruning(o.pruning);
   p.num_threads = o.threads;
 
   const bool writer = cluster().rank == 0;  // the one process that writes outputs

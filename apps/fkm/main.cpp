@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   fit_cmd->add_option("--seed", fit.seed, "seed of every random choice (same seed, same result)");
   fit_cmd->add_option("--empty-clusters", fit.empty_clusters, "empty clusters: reseed-farthest or keep-old")
       ->check(CLI::IsMember({"reseed-farthest", "keep-old"}));
+  fit_cmd->add_option("--pruning", fit.pruning,
+                      "skip distance work that provably changes no label: off or hamerly (same results, bit for bit)")
+      ->check(CLI::IsMember({"off", "hamerly"}));
   fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N float32/float64 values >= 0");
   fit_cmd->add_option("--centroids-out", fit.centroids_out,
                       "write the K x D centroids here (.npy; float64 for float64 data, else float32)");

@@ -1,9 +1,9 @@
-// The OpenMP CPU backend. An iteration (L2):
+// The OpenMP CPU backend. An iteration:
 //   assign      rows packed per block (point_tiles.hpp), the fused score + argmin kernel against
 //               centroid panels (kernel_avx2_f32.cpp / score_kernel.hpp): labels, no N x K matrix;
-//               then the sort-inverse pass (cluster_pass): per cluster, the exact fp64 distances
-//               and the update sums in point-index order (row_kernels.hpp)
-//   accumulate  nothing left to do (cosine / inner product: a feature-partitioned pass)
+//               each point's exact fp64 distance to its centroid while its packed row is in cache
+//   accumulate  per-cluster sums in point-index order: threads own feature slices and stream X
+//               once, or (narrow rows, many threads) own clusters after a counting sort by label
 //   update      sums / weights, centroids repacked
 // Every sum runs in index order or over fixed-size row blocks in a fixed order, so results are
 // bitwise identical for any thread count, and the update sums are the reference's.
@@ -25,6 +25,7 @@
 #include "kernels.hpp"
 #include "panels.hpp"
 #include "point_tiles.hpp"
+#include "pruning.hpp"
 #include "row_kernels.hpp"
 
 namespace fkm::cpu {
@@ -67,6 +68,7 @@ class CpuProblem final : public Problem {
         n_(s.x.rows),
         d_(s.x.cols),
         metric_(s.metric),
+        prune_(s.pruning == Pruning::Hamerly && s.metric == Metric::L2),
         row_offset_(s.row_offset),
         threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
         kernels_(kernels_for<T>()),
@@ -74,7 +76,8 @@ class CpuProblem final : public Problem {
         w_(n_),
         dist_(n_, kInf),
         labels_(n_, 0) {
-    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W, kMicroRows);
+    tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W * kernels_.panels_per_step,
+                            kMicroRows * kernels_.tiles_per_step);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
     scan_values();
     unweighted_ = s.weights.data == nullptr;
@@ -160,21 +163,18 @@ class CpuProblem final : public Problem {
       for (std::int64_t j = 0; j < k_; ++j) normalise(&c_[j * d_]);
     previous_ = c_;
     panels_.pack(c_.data(), k_, d_, metric_, centring());
+    bounds_valid_ = false;
   }
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
 
+  std::int64_t last_assign_skipped() const override { return skipped_; }
+
   double assign() override {
-    if (metric_ == Metric::L2) {
-      // Labels from the score kernel, then the sort-inverse pass: distances and the update's
-      // sums together, cluster by cluster (accumulate() then has nothing left to do).
-      nearest_pass(panels_, nullptr, [&](std::int64_t i, std::int32_t j, double) {
-        labels_[i] = j;
-        return 0.0;
-      });
-      cluster_pass();
-      return block_total(dist_.data(), w_.data());
-    }
     sums_fresh_ = false;
+    skipped_ = 0;
+    if (prune_) return bounded_assign();
+    // Labels from the score kernel; each point's exact fp64 distance to its centroid while its
+    // packed row is still in cache (nearest_pass).
     return nearest_pass(panels_, c_.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       labels_[i] = j;
       dist_[i] = dist;
@@ -182,14 +182,26 @@ class CpuProblem final : public Problem {
     });
   }
 
+  /// Per-cluster sums of w_i * x_i and of w_i, each summed in point-index order (the reference's
+  /// order: the same bits for any thread count). Two schedules give those same bits, and the
+  /// faster one for this shape is taken: threads own slices of features and stream all rows in
+  /// order (one sequential pass over X: best when every thread gets at least a cache line of
+  /// features), or threads own clusters and walk each cluster's rows, grouped by a counting sort
+  /// (the sort-inverse update: best for narrow rows and many threads).
   void accumulate() override {
-    if (sums_fresh_) return;  // assign() already summed the clusters of these labels
+    if (sums_fresh_) return;
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
-    // Each thread owns a contiguous range of features and walks all points in index order:
-    // every sum is accumulated in the same order as the reference, whatever the thread count,
-    // and each row is read once in all.
+    const bool feature_slices = metric_ == Metric::Cosine || d_ * std::int64_t(sizeof(float)) >= 64 * std::int64_t(threads_);
+    if (feature_slices)
+      accumulate_by_features();
+    else
+      accumulate_by_clusters();
+    sums_fresh_ = true;
+  }
+
+  void accumulate_by_features() {
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel num_threads(threads_)
@@ -213,6 +225,34 @@ class CpuProblem final : public Problem {
             accumulate_rows(x, x_.row_stride, n_, labels_.data(), w, f0, f1, d_, sums_.data());
           }
         }
+      }
+      return 0;
+    });
+  }
+
+  /// Sort-inverse schedule: row indices grouped by label (a counting sort keeps each cluster's
+  /// rows in index order), then each cluster summed by one thread, its sum row in L1.
+  void accumulate_by_clusters() {
+    std::vector<std::int64_t> start(k_ + 1, 0);
+    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
+    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
+    std::vector<std::int64_t> order(n_);
+    {
+      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+      for (std::int64_t i = 0; i < n_; ++i) order[next[labels_[i]]++] = i;
+    }
+    const double* w = unweighted_ ? nullptr : w_.data();
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        const std::int64_t* idx = order.data() + start[j];
+        const std::int64_t m = start[j + 1] - start[j];
+        if constexpr (std::is_same_v<S, float>)
+          row_kernels_.cluster_sums(x, x_.row_stride, idx, m, w, d_, &sums_[j * d_]);
+        else
+          cluster_sums(x, x_.row_stride, idx, m, w, d_, &sums_[j * d_]);
       }
       return 0;
     });
@@ -282,6 +322,7 @@ class CpuProblem final : public Problem {
 
   double update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) override {
     sums_fresh_ = false;  // labels change below
+    bounds_valid_ = false;
     if (reset) std::fill(dist_.begin(), dist_.end(), kInf);
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
@@ -452,41 +493,129 @@ class CpuProblem final : public Problem {
     });
   }
 
-  /// Sort-inverse pass (L2): row indices grouped by label (a counting sort keeps each cluster's
-  /// rows in index order), then per cluster, by one thread: dist_i to its centroid and the sums
-  /// and weights of the update, in index order (the reference's order: the same bits for any
-  /// thread count). The centroid and the sum row stay in L1; each row of X is read once.
-  void cluster_pass() {
-    std::vector<std::int64_t> start(k_ + 1, 0);
-    for (std::int64_t i = 0; i < n_; ++i) ++start[labels_[i] + 1];
-    for (std::int64_t j = 0; j < k_; ++j) start[j + 1] += start[j];
-    order_.resize(n_);
-    {
-      std::vector<std::int64_t> next(start.begin(), start.end() - 1);
-      for (std::int64_t i = 0; i < n_; ++i) order_[next[labels_[i]]++] = i;
-    }
-    sums_.assign(k_ * d_, 0.0);
-    weights_.assign(k_, 0.0);
-    const double* w = unweighted_ ? nullptr : w_.data();
+  /// The assignment with Hamerly bounds (L2). A point keeps its label without meeting every
+  /// centroid when lower_[i] (decreased by the largest shift of another centroid since the bounds
+  /// were set) proves that the score kernel would pick labels_[i] again: the proof allows for
+  /// the kernel's rounding (pruning.hpp), so labels, distances and inertia are assign()'s, bit
+  /// for bit. The other points are gathered, packed and run through the top-2 kernel, which
+  /// renews their bounds. Each point's exact distance is computed either way (inertia needs it).
+  double bounded_assign() {
+    const bool fresh = !bounds_valid_;
+    if (std::int64_t(row_scale_.size()) != n_) row_scales();  // ||x_i - shift||^2
+    lower_.resize(std::size_t(n_));
+    // the largest and second-largest centroid shift since the bounds were set
+    double max1 = 0, max2 = 0;
+    std::int64_t arg1 = -1;
+    if (!fresh)
+      for (std::int64_t j = 0; j < k_; ++j) {
+        double s2 = 0;
+        for (std::int64_t f = 0; f < d_; ++f) {
+          const double t = c_[j * d_ + f] - bound_c_[j * d_ + f];
+          s2 += t * t;
+        }
+        const double s = std::sqrt(s2) * (1 + 1e-12);
+        if (s > max1) {
+          max2 = max1;
+          max1 = s;
+          arg1 = j;
+        } else if (s > max2) {
+          max2 = s;
+        }
+      }
+    const RoundingBounds rb = rounding_bounds();
+    const std::int64_t rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
+    std::vector<double> values(n_, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
       const S* x = static_cast<const S*>(x_.data);
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
-      for (std::int64_t j = 0; j < k_; ++j) {
-        const std::int64_t* idx = order_.data() + start[j];
-        const std::int64_t m = start[j + 1] - start[j];
-        double* sum = &sums_[j * d_];
-        if constexpr (std::is_same_v<S, float>)
-          row_kernels_.cluster(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data());
-        else
-          cluster_rows(x, x_.row_stride, idx, m, w, &c_[j * d_], d_, sum, dist_.data(), &l2_distance_row<S>);
-        double wsum = 0;
-        for (std::int64_t t = 0; t < m; ++t) wsum += w_[idx[t]];
-        weights_[j] = wsum;
+#pragma omp parallel num_threads(threads_)
+      {
+        AlignedVector<T> tiles;
+        KernelWorkspace<T> ws;
+        ws.reserve(rows_per_block);
+        std::vector<T> best(rows_per_block), second(rows_per_block);
+        std::vector<std::int32_t> label(rows_per_block);
+        std::vector<std::int64_t> pending;
+        pending.reserve(rows_per_block);
+        std::int64_t kept = 0;
+        // Rows whose bounds prove nothing: all of them against every centroid, a block at a time.
+        auto flush = [&] {
+          const std::int64_t m = std::int64_t(pending.size());
+          if (m == 0) return;
+          tiles.resize(tiles_of(m) * tile_size(d_));
+          pack_rows_gather<T>(x, x_.row_stride, pending.data(), m, d_, shift_t_.empty() ? nullptr : shift_t_.data(),
+                              tiles.data());
+          kernels_.argmin2(tiles.data(), m, panels_, tiling_.depth_chunk, ws, label.data(), best.data(), second.data());
+          for (std::int64_t r = 0; r < m; ++r) {
+            const std::int64_t i = pending[r];
+            labels_[i] = label[r];
+            dist_[i] = exact_l2<S>(i, label[r]);
+            // K = 1: no other centroid, nothing can ever beat this one
+            lower_[i] = k_ == 1 ? std::numeric_limits<float>::infinity()
+                                : bound_down(rb.lower_bound(row_scale_[i], double(second[r])));
+            values[i] = w_[i] * dist_[i];
+          }
+          pending.clear();
+        };
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < nb; ++b) {
+          for (std::int64_t i = b * rows_per_block; i < std::min(n_, (b + 1) * rows_per_block); ++i) {
+            if (!fresh) {
+              const double lower = double(lower_[i]) - (labels_[i] == arg1 ? max2 : max1);
+              lower_[i] = bound_down(lower);
+              const double dist = exact_l2<S>(i, labels_[i]);
+              if (lower > rb.min_proving_lower(row_scale_[i], dist)) {
+                dist_[i] = dist;
+                values[i] = w_[i] * dist;
+                ++kept;
+                continue;
+              }
+            }
+            pending.push_back(i);
+            if (std::int64_t(pending.size()) == rows_per_block) flush();
+          }
+        }
+        flush();
+#pragma omp atomic
+        skipped_ += kept;
       }
       return 0;
     });
-    sums_fresh_ = true;
+    bound_c_ = c_;
+    bounds_valid_ = true;
+    return block_total(values.data());
+  }
+
+  RoundingBounds rounding_bounds() const {
+    RoundingBounds rb;
+    rb.eps = double(std::numeric_limits<T>::epsilon());
+    rb.d = double(d_);
+    rb.safe_r2 = double(std::numeric_limits<T>::max()) / 4;  // a score is at most ~3 (|x| + |c|)^2
+    double c2 = 0;
+    for (std::int64_t j = 0; j < k_; ++j) {
+      double s = 0;
+      for (std::int64_t f = 0; f < d_; ++f) {
+        const double v = c_[j * d_ + f] - (shift_.empty() ? 0.0 : shift_[f]);
+        s += v * v;
+      }
+      c2 = std::max(c2, s);
+    }
+    rb.c_max = std::sqrt(c2);
+    double m2 = 0;
+    for (double m : shift_) m2 += m * m;
+    rb.mean_norm = std::sqrt(m2);
+    return rb;
+  }
+
+  /// The exact fp64 squared distance of stored row i to centroid j (exact_distances' bits).
+  template <class S>
+  double exact_l2(std::int64_t i, std::int32_t j) const {
+    const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
+    const double* c = &c_[std::int64_t(j) * d_];
+    if constexpr (std::is_same_v<S, float>)
+      return row_kernels_.l2_distance_row(row, c, d_);
+    else
+      return l2_distance_row(row, c, d_);
   }
 
   /// sum_i w_i v_i (or sum_i v_i without weights): per fixed block of rows, then over blocks in order.
@@ -655,8 +784,14 @@ class CpuProblem final : public Problem {
   std::vector<T> shift_t_;     ///< shift_ in the compute type
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
-  std::vector<std::int64_t> order_;  ///< row indices grouped by label (cluster_pass)
-  bool sums_fresh_ = false;          ///< sums_/weights_ belong to the current labels
+  bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels
+  // Pruning (Hamerly bounds, L2): lower_[i] <= the true distance from row i to every centroid
+  // but labels_[i], as of the centroids bound_c_; valid while bounds_valid_.
+  bool prune_ = false;
+  bool bounds_valid_ = false;
+  std::vector<float> lower_;
+  std::vector<double> bound_c_;
+  std::int64_t skipped_ = 0;  ///< last_assign_skipped()
   Panels<T> panels_;
   ValueCheck check_;
 };

@@ -4,5 +4,5 @@
 #include "score_kernel.hpp"
 
 namespace fkm::cpu {
-KernelTable<double> avx2_kernels_f64() { return {&argmin_block<double>, &scores_block<double>}; }
+KernelTable<double> avx2_kernels_f64() { return {&argmin_block<double>, &argmin2_block<double>, &scores_block<double>}; }
 }  // namespace fkm::cpu

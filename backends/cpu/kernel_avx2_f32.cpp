@@ -4,8 +4,8 @@
 //   micro-kernel: [6 rows x 16 centroids] = 12 ymm accumulators kept in registers; one feature
 //                 step = 2 panel loads, 6 broadcasts, 12 FMAs (2 + 1 registers left over)
 //   argmin:       per row, a running (min, index) per lane ([rows][8] in the workspace), updated
-//                 with compares and blends after each panel; the 8 lanes are reduced once at the
-//                 end of the block. Ties go to the lower index: within a lane, columns arrive in
+//                 with compares and blends after each panel (argmin2: and the second-least score
+//                 per lane); the 8 lanes are reduced once at the end of the block. Ties go to the lower index: within a lane, columns arrive in
 //                 increasing order and only a strictly smaller score replaces the minimum.
 #include <immintrin.h>
 
@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "lane_reduce.hpp"
 #include "row_kernels.hpp"
 
 namespace fkm::cpu {
@@ -80,14 +81,18 @@ void for_each_tile(const float* tiles, std::int64_t rows, const Panels<float>& P
   }
 }
 
-void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
-                  KernelWorkspace<float>& ws, std::int32_t* label, float* best) {
+/// The argmin (and with kSecond, each row's second-best score) of one block.
+template <bool kSecond>
+void argmin_lanes(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                  KernelWorkspace<float>& ws, std::int32_t* label, float* best, float* second) {
   constexpr int L = 8;  // lanes
   float* lane_best = ws.lane_best.data();
+  float* lane_second = ws.lane_second.data();
   std::int32_t* lane_label = ws.lane_label.data();
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   for (std::int64_t i = 0; i < rows; ++i) {
     _mm256_store_ps(lane_best + i * L, inf);
+    if (kSecond) _mm256_store_ps(lane_second + i * L, inf);
     _mm256_store_si256(reinterpret_cast<__m256i*>(lane_label + i * L), _mm256_setzero_si256());
   }
   const __m256 scale = _mm256_set1_ps(P.scale);
@@ -109,25 +114,27 @@ void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
       float* bp = lane_best + (t * R + r) * L;
       float* lp = reinterpret_cast<float*>(lane_label + (t * R + r) * L);
       const __m256 b = _mm256_load_ps(bp);
+      if (kSecond) {  // the second least of {b, second, s0, s1}: min(second, max(b, winner), loser)
+        float* sp = lane_second + (t * R + r) * L;
+        const __m256 loser = _mm256_blendv_ps(s1, s0, hi);
+        _mm256_store_ps(sp, _mm256_min_ps(_mm256_load_ps(sp), _mm256_min_ps(loser, _mm256_max_ps(b, s))));
+      }
       const __m256 better = _mm256_cmp_ps(s, b, _CMP_LT_OQ);
       _mm256_store_ps(bp, _mm256_blendv_ps(b, s, better));
       _mm256_store_ps(lp, _mm256_blendv_ps(_mm256_load_ps(lp), id, better));
     }
   });
-  for (std::int64_t i = 0; i < rows; ++i) {
-    float b = lane_best[i * L];
-    std::int32_t l = lane_label[i * L];
-    for (int c = 1; c < L; ++c) {
-      const float v = lane_best[i * L + c];
-      const std::int32_t j = lane_label[i * L + c];
-      if (v < b || (v == b && j < l)) {
-        b = v;
-        l = j;
-      }
-    }
-    best[i] = b;
-    label[i] = l;
-  }
+  reduce_lanes(lane_best, lane_label, kSecond ? lane_second : nullptr, L, rows, label, best, second);
+}
+
+void argmin_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                  KernelWorkspace<float>& ws, std::int32_t* label, float* best) {
+  argmin_lanes<false>(tiles, rows, P, chunk, ws, label, best, nullptr);
+}
+
+void argmin2_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
+                   KernelWorkspace<float>& ws, std::int32_t* label, float* best, float* second) {
+  argmin_lanes<true>(tiles, rows, P, chunk, ws, label, best, second);
 }
 
 void scores_block(const float* tiles, std::int64_t rows, const Panels<float>& P, std::int64_t chunk,
@@ -188,16 +195,11 @@ double l2_distance_row(const float* x, const double* c, std::int64_t d) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-void cluster(const float* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
-             const double* c, std::int64_t d, double* sum, double* dist) {
-  cluster_rows(x, stride, idx, m, w, c, d, sum, dist, &l2_distance_row);
-}
-
 }  // namespace
 
-KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &scores_block}; }
+KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &argmin2_block, &scores_block}; }
 // accumulate_rows is plain vectorisable C++; this file is compiled with -ffp-contract=off, so its
 // multiplies and adds are not fused and the sums have the portable version's bits.
-FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>, &cluster}; }
+FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>, &cluster_sums<float>}; }
 
 }  // namespace fkm::cpu

@@ -4,15 +4,9 @@
 #include "score_kernel.hpp"
 
 namespace fkm::cpu {
-KernelTable<float> generic_kernels_f32() { return {&argmin_block<float>, &scores_block<float>}; }
-KernelTable<double> generic_kernels_f64() { return {&argmin_block<double>, &scores_block<double>}; }
-namespace {
-void cluster_generic(const float* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
-                     const double* c, std::int64_t d, double* sum, double* dist) {
-  cluster_rows(x, stride, idx, m, w, c, d, sum, dist, &l2_distance_row<float>);
-}
-}  // namespace
+KernelTable<float> generic_kernels_f32() { return {&argmin_block<float>, &argmin2_block<float>, &scores_block<float>}; }
+KernelTable<double> generic_kernels_f64() { return {&argmin_block<double>, &argmin2_block<double>, &scores_block<double>}; }
 FloatRowKernels generic_float_row_kernels() {
-  return {&l2_distance_packed<float>, &l2_distance_row<float>, &accumulate_rows<float>, &cluster_generic};
+  return {&l2_distance_packed<float>, &l2_distance_row<float>, &accumulate_rows<float>, &cluster_sums<float>};
 }
 }  // namespace fkm::cpu

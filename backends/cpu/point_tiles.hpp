@@ -44,35 +44,50 @@ inline std::int64_t tile_offset(std::int64_t f, int r) {
   return (f / kDepthGroup) * (kDepthGroup * kMicroRows) + r * kDepthGroup + f % kDepthGroup;
 }
 
-/// out: tiles_of(rows) * tile_size(d) values. shift: d values in the compute type, or null.
-template <class T, class S>
-void pack_rows(const S* x, std::int64_t stride, std::int64_t rows, std::int64_t d, const T* shift, T* out) {
-  const std::int64_t tiles = tiles_of(rows), dp = padded_depth(d);
+/// Packs rows[0..count) (row_at(r): a pointer to row r's d stored values) into
+/// tiles_of(count) * tile_size(d) values at out. shift: d values in the compute type, or null.
+template <class T, class S, class RowAt>
+void pack_rows_from(RowAt&& row_at, std::int64_t count, std::int64_t d, const T* shift, T* out) {
+  const std::int64_t tiles = tiles_of(count), dp = padded_depth(d);
   for (std::int64_t t = 0; t < tiles; ++t) {
     T* tile = out + t * tile_size(d);
     for (int r = 0; r < kMicroRows; ++r) {
       const std::int64_t i = t * kMicroRows + r;
+      const S* row = i < count ? row_at(i) : nullptr;
       for (std::int64_t g = 0; g < dp; g += kDepthGroup) {
         T* o = tile + g * kMicroRows + r * kDepthGroup;
-        if (i >= rows) {
+        if (!row) {
           for (int j = 0; j < kDepthGroup; ++j) o[j] = T(0);
           continue;
         }
-        const S* row = x + i * stride + g;
+        const S* seg = row + g;
         if (g + kDepthGroup <= d) {  // a whole group: a plain (vectorisable) copy
           T v[kDepthGroup];
-          for (int j = 0; j < kDepthGroup; ++j) v[j] = to_compute<T>(row[j]);
+          for (int j = 0; j < kDepthGroup; ++j) v[j] = to_compute<T>(seg[j]);
           if (shift)
             for (int j = 0; j < kDepthGroup; ++j) v[j] -= shift[g + j];
           for (int j = 0; j < kDepthGroup; ++j) o[j] = v[j];
           continue;
         }
         const int n = int(d - g);
-        for (int j = 0; j < n; ++j) o[j] = shift ? to_compute<T>(row[j]) - shift[g + j] : to_compute<T>(row[j]);
+        for (int j = 0; j < n; ++j) o[j] = shift ? to_compute<T>(seg[j]) - shift[g + j] : to_compute<T>(seg[j]);
         for (int j = n; j < kDepthGroup; ++j) o[j] = T(0);
       }
     }
   }
+}
+
+/// Rows x[0..rows) (row i at x + i * stride) packed: tiles_of(rows) * tile_size(d) values.
+template <class T, class S>
+void pack_rows(const S* x, std::int64_t stride, std::int64_t rows, std::int64_t d, const T* shift, T* out) {
+  pack_rows_from<T, S>([&](std::int64_t i) { return x + i * stride; }, rows, d, shift, out);
+}
+
+/// Rows x + idx[r] * stride for r < count packed, in that order (the pruned assignment's rows).
+template <class T, class S>
+void pack_rows_gather(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t count, std::int64_t d,
+                      const T* shift, T* out) {
+  pack_rows_from<T, S>([&](std::int64_t r) { return x + idx[r] * stride; }, count, d, shift, out);
 }
 
 }  // namespace fkm::cpu

@@ -65,14 +65,12 @@ void accumulate_rows(const S* x, std::int64_t stride, std::int64_t n, const std:
 
 namespace fkm::cpu {
 
-/// One cluster of the sort-inverse update: for its rows idx[0..m) (ascending), dist[i] := the
-/// L2 distance of row i to the cluster's centroid c (l2_distance_row's bits), and
-/// sum += w_i * x_i in index order (the reference's order; w == nullptr: every weight is 1;
-/// rows of zero weight add nothing). The centroid and the sum row stay in L1 for the whole
-/// cluster, and each row is read once.
-template <class S, class Distance>
-void cluster_rows(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
-                  const double* c, std::int64_t d, double* sum, double* dist, Distance&& distance) {
+/// One cluster of the sort-inverse update: sum += w_i * x_i over its rows idx[0..m) (ascending),
+/// in index order (the reference's order, and accumulate_rows' bits; w == nullptr: every weight
+/// is 1; rows of zero weight add nothing). The sum row stays in L1 for the whole cluster.
+template <class S>
+void cluster_sums(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
+                  std::int64_t d, double* sum) {
   for (std::int64_t t = 0; t < m; ++t) {
     const std::int64_t i = idx[t];
     if (t + 2 < m) {  // the rows of a cluster are scattered: fetch one two rows ahead
@@ -80,7 +78,6 @@ void cluster_rows(const S* x, std::int64_t stride, const std::int64_t* idx, std:
       for (std::int64_t b = 0; b < d * std::int64_t(sizeof(S)); b += 64) __builtin_prefetch(next + b);
     }
     const S* row = x + i * stride;
-    dist[i] = distance(row, c, d);
     if (!w) {
       for (std::int64_t f = 0; f < d; ++f) sum[f] += widen(row[f]);
     } else if (w[i] != 0) {

@@ -86,6 +86,39 @@ void argmin_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::in
   });
 }
 
+/// argmin_block that also gives each row's second-best score: the least score of every other
+/// centroid (+inf when there is none). The labels and best scores are argmin_block's.
+template <class T>
+void argmin2_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
+                   std::int32_t* label, T* best, T* second) {
+  constexpr int W = Panels<T>::W, R = kMicroRows;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    best[r] = second[r] = std::numeric_limits<T>::infinity();
+    label[r] = 0;
+  }
+  for_each_tile(tiles, rows, P, chunk, ws, [&](std::int64_t p, std::int64_t t, const T (&a)[R][W]) {
+    const T* bias = P.bias.data() + p * W;
+    const std::int32_t base = std::int32_t(p * W);
+    for (int r = 0; r < R; ++r) {
+      const std::int64_t i = t * R + r;
+      if (i >= rows) break;
+      T b = best[i], s2 = second[i];
+      std::int32_t l = label[i];
+      for (int c = 0; c < W; ++c) {
+        const T s = bias[c] + P.scale * a[r][c];
+        s2 = std::min(s2, std::max(b, s));
+        if (s < b) {
+          b = s;
+          l = base + c;
+        }
+      }
+      best[i] = b;
+      second[i] = s2;
+      label[i] = l;
+    }
+  });
+}
+
 /// All scores of one block: out[r * P.padded_k() + j].
 template <class T>
 void scores_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,

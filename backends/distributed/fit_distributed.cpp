@@ -101,6 +101,7 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
   spec.weights = w;
   spec.metric = params.metric;
   spec.precision = params.precision;
+  spec.pruning = params.pruning;
   spec.num_threads = params.num_threads;
   spec.max_device_bytes = params.max_device_bytes;
   spec.row_offset = offset;

@@ -25,6 +25,7 @@ std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x
   spec.weights = w;
   spec.metric = p.metric;
   spec.precision = p.precision;
+  spec.pruning = p.pruning;
   spec.num_threads = p.num_threads;
   spec.max_device_bytes = p.max_device_bytes;
   auto problem = backend.bind(spec);

@@ -36,6 +36,7 @@ LloydRun run_lloyd(Problem& problem, const KMeansParams& params, double tol_abso
     const auto t0 = std::chrono::steady_clock::now();
     IterationRecord rec;
     rec.inertia = problem.assign();
+    rec.n_skipped = problem.last_assign_skipped();
     problem.accumulate();
     const std::vector<std::int64_t> empties = problem.update();
     rec.n_empty = std::int64_t(empties.size());

@@ -72,6 +72,13 @@ const char* to_string(EmptyClusterPolicy v) noexcept {
   }
   return "unknown";
 }
+const char* to_string(Pruning v) noexcept {
+  switch (v) {
+    case Pruning::Off: return "off";
+    case Pruning::Hamerly: return "hamerly";
+  }
+  return "unknown";
+}
 const char* to_string(BackendKind v) noexcept {
   switch (v) {
     case BackendKind::Auto: return "auto";
@@ -118,6 +125,10 @@ Precision parse_precision(const std::string& s) {
 EmptyClusterPolicy parse_empty_policy(const std::string& s) {
   static constexpr EmptyClusterPolicy v[] = {EmptyClusterPolicy::ReseedFarthest, EmptyClusterPolicy::KeepOld};
   return parse_enum(s, "empty-cluster policy", v);
+}
+Pruning parse_pruning(const std::string& s) {
+  static constexpr Pruning v[] = {Pruning::Off, Pruning::Hamerly};
+  return parse_enum(s, "pruning", v);
 }
 BackendKind parse_backend(const std::string& s) {
   static constexpr BackendKind v[] = {BackendKind::Auto, BackendKind::Reference, BackendKind::Cpu,

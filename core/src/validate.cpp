@@ -37,6 +37,7 @@ void validate_params(const KMeansParams& p) {
   if (!in_range(p.init, Init::Given)) bad_argument("unknown init value " + std::to_string(int(p.init)));
   if (!in_range(p.metric, Metric::InnerProduct)) bad_argument("unknown metric value " + std::to_string(int(p.metric)));
   if (!in_range(p.precision, Precision::Fast)) bad_argument("unknown precision value " + std::to_string(int(p.precision)));
+  if (!in_range(p.pruning, Pruning::Hamerly)) bad_argument("unknown pruning value " + std::to_string(int(p.pruning)));
   if (!in_range(p.empty_clusters, EmptyClusterPolicy::KeepOld))
     bad_argument("unknown empty-cluster policy value " + std::to_string(int(p.empty_clusters)));
   if (!in_range(p.backend, BackendKind::Kokkos)) bad_argument("unknown backend value " + std::to_string(int(p.backend)));

@@ -227,3 +227,28 @@ TEST_CASE("info lists the backends and the automatic choice") {
   CHECK(listed == compiled);
   CHECK(j["auto"] == fkm::to_string(fkm::select_backend(fkm::BackendKind::Auto).kind()));
 }
+
+TEST_CASE("fit --pruning hamerly writes the same files as without it, and says how many points it skipped") {
+  const std::int64_t n = 1201, d = 7, k = 9;
+  ScratchDir dir;
+  const std::string data = write_data(dir, "f32", blob_values(n, d, k, 21), n, d);
+  for (const std::string pruning : {"off", "hamerly"}) {
+    const auto fit = run_fkm({"fit", data, "--k", "9", "--seed", "2", "--pruning", pruning, "--backend", "cpu",
+                              "--labels-out", dir.path("l_" + pruning + ".npy"), "--centroids-out",
+                              dir.path("c_" + pruning + ".npy"), "--report", dir.path("r_" + pruning + ".json"), "--quiet"},
+                             dir);
+    INFO("stderr: " << fit.err);
+    REQUIRE(fit.exit_code == 0);
+  }
+  CHECK(read_bytes(dir.path("l_hamerly.npy")) == read_bytes(dir.path("l_off.npy")));
+  CHECK(read_bytes(dir.path("c_hamerly.npy")) == read_bytes(dir.path("c_off.npy")));
+  const auto plain = nlohmann::json::parse(read_bytes(dir.path("r_off.json")));
+  const auto pruned = nlohmann::json::parse(read_bytes(dir.path("r_hamerly.json")));
+  CHECK(plain["pruning"] == "off");
+  CHECK(pruned["pruning"] == "hamerly");
+  CHECK(pruned["inertia"] == plain["inertia"]);
+  std::int64_t skipped = 0;
+  for (const auto& h : pruned["history"]) skipped += h["n_skipped"].get<std::int64_t>();
+  for (const auto& h : plain["history"]) CHECK(h["n_skipped"] == 0);
+  CHECK(skipped > 0);  // separated blobs: once settled, most labels are proved
+}

@@ -17,6 +17,7 @@ TEST_CASE("usage: errors are one line and exit 2") {
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--max-iter", "0"}, dir), {"--max-iter", "at least 1"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--tol", "-1"}, dir), {"--tol"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--n-init", "0"}, dir), {"--n-init"});
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--pruning", "elkan"}, dir), {"--pruning", "elkan"});
 }
 
 TEST_CASE("usage: --help lists every flag with its default") {
@@ -25,7 +26,7 @@ TEST_CASE("usage: --help lists every flag with its default") {
   CHECK(fit.exit_code == 0);
   CHECK(fit.err.empty());
   for (const char* flag : {"--k", "--init", "--n-init", "--max-iter", "--tol", "--seed", "--metric", "--precision", "--backend",
-                           "--weights", "--centroids-out", "--labels-out", "--report", "--quiet", "--dtype", "--threads"})
+                           "--weights", "--centroids-out", "--labels-out", "--report", "--quiet", "--dtype", "--threads", "--pruning"})
     CHECK(fit.out.find(flag) != std::string::npos);
   for (const char* dflt : {"=kmeans++", "=1", "=300", "=0.0001", "=l2", "=exact", "=auto"}) CHECK(fit.out.find(dflt) != std::string::npos);
   const auto predict = run_fkm({"predict", "--help"}, dir);

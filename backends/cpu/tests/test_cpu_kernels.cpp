@@ -5,6 +5,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,7 @@
 
 #include "fkm/fkm.hpp"
 #include "kernels.hpp"
+#include "pruning.hpp"
 #include "row_kernels.hpp"
 
 namespace fkm::cpu {
@@ -24,12 +26,14 @@ std::vector<KernelTable<T>> all_tables() {
   if constexpr (std::is_same_v<T, float>) {
     out.push_back(generic_kernels_f32());
 #ifdef FKM_CPU_HAVE_AVX2
-    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f32());
+    if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_kernels_f32());
+    if (cpu_supports(KernelIsa::Avx512)) out.push_back(avx512_kernels_f32());
 #endif
   } else {
     out.push_back(generic_kernels_f64());
 #ifdef FKM_CPU_HAVE_AVX2
-    if (kernel_isa() == "avx2+fma") out.push_back(avx2_kernels_f64());
+    if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_kernels_f64());
+    if (cpu_supports(KernelIsa::Avx512)) out.push_back(avx512_kernels_f64());
 #endif
   }
   return out;
@@ -38,7 +42,7 @@ std::vector<KernelTable<T>> all_tables() {
 std::vector<FloatRowKernels> all_row_tables() {
   std::vector<FloatRowKernels> out{generic_float_row_kernels()};
 #ifdef FKM_CPU_HAVE_AVX2
-  if (kernel_isa() == "avx2+fma") out.push_back(avx2_float_row_kernels());
+  if (cpu_supports(KernelIsa::Avx2)) out.push_back(avx2_float_row_kernels());
 #endif
   return out;
 }
@@ -157,6 +161,148 @@ TEST_CASE("cpu argmin: block and depth-chunk sizes change no bit", "[cpu][kernel
   }
 }
 
+TEST_CASE("cpu argmin: the AVX2 and AVX-512 float kernels give the same bits", "[cpu][kernel]") {
+#ifdef FKM_CPU_HAVE_AVX2
+  if (!cpu_supports(KernelIsa::Avx512)) {
+    WARN("this CPU has no AVX-512F: the AVX-512 kernels are compiled but not run");
+    return;
+  }
+  // Both sum each dot product as one FMA chain in feature order and score it with
+  // fma(scale, dot, bias): every score, so every label, is the same bits.
+  for (const auto& shape : {std::array<std::int64_t, 3>{97, 43, 37}, {200, 130, 70}, {25, 784, 33}, {7, 3, 1}}) {
+    const std::int64_t n = shape[0], d = shape[1], k = shape[2];
+    const auto xd = normal(n * d, 41 + d), c = normal(k * d, 42 + d);
+    std::vector<float> x(xd.begin(), xd.end());
+    Panels<float> P;
+    P.pack(c.data(), k, d, Metric::L2, nullptr);
+    std::vector<std::int32_t> l2, l5;
+    std::vector<float> b2, b5;
+    run_argmin(avx2_kernels_f32(), x, n, d, P, 48, 64, l2, b2);
+    run_argmin(avx512_kernels_f32(), x, n, d, P, 30, 24, l5, b5);
+    REQUIRE(l5 == l2);
+    REQUIRE(b5 == b2);
+  }
+#endif
+}
+
+template <class T>
+void check_argmin2(std::int64_t n, std::int64_t d, std::int64_t k, bool with_ties) {
+  const auto xd = normal(n * d, 51 + n + d + k);
+  auto c = normal(k * d, 52 + n + d + k);
+  if (with_ties && k > 20)  // equal centroids in different lanes and panels: equal best and second scores
+    for (std::int64_t f = 0; f < d; ++f) c[19 * d + f] = c[3 * d + f];
+  std::vector<T> x(xd.begin(), xd.end());
+  if (with_ties)  // row 0 is centroid 3 itself
+    for (std::int64_t f = 0; f < d; ++f) x[f] = T(c[3 * d + f]);
+  Panels<T> P;
+  P.pack(c.data(), k, d, Metric::L2, nullptr);
+  for (const auto& kt : all_tables<T>()) {
+    AlignedVector<T> tiles(tiles_of(n) * tile_size(d));
+    pack_rows<T>(x.data(), d, n, d, static_cast<const T*>(nullptr), tiles.data());
+    KernelWorkspace<T> ws;
+    ws.reserve(n);
+    std::vector<T> scores(n * P.padded_k()), best(n), second(n), best1(n);
+    std::vector<std::int32_t> label(n), label1(n);
+    kt.scores(tiles.data(), n, P, 16, ws, scores.data());
+    kt.argmin(tiles.data(), n, P, 16, ws, label1.data(), best1.data());
+    kt.argmin2(tiles.data(), n, P, 16, ws, label.data(), best.data(), second.data());
+    REQUIRE(label == label1);
+    REQUIRE(best == best1);
+    for (std::int64_t i = 0; i < n; ++i) {
+      T others = std::numeric_limits<T>::infinity();
+      for (std::int64_t j = 0; j < k; ++j)
+        if (j != label[i]) others = std::min(others, scores[i * P.padded_k() + j]);
+      INFO("row " << i << " of " << n << ", d " << d << ", k " << k);
+      REQUIRE(best[i] == scores[i * P.padded_k() + label[i]]);
+      REQUIRE(second[i] == others);  // the same bits: the same dot products
+    }
+  }
+}
+
+TEST_CASE("cpu argmin2: the second-best score is the least of every other centroid's", "[cpu][kernel]") {
+  check_argmin2<float>(97, 43, 37, false);
+  check_argmin2<float>(40, 9, 40, true);    // K = N, equal centroids
+  check_argmin2<float>(13, 5, 1, false);    // K = 1: no other centroid, +inf
+  check_argmin2<float>(31, 130, 70, true);  // several panel pairs
+  check_argmin2<double>(97, 43, 37, false);
+  check_argmin2<double>(31, 20, 33, true);
+}
+
+TEST_CASE("cpu pruning: the rounding allowance bounds every kernel score's error", "[cpu][kernel][pruning]") {
+  // The pruned assignment's proofs rest on two claims of RoundingBounds, checked here against
+  // the kernels themselves: the centred, rounded vectors are within rho of the true ones, and
+  // every score is within score_error of the exact score of those vectors.
+  for (const auto& shape : {std::array<std::int64_t, 3>{50, 7, 20}, {30, 130, 33}, {12, 784, 17}, {9, 2049, 5}}) {
+    for (const double offset : {0.0, 300.0}) {  // offset: data far from the origin, centred
+      const std::int64_t n = shape[0], d = shape[1], k = shape[2];
+      const auto xd = normal(n * d, 61 + d, offset), cd = normal(k * d, 62 + d, offset);
+      std::vector<float> x(xd.begin(), xd.end());
+      std::vector<double> mean(d, 0.0);
+      if (offset != 0)
+        for (std::int64_t i = 0; i < n; ++i)
+          for (std::int64_t f = 0; f < d; ++f) mean[f] += double(x[i * d + f]) / double(n);
+      std::vector<float> mean_t(mean.begin(), mean.end());
+      const double* shift = offset != 0 ? mean.data() : nullptr;
+      Panels<float> P;
+      P.pack(cd.data(), k, d, Metric::L2, shift);
+      RoundingBounds rb;
+      rb.eps = std::numeric_limits<float>::epsilon();
+      rb.d = double(d);
+      rb.safe_r2 = std::numeric_limits<float>::max() / 4;
+      for (std::int64_t j = 0; j < k; ++j) {
+        double s = 0;
+        for (std::int64_t f = 0; f < d; ++f) s += (cd[j * d + f] - mean[f]) * (cd[j * d + f] - mean[f]);
+        rb.c_max = std::max(rb.c_max, std::sqrt(s));
+      }
+      for (double m : mean) rb.mean_norm += m * m;
+      rb.mean_norm = std::sqrt(rb.mean_norm);
+      AlignedVector<float> tiles(tiles_of(n) * tile_size(d));
+      pack_rows<float>(x.data(), d, n, d, offset != 0 ? mean_t.data() : nullptr, tiles.data());
+      for (const auto& kt : all_tables<float>()) {
+        KernelWorkspace<float> ws;
+        ws.reserve(n);
+        std::vector<float> out(n * P.padded_k());
+        kt.scores(tiles.data(), n, P, 64, ws, out.data());
+        for (std::int64_t i = 0; i < n; ++i) {
+          double x2 = 0, moved = 0;
+          std::vector<double> xt(d);
+          for (std::int64_t f = 0; f < d; ++f) {
+            const double v = double(x[i * d + f]) - mean[f];
+            x2 += v * v;
+            xt[f] = tiles[(i / kMicroRows) * tile_size(d) + tile_offset(f, int(i % kMicroRows))];
+            moved += (xt[f] - v) * (xt[f] - v);
+          }
+          const double xn = std::sqrt(x2);
+          REQUIRE(std::sqrt(moved) <= rb.rho(xn) / 2);  // centroids move too: half of rho each
+          for (std::int64_t j = 0; j < k; ++j) {
+            double c2 = 0, dot = 0, cmoved = 0;
+            for (std::int64_t f = 0; f < d; ++f) {
+              const double ct = P.panel(j / P.W)[f * P.W + j % P.W];
+              c2 += ct * ct;
+              dot += xt[f] * ct;
+              const double cv = cd[j * d + f] - mean[f];
+              cmoved += (ct - cv) * (ct - cv);
+            }
+            REQUIRE(std::sqrt(cmoved) <= rb.rho(xn) / 2);
+            const double exact = c2 - 2 * dot;
+            INFO("d " << d << " offset " << offset << " row " << i << " centroid " << j);
+            REQUIRE(std::abs(double(out[i * P.padded_k() + j]) - exact) <= rb.score_error(xn) / 2);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu pruning: bounds round toward zero", "[cpu][kernel][pruning]") {
+  for (const double v : {0.1, 1.0 / 3.0, 12345.678901234, 1e-30, 3.4e38})
+    CHECK(double(bound_down(v)) <= v);
+  CHECK(bound_down(-1.0) == 0.f);
+  CHECK(bound_down(std::numeric_limits<double>::quiet_NaN()) == 0.f);
+  CHECK(bound_down(std::numeric_limits<double>::infinity()) == std::numeric_limits<float>::infinity());
+  CHECK(bound_down(1e300) == std::numeric_limits<float>::max());
+}
+
 TEST_CASE("cpu scores kernel matches fp64", "[cpu][kernel]") {
   const std::int64_t n = 23, d = 29, k = 21;
   const auto xd = normal(n * d, 21), c = normal(k * d, 22);
@@ -214,6 +360,15 @@ TEST_CASE("cpu exact distances and update sums have the same bits on every instr
         for (std::int64_t i = 0; i < n; ++i)  // the reference's order: every point, in index order
           for (std::int64_t f = 0; f < d; ++f) ref[labels[i] * d + f] += (wp ? wp[i] : 1.0) * double(x[i * d + f]);
         REQUIRE(sums == ref);
+        // the sort-inverse schedule (each cluster's rows, ascending) gives the same bits
+        std::vector<double> by_cluster(k * d, 0.0);
+        for (std::int64_t j = 0; j < k; ++j) {
+          std::vector<std::int64_t> idx;
+          for (std::int64_t i = 0; i < n; ++i)
+            if (labels[i] == j) idx.push_back(i);
+          rk.cluster_sums(x.data(), d, idx.data(), std::int64_t(idx.size()), wp, d, &by_cluster[j * d]);
+        }
+        REQUIRE(by_cluster == ref);
       }
     }
   }

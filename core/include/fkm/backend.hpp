@@ -34,6 +34,7 @@ struct ProblemSpec {
   VectorView weights;  ///< data == nullptr: every weight is 1
   Metric metric = Metric::L2;
   Precision precision = Precision::Exact;
+  Pruning pruning = Pruning::Off;  ///< a backend may ignore it: results are the same either way
   int num_threads = 0;
   std::int64_t max_device_bytes = 0;
   std::int64_t row_offset = 0;  ///< global index of row 0 (distributed shards); seeds per-point RNG
@@ -88,6 +89,9 @@ class Problem {
   /// FlashAssign: label_i = argmin_j dist(x_i, c_j) (ties to the lower j), dist_i = that
   /// distance. Returns the inertia sum_i w_i dist_i.
   virtual double assign() = 0;
+  /// Points whose label the last assign() kept without meeting every centroid (pruning, see
+  /// Pruning); 0 for backends that do not prune.
+  virtual std::int64_t last_assign_skipped() const { return 0; }
   /// Per-cluster sums of w_i * x_i and of w_i for the current labels.
   virtual void accumulate() = 0;
   /// Centroids := sums / weights (normalised for Cosine) for clusters of positive weight; the

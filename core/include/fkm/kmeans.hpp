@@ -14,6 +14,7 @@ struct IterationRecord {
   double inertia = 0;       ///< sum of w_i * distance(x_i, its centroid) before the update
   double shift = 0;         ///< sum over clusters of ||c_new - c_old||^2
   std::int64_t n_empty = 0; ///< clusters with zero weight in this assignment
+  std::int64_t n_skipped = 0; ///< points whose label pruning proved without meeting every centroid
   double seconds = 0;       ///< wall time of the iteration
 };
 

@@ -30,6 +30,16 @@ enum class Precision {
   Fast,   ///< may use reduced-precision matrix units (TF32 on NVIDIA) for fp32 data
 };
 
+/// How the assignment step avoids work. Every choice gives the same labels, centroids and
+/// inertia, bit for bit: pruning only skips distance computations that provably cannot change a
+/// label (with a margin for the kernel's rounding), so it is a pure speed option.
+enum class Pruning {
+  Off,      ///< every point against every centroid, every iteration (FlashAssign)
+  Hamerly,  ///< per-point lower bounds on the second-nearest distance (Hamerly 2010), kept across
+            ///< iterations with the centroid shifts; a point is compared with every centroid only
+            ///< when its bounds cannot prove its label. L2 on the CPU backend; elsewhere Off.
+};
+
 /// What happens to a centroid whose cluster has zero total weight after an assignment.
 enum class EmptyClusterPolicy {
   ReseedFarthest,  ///< move it to the point farthest from its own centroid (distinct points
@@ -44,6 +54,7 @@ const char* to_string(Init v) noexcept;
 const char* to_string(Metric v) noexcept;
 const char* to_string(Precision v) noexcept;
 const char* to_string(EmptyClusterPolicy v) noexcept;
+const char* to_string(Pruning v) noexcept;
 const char* to_string(BackendKind v) noexcept;
 /// Parse the CLI spellings ("kmeans++", "random", "kmeans-parallel"; "l2", "cosine", "ip"; ...).
 /// Throws Error(InvalidArgument) naming the accepted values.
@@ -51,6 +62,7 @@ Init parse_init(const std::string& s);
 Metric parse_metric(const std::string& s);
 Precision parse_precision(const std::string& s);
 EmptyClusterPolicy parse_empty_policy(const std::string& s);
+Pruning parse_pruning(const std::string& s);
 BackendKind parse_backend(const std::string& s);
 
 struct IterationRecord;
@@ -77,6 +89,9 @@ struct KMeansParams {
   Metric metric = Metric::L2;
   /// Arithmetic for fp32 data on fast backends. Default Exact.
   Precision precision = Precision::Exact;
+  /// Bound-based pruning of the assignment (same results, bit for bit; faster once few labels
+  /// change, slower by a pass over the data when most do). Default Off.
+  Pruning pruning = Pruning::Off;
   /// Empty-cluster handling. Default ReseedFarthest.
   EmptyClusterPolicy empty_clusters = EmptyClusterPolicy::ReseedFarthest;
   /// Backend. Default Auto: CUDA, then HIP, then Kokkos, then CPU, whichever is compiled in and
