@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "../../core/src/convert.hpp"
+#include "../../core/src/problem_spec.hpp"
 #include "../../core/src/restarts.hpp"
 #include "../../core/src/stopwatch.hpp"
 #include "../../core/src/validate.hpp"
@@ -96,15 +97,7 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
 
   const Backend* backend = nullptr;
   std::unique_ptr<Problem> local;
-  ProblemSpec spec;
-  spec.x = x;
-  spec.weights = w;
-  spec.metric = params.metric;
-  spec.precision = params.precision;
-  spec.pruning = params.pruning;
-  spec.num_threads = params.num_threads;
-  spec.max_device_bytes = params.max_device_bytes;
-  spec.row_offset = offset;
+  const ProblemSpec spec = detail::problem_spec(params, x, w, offset);
   all_or_none(comm, [&] {
     backend = &select_backend(params.backend, MemorySpace::Host);
     local = backend->bind(spec);

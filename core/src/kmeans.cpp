@@ -12,6 +12,7 @@
 #include "host_memory.hpp"
 #include "restarts.hpp"
 #include "stopwatch.hpp"
+#include "problem_spec.hpp"
 #include "validate.hpp"
 
 namespace fkm {
@@ -20,15 +21,7 @@ namespace {
 std::unique_ptr<Problem> bind_checked(const KMeansParams& p, const MatrixView& x, const VectorView& w,
                                       std::int64_t min_positive, const char* what) {
   const Backend& backend = select_backend(p.backend, x.space);
-  ProblemSpec spec;
-  spec.x = x;
-  spec.weights = w;
-  spec.metric = p.metric;
-  spec.precision = p.precision;
-  spec.pruning = p.pruning;
-  spec.num_threads = p.num_threads;
-  spec.max_device_bytes = p.max_device_bytes;
-  auto problem = backend.bind(spec);
+  auto problem = backend.bind(detail::problem_spec(p, x, w));
   detail::validate_values(*problem, min_positive, what);
   return problem;
 }
