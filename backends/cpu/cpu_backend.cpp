@@ -68,7 +68,6 @@ class CpuProblem final : public Problem {
         n_(s.x.rows),
         d_(s.x.cols),
         metric_(s.metric),
-        prune_(s.pruning == Pruning::Hamerly && s.metric == Metric::L2),
         row_offset_(s.row_offset),
         threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
         kernels_(kernels_for<T>()),
@@ -76,6 +75,7 @@ class CpuProblem final : public Problem {
         w_(n_),
         dist_(n_, kInf),
         labels_(n_, 0) {
+    prune_ = s.pruning == Pruning::Hamerly && s.metric == Metric::L2;
     tiling_ = choose_tiling(cache_sizes(), d_, std::int64_t(sizeof(T)), Panels<T>::W * kernels_.panels_per_step,
                             kMicroRows * kernels_.tiles_per_step);
     for (std::int64_t i = 0; i < n_; ++i) w_[i] = detail::weight_at(s.weights, i);
