@@ -37,6 +37,13 @@ struct TypedData {
 };
 TypedData as_dtype(const std::vector<double>& values, std::int64_t n, std::int64_t d, fkm::DType dtype);
 
+/// The rows of `all` (problems x n rows, contiguous or row-strided) as a batch of `problems`
+/// problems of n rows each.
+fkm::BatchedMatrixView batch_of(const fkm::MatrixView& all, std::int64_t problems);
+
+/// Every field of two results that a fit determines (all but the timings) is bitwise equal.
+void check_same_result(const fkm::KMeansResult& got, const fkm::KMeansResult& want);
+
 /// fp64 distance as the reference defines it (rows/centroids normalised for cosine).
 double distance(const double* x, const double* c, std::int64_t d, fkm::Metric metric);
 
