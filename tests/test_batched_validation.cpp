@@ -100,6 +100,12 @@ TEST_CASE("batched validation: bad values name their problem", "[batched][valida
     Batch b;
     b.x[(2 * kN + 17) * kD + 2] = std::numeric_limits<double>::quiet_NaN();  // problem 2, row 17, column 2
     check_error(fit(b.view(), p), ErrorCode::InvalidData, "problem 2: non-finite value (NaN or Inf) at row 17, column 2");
+    // ... found before any problem is fitted: no iteration ran.
+    int iterations = 0;
+    fkm::BatchedFitOptions counting;
+    counting.on_iteration = [&](std::int64_t, int, int, const fkm::IterationRecord&) { return ++iterations > 0; };
+    check_error([&] { fkm::fit_batched(b.view(), p, counting); }, ErrorCode::InvalidData, "problem 2: non-finite");
+    CHECK(iterations == 0);
     b = Batch{};
     b.x[(1 * kN + 3) * kD] = std::numeric_limits<double>::infinity();
     check_error(fit(b.view(), p), ErrorCode::InvalidData, "problem 1: non-finite value (NaN or Inf) at row 3, column 0");

@@ -29,10 +29,32 @@ decltype(auto) batch_memory_as_error(const char* op, std::int64_t problems, F&& 
               std::string(op) + ": out of host memory for the results of " + std::to_string(problems) + " problems");
 }
 
+/// Every problem's values, checked by `backend` where they live (NaN/Inf, bad weights, fewer than
+/// k points of positive weight) before any problem is fitted: a bad problem fails at once, not
+/// after the problems before it. One bound problem at a time, as the fit.
+void check_every_problem(const Backend& backend, const BatchedMatrixView& x, const KMeansParams& params,
+                         const BatchedVectorView& weights) {
+  ProblemSpec spec;
+  spec.metric = params.metric;
+  spec.precision = params.precision;
+  spec.num_threads = params.num_threads;
+  spec.max_device_bytes = params.max_device_bytes;
+  for (std::int64_t b = 0; b < x.problems; ++b) {
+    spec.x = x.problem(b);
+    spec.weights = weights.problem(b);
+    try {
+      detail::validate_values(*backend.bind(spec), params.k);
+    } catch (const Error& e) {
+      throw detail::in_problem(e, b);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<KMeansResult> Backend::fit_batch(const BatchedMatrixView& x, const KMeansParams& params,
                                              const BatchedFitOptions& options) const {
+  check_every_problem(*this, x, params, options.weights);
   std::vector<KMeansResult> results;
   for (std::int64_t b = 0; b < x.problems; ++b) {
     // Exactly what a fit of problem b alone is given, on this backend (Auto already resolved).

@@ -146,10 +146,11 @@ class Backend {
   virtual bool accepts(MemorySpace space) const { return space == MemorySpace::Host; }
   virtual std::unique_ptr<Problem> bind(const ProblemSpec& spec) const = 0;
   /// Fits every problem of a batch (fkm::fit_batched; shapes and options already validated).
-  /// The default (core/src/batched.cpp) fits the problems one after another through the
-  /// single-problem fit, one bound Problem at a time, and starts each error about a problem with
-  /// "problem b: ". A backend may override it to run all problems together (one launch per
-  /// phase); it must then give each problem exactly the result of fitting it alone.
+  /// The default (core/src/batched.cpp) checks every problem's values, then fits the problems
+  /// one after another through the single-problem fit, one bound Problem at a time; each error
+  /// about a problem starts with "problem b: ". A backend may override it to run all problems
+  /// together (one launch per phase); it must then give each problem exactly the result of
+  /// fitting it alone, and fail on bad values before fitting any problem.
   virtual std::vector<KMeansResult> fit_batch(const BatchedMatrixView& x, const KMeansParams& params,
                                               const BatchedFitOptions& options) const;
 };

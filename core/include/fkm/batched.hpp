@@ -40,10 +40,9 @@ struct BatchedFitOptions {
 };
 
 /// Fits the B problems of X (B x N x D, host or device memory as for fit) with the same params;
-/// returns B results, result b for problem b. Throws fkm::Error; errors about one problem's
-/// values (NaN/Inf, a bad weight, too few points of positive weight) start with "problem b: " and
-/// are found when that problem's turn comes (problems are fitted in order); nothing is returned
-/// then.
+/// returns B results, result b for problem b. Throws fkm::Error; an error about one problem
+/// (NaN/Inf, a bad weight, too few points of positive weight, its initial centroids) starts with
+/// "problem b: ". Every problem's values are checked before any problem is fitted.
 std::vector<KMeansResult> fit_batched(const BatchedMatrixView& X, const KMeansParams& params,
                                       const BatchedFitOptions& options = {});
 
