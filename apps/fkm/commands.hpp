@@ -43,9 +43,8 @@ struct InfoOptions {
 
 void run_fit(const FitOptions& o);
 void run_predict(const PredictOptions& o);
-/// The same for a 3-D DATA: a batch of independent problems (run_fit and run_predict call them).
+/// run_fit for a 3-D DATA, a batch of independent problems (run_fit calls it).
 void run_fit_batch(const FitOptions& o);
-void run_predict_batch(const PredictOptions& o);
 void run_info(const InfoOptions& o);
 
 }  // namespace fkm::cli

@@ -46,6 +46,19 @@ def check(cond, what):
         sys.exit("FAILED: " + what)
 
 
+def check_layouts(p, values, stem, labels, centroids, what):
+    """The same values big-endian, in Fortran order, and both, fit exactly as the C-order <f4 file."""
+    layouts = {
+        "big-endian float32": values.astype(">f4"),
+        "Fortran-order float32": np.asfortranarray(values.astype(np.float32)),
+        "big-endian Fortran-order float32": np.asfortranarray(values.astype(">f4")),
+    }
+    for i, (name, arr) in enumerate(layouts.items()):
+        np.save(p(f"{stem}{i}.npy"), arr)
+        l2, c2, _ = fit(p(f"{stem}{i}.npy"), p(f"{stem}{i}"))
+        check(np.array_equal(l2, labels) and np.array_equal(c2, centroids), f"{name} {what}: same result as C-order <f4")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     p = lambda name: os.path.join(tmp, name)
     rng = np.random.default_rng(0)
@@ -63,15 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
         mean = x[labels == j].mean(axis=0)
         check(np.allclose(centroids[j], mean, rtol=1e-5, atol=1e-4), f"centroid {j} is its cluster's mean")
 
-    same_values = {
-        "big-endian float32": x.astype(">f4"),
-        "Fortran-order float32": np.asfortranarray(x.astype(np.float32)),
-        "big-endian Fortran-order float32": np.asfortranarray(x.astype(">f4")),
-    }
-    for i, (name, arr) in enumerate(same_values.items()):
-        np.save(p(f"v{i}.npy"), arr)
-        l2, c2, _ = fit(p(f"v{i}.npy"), p(f"v{i}"))
-        check(np.array_equal(l2, labels) and np.array_equal(c2, centroids), f"{name}: same result as C-order <f4")
+    check_layouts(p, x, "v", labels, centroids, "matrix")
     for version in [(1, 0), (2, 0), (3, 0)]:
         with open(p("ver.npy"), "wb") as f:
             npf.write_array(f, x.astype(np.float32), version=version)
@@ -108,15 +113,7 @@ with tempfile.TemporaryDirectory() as tmp:
         l1, c1, r1 = fit(p(f"xb{b}.npy"), p(f"batch{b}"))
         check(np.array_equal(lb[b], l1) and np.array_equal(cb[b], c1), f"batch problem {b} equals its own 2-D fit")
         check(rb["per_problem"][b]["inertia"] == r1["inertia"], f"batch problem {b}: same inertia in the report")
-    batch_layouts = {
-        "big-endian float32 batch": xb.astype(">f4"),
-        "Fortran-order float32 batch": np.asfortranarray(xb.astype(np.float32)),
-        "big-endian Fortran-order float32 batch": np.asfortranarray(xb.astype(">f4")),
-    }
-    for i, (name, arr) in enumerate(batch_layouts.items()):
-        np.save(p(f"vb{i}.npy"), arr)
-        l2, c2, _ = fit(p(f"vb{i}.npy"), p(f"vb{i}"))
-        check(np.array_equal(l2, lb) and np.array_equal(c2, cb), f"{name}: same result as the C-order <f4 batch")
+    check_layouts(p, xb, "vb", lb, cb, "batch")
     np.save(p("xb64.npy"), xb)
     np.save(p("wb.npy"), rng.random((3, 97)))
     lb64, cb64, _ = fit(p("xb64.npy"), p("batch64"), "--weights", p("wb.npy"))

@@ -86,6 +86,19 @@ struct ChildGuard {
   }
 };
 
+/// Sends SIGINT to a fit that is iterating: it must stop with exit 130 and, last on stderr, the
+/// line saying where it stopped and that nothing was written. Returns that line.
+std::string interrupt_between_iterations(ChildGuard& child, const std::string& err) {
+  ::kill(child.pid, SIGINT);
+  CHECK(child.wait() == 130);
+  const auto lines = lines_of(text_of(err));
+  REQUIRE(!lines.empty());
+  INFO(lines.back());
+  CHECK(lines.back().rfind("fkm: interrupted by SIGINT after iteration ", 0) == 0);
+  CHECK(lines.back().find("no output file written") != std::string::npos);
+  return lines.back();
+}
+
 struct LongFit {
   ScratchDir dir, logs;  // logs apart, so dir holds only the input and what fkm writes
   std::string data;
@@ -117,13 +130,7 @@ TEST_CASE("interrupt: SIGINT during fit stops at an iteration boundary, exit 130
   const int pid = spawn_logged(f.args(false), err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));  // the first iteration is done: we are inside the fit
-  ::kill(pid, SIGINT);
-  CHECK(child.wait() == 130);
-  const auto lines = lines_of(text_of(err));
-  REQUIRE(!lines.empty());
-  INFO(lines.back());
-  CHECK(lines.back().rfind("fkm: interrupted by SIGINT after iteration ", 0) == 0);
-  CHECK(lines.back().find("no output file written") != std::string::npos);
+  interrupt_between_iterations(child, err);
   CHECK(f.dir.entries() == f.before);
 }
 
@@ -186,12 +193,6 @@ TEST_CASE("interrupt: SIGINT during a batched fit stops it, naming the problem, 
                                err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "problem 0 (1 of 2)  iter 1/"));  // inside problem 0's fit
-  ::kill(pid, SIGINT);
-  CHECK(child.wait() == 130);
-  const auto lines = lines_of(text_of(err));
-  REQUIRE(!lines.empty());
-  INFO(lines.back());
-  CHECK(lines.back().rfind("fkm: interrupted by SIGINT after iteration ", 0) == 0);
-  CHECK(lines.back().find(" of problem 0; no output file written") != std::string::npos);
+  CHECK(interrupt_between_iterations(child, err).find(" of problem 0; no output file written") != std::string::npos);
   CHECK(dir.entries() == before);
 }
