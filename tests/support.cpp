@@ -18,6 +18,12 @@ std::vector<fkm::BackendKind> backends_under_test() {
   return out;
 }
 
+std::vector<fkm::BackendKind> backends_with_reference() {
+  auto out = backends_under_test();
+  out.push_back(fkm::BackendKind::Reference);
+  return out;
+}
+
 std::vector<double> uniform_data(std::int64_t n, std::int64_t d, std::uint64_t seed, double lo, double hi) {
   std::mt19937_64 gen(seed);
   std::uniform_real_distribution<double> u(lo, hi);

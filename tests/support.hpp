@@ -17,6 +17,9 @@ namespace fkm_test {
 /// Every compiled backend that has a device, except the reference itself. FKM_TEST_BACKENDS
 /// (comma-separated names) narrows the list.
 std::vector<fkm::BackendKind> backends_under_test();
+/// backends_under_test() and the reference last (for behaviour that every backend, the oracle
+/// included, must have).
+std::vector<fkm::BackendKind> backends_with_reference();
 
 /// n x d values uniform in [-1, 1] around `centres` random blob centres in [-scale, scale].
 std::vector<double> blob_data(std::int64_t n, std::int64_t d, std::int64_t centres, double scale, std::uint64_t seed);

@@ -21,9 +21,7 @@ TEST_CASE("batched api: predict and score agree with the fit, problem by problem
   const auto X = fkm::host_batched_view(x.data(), kProblems, kN, kD);
   const auto w = fkm_test::random_weights(kProblems * kN, 8, 4);
   const auto W = fkm::host_batched_vector(w.data(), kProblems, kN);
-  auto backends = fkm_test::backends_under_test();
-  backends.push_back(fkm::BackendKind::Reference);
-  for (const auto backend : backends) {
+  for (const auto backend : fkm_test::backends_with_reference()) {
     INFO("backend " << fkm_test::describe(backend));
     fkm::KMeansParams p;
     p.k = kK;

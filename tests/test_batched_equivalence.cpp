@@ -13,12 +13,6 @@ struct Shape {
 // Tile-unfriendly sizes; K = 1; K = N; D = 1.
 const Shape kShapes[] = {{3, 97, 13, 7}, {2, 50, 6, 1}, {3, 23, 5, 23}, {4, 60, 1, 4}};
 
-std::vector<fkm::BackendKind> all_backends() {
-  auto b = fkm_test::backends_under_test();
-  b.push_back(fkm::BackendKind::Reference);
-  return b;
-}
-
 /// problems x n x d values: each problem its own blobs, so a problem read at the wrong offset
 /// (or fitted with another problem's weights) gives a different result.
 std::vector<double> batch_values(const Shape& s) {
@@ -63,7 +57,7 @@ void check_batch_equals_separate(const Shape& s, fkm::DType dtype, const fkm::KM
 }  // namespace
 
 TEST_CASE("batched: every problem equals its own fit, bit for bit", "[batched]") {
-  for (const auto backend : all_backends()) {
+  for (const auto backend : fkm_test::backends_with_reference()) {
     for (const Shape& s : kShapes) {
       for (const fkm::DType dtype : {fkm::DType::F32, fkm::DType::F64, fkm::DType::F16, fkm::DType::BF16}) {
         for (const bool weighted : {false, true}) {
@@ -88,7 +82,7 @@ TEST_CASE("batched: every problem equals its own fit, bit for bit", "[batched]")
 
 TEST_CASE("batched: given initial centroids, shared or per problem, every metric", "[batched]") {
   const Shape s = kShapes[0];
-  for (const auto backend : all_backends()) {
+  for (const auto backend : fkm_test::backends_with_reference()) {
     for (const fkm::Metric metric : {fkm::Metric::L2, fkm::Metric::Cosine, fkm::Metric::InnerProduct}) {
       for (const fkm::DType dtype : {fkm::DType::F32, fkm::DType::F64}) {
         INFO("backend " << fkm_test::describe(backend) << ", " << fkm::to_string(metric) << ", " << fkm::to_string(dtype));
@@ -125,7 +119,7 @@ TEST_CASE("batched: strided views and a problem's place in the batch do not chan
   std::vector<double> reversed;
   for (std::int64_t b = problems - 1; b >= 0; --b)
     reversed.insert(reversed.end(), contiguous.begin() + b * n * d, contiguous.begin() + (b + 1) * n * d);
-  for (const auto backend : all_backends()) {
+  for (const auto backend : fkm_test::backends_with_reference()) {
     INFO("backend " << fkm_test::describe(backend));
     fkm::KMeansParams p;
     p.k = k;

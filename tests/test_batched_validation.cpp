@@ -89,11 +89,7 @@ TEST_CASE("batched validation: weights of the wrong shape", "[batched][validatio
 }
 
 TEST_CASE("batched validation: bad values name their problem", "[batched][validation]") {
-  for (const auto backend : [] {
-         auto all = fkm_test::backends_under_test();
-         all.push_back(fkm::BackendKind::Reference);
-         return all;
-       }()) {
+  for (const auto backend : fkm_test::backends_with_reference()) {
     INFO("backend " << fkm_test::describe(backend));
     auto p = params_k(2);
     p.backend = backend;
