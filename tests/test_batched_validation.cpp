@@ -83,6 +83,10 @@ TEST_CASE("batched validation: weights of the wrong shape", "[batched][validatio
   o.weights = b.weights();
   o.weights.data = nullptr;
   check_error(fit(b.view(), params_k(2), o), ErrorCode::InvalidData, "null data pointer");
+  o.weights = fkm::BatchedVectorView{};
+  o.weights.problems = kProblems;  // a shape but no data is not "no weights"
+  o.weights.size = kN;
+  check_error(fit(b.view(), params_k(2), o), ErrorCode::InvalidData, "weights: null data pointer for 3 problems");
   o.weights = b.weights();
   o.weights.dtype = fkm::DType::F16;
   check_error(fit(b.view(), params_k(2), o), ErrorCode::InvalidData, "weights must be float32 or float64");

@@ -16,17 +16,20 @@
 namespace fkm {
 namespace {
 
-/// `op` over B problems: a failed host allocation outside a problem's own fit (the results of a
-/// huge batch) becomes Error(OutOfMemory), as inside KMeans.
+/// `op` over a batch: a failed host allocation outside a problem's own fit (which names its
+/// sizes itself) becomes Error(OutOfMemory), as inside KMeans: binding a problem to check its
+/// values, or the results of a huge batch.
 template <class F>
-decltype(auto) batch_memory_as_error(const char* op, std::int64_t problems, F&& f) {
+decltype(auto) batch_memory_as_error(const char* op, std::int64_t problems, std::int64_t rows, std::int64_t cols,
+                                     F&& f) {
   try {
     return f();
   } catch (const std::bad_alloc&) {
   } catch (const std::length_error&) {
   }
-  throw Error(ErrorCode::OutOfMemory,
-              std::string(op) + ": out of host memory for the results of " + std::to_string(problems) + " problems");
+  throw Error(ErrorCode::OutOfMemory, std::string(op) + ": out of host memory for a batch of " +
+                                          std::to_string(problems) + " problems of " + std::to_string(rows) + " x " +
+                                          std::to_string(cols) + " (one problem's working set and every result)");
 }
 
 /// Every problem's values, checked by `backend` where they live (NaN/Inf, bad weights, fewer than
@@ -82,7 +85,8 @@ std::vector<KMeansResult> fit_batched(const BatchedMatrixView& X, const KMeansPa
   detail::validate_params(params);
   detail::validate_batch(X, options, params);
   const Backend& backend = select_backend(params.backend, X.space);
-  return batch_memory_as_error("fit_batched", X.problems, [&] { return backend.fit_batch(X, params, options); });
+  return batch_memory_as_error("fit_batched", X.problems, X.rows, X.cols,
+                               [&] { return backend.fit_batch(X, params, options); });
 }
 
 // ---- BatchedKMeans ----------------------------------------------------------------------------
@@ -104,7 +108,7 @@ void BatchedKMeans::set_centroids(const std::vector<double>& centroids, std::int
     throw Error(ErrorCode::InvalidArgument, "set_centroids: expected problems x k x d = " + std::to_string(problems) +
                                                 " x " + std::to_string(k) + " x " + std::to_string(d) + " values, got " +
                                                 std::to_string(centroids.size()));
-  std::vector<KMeansResult> models = batch_memory_as_error("set_centroids", problems, [&] {
+  std::vector<KMeansResult> models = batch_memory_as_error("set_centroids", problems, k, d, [&] {
     std::vector<KMeansResult> out(static_cast<std::size_t>(problems));
     for (std::int64_t b = 0; b < problems; ++b) {
       KMeans one(params_);

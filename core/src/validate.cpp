@@ -136,6 +136,7 @@ void validate_batch_data(const BatchedMatrixView& x, const BatchedVectorView& w,
     bad_argument("k = " + std::to_string(k) + " is larger than the number of points per problem (" +
                  std::to_string(x.rows) + ")");
   if (given(w)) {
+    if (w.data == nullptr) bad_data("weights: null data pointer for " + std::to_string(w.problems) + " problems");
     if (w.problems != x.problems)
       bad_data("weights hold " + std::to_string(w.problems) + " problems but data holds " + std::to_string(x.problems));
     if (w.batch_stride < 0) bad_data("weights: batch_stride " + std::to_string(w.batch_stride) + " is negative");
