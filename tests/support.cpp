@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace fkm_test {
@@ -14,6 +15,12 @@ std::vector<fkm::BackendKind> backends_under_test() {
     if (only && std::string(only).find(b.name) == std::string::npos) continue;
     out.push_back(b.kind);
   }
+  return out;
+}
+
+std::vector<fkm::BackendKind> backends_with_reference() {
+  auto out = backends_under_test();
+  out.push_back(fkm::BackendKind::Reference);
   return out;
 }
 
@@ -65,6 +72,42 @@ fkm::MatrixView TypedData::view() const {
     case fkm::DType::BF16: return fkm::host_view(bf16.data(), n, d);
   }
   return {};
+}
+
+fkm::BatchedMatrixView batch_of(const fkm::MatrixView& all, std::int64_t problems) {
+  const std::int64_t n = all.rows / problems;
+  return fkm::BatchedMatrixView{all.data, problems, n, all.cols, all.row_stride, n * all.row_stride, all.dtype,
+                                all.space, all.device};
+}
+
+namespace {
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+}  // namespace
+
+void check_same_result(const fkm::KMeansResult& got, const fkm::KMeansResult& want) {
+  CHECK(got.n == want.n);
+  CHECK(got.d == want.d);
+  CHECK(got.k == want.k);
+  CHECK(same_bits(got.centroids, want.centroids));
+  CHECK(got.labels == want.labels);
+  CHECK(std::memcmp(&got.inertia, &want.inertia, sizeof(double)) == 0);
+  CHECK(got.n_iter == want.n_iter);
+  CHECK(got.converged == want.converged);
+  CHECK(got.stop_reason == want.stop_reason);
+  CHECK(same_bits(got.initial_centroids, want.initial_centroids));
+  REQUIRE(got.history.size() == want.history.size());
+  for (std::size_t i = 0; i < got.history.size(); ++i) {
+    INFO("iteration " << i);
+    CHECK(std::memcmp(&got.history[i].inertia, &want.history[i].inertia, sizeof(double)) == 0);
+    CHECK(std::memcmp(&got.history[i].shift, &want.history[i].shift, sizeof(double)) == 0);
+    CHECK(got.history[i].n_empty == want.history[i].n_empty);
+  }
+  CHECK(got.best_init == want.best_init);
+  CHECK(std::memcmp(&got.tol_absolute, &want.tol_absolute, sizeof(double)) == 0);
+  CHECK(got.backend == want.backend);
+  CHECK(got.device == want.device);
 }
 
 namespace {

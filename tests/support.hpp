@@ -17,6 +17,9 @@ namespace fkm_test {
 /// Every compiled backend that has a device, except the reference itself. FKM_TEST_BACKENDS
 /// (comma-separated names) narrows the list.
 std::vector<fkm::BackendKind> backends_under_test();
+/// backends_under_test() and the reference last (for behaviour that every backend, the oracle
+/// included, must have).
+std::vector<fkm::BackendKind> backends_with_reference();
 
 /// n x d values uniform in [-1, 1] around `centres` random blob centres in [-scale, scale].
 std::vector<double> blob_data(std::int64_t n, std::int64_t d, std::int64_t centres, double scale, std::uint64_t seed);
@@ -36,6 +39,13 @@ struct TypedData {
   fkm::MatrixView view() const;
 };
 TypedData as_dtype(const std::vector<double>& values, std::int64_t n, std::int64_t d, fkm::DType dtype);
+
+/// The rows of `all` (problems x n rows, contiguous or row-strided) as a batch of `problems`
+/// problems of n rows each.
+fkm::BatchedMatrixView batch_of(const fkm::MatrixView& all, std::int64_t problems);
+
+/// Every field of two results that a fit determines (all but the timings) is bitwise equal.
+void check_same_result(const fkm::KMeansResult& got, const fkm::KMeansResult& want);
 
 /// fp64 distance as the reference defines it (rows/centroids normalised for cosine).
 double distance(const double* x, const double* c, std::int64_t d, fkm::Metric metric);

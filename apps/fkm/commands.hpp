@@ -44,6 +44,8 @@ struct InfoOptions {
 
 void run_fit(const FitOptions& o);
 void run_predict(const PredictOptions& o);
+/// run_fit for a 3-D DATA, a batch of independent problems (run_fit calls it).
+void run_fit_batch(const FitOptions& o);
 void run_info(const InfoOptions& o);
 
 }  // namespace fkm::cli

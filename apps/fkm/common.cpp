@@ -5,25 +5,79 @@
 
 namespace fkm::cli {
 
-io::DataMatrix load_data(const DataOptions& o) {
+namespace {
+
+io::ReadOptions read_options(const DataOptions& o) {
   io::ReadOptions ro;
   ro.u2_as_bf16 = o.dtype == "bf16";
-  io::DataMatrix m = io::load_matrix(o.data, ro);
-  if (o.dtype == "bf16" && m.file().element_type() != io::ElementType::BF16)
-    throw Error(ErrorCode::InvalidData, o.data + ": --dtype bf16 was given but the file stores " + m.file().stored_type() +
+  return ro;
+}
+
+void check_dtype_flag(const DataOptions& o, const io::ArrayFile& f) {
+  if (o.dtype == "bf16" && f.element_type() != io::ElementType::BF16)
+    throw Error(ErrorCode::InvalidData, o.data + ": --dtype bf16 was given but the file stores " + f.stored_type() +
                                             " (bfloat16 .npy files store '<u2')");
+}
+
+/// f(), its fkm::Error prefixed with the flag whose file it reads.
+template <class F>
+auto for_flag(const char* flag, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(flag) + ": " + e.what());
+  }
+}
+
+/// Every value finite; `rows` rows of `d` values per matrix (the problem named when `batch`).
+void check_finite(const char* flag, const std::string& path, const std::vector<double>& c, std::int64_t rows,
+                  std::int64_t d, bool batch) {
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (std::isfinite(c[i])) continue;
+    const std::int64_t row = std::int64_t(i) / d, col = std::int64_t(i) % d;
+    throw Error(ErrorCode::InvalidData, std::string(flag) + ": " + path + ": non-finite value (NaN or Inf) at " +
+                                            (batch ? "problem " + std::to_string(row / rows) + ", " : std::string()) +
+                                            "row " + std::to_string(batch ? row % rows : row) + ", column " +
+                                            std::to_string(col));
+  }
+}
+
+/// Every value of a floating-point file as fp64, all its rows.
+std::vector<double> read_all(const io::ArrayFile& f) {
+  std::vector<double> c(std::size_t(f.rows() * f.cols()));
+  f.read_rows(0, f.rows(), io::ElementType::F64, c.data());
+  return c;
+}
+
+}  // namespace
+
+io::DataMatrix load_data(const DataOptions& o) {
+  io::DataMatrix m = io::load_matrix(o.data, read_options(o));
+  check_dtype_flag(o, m.file());
   return m;
+}
+
+bool is_batch_file(const DataOptions& o) {
+  try {
+    return io::ArrayFile::open(o.data, read_options(o)).shape().size() == 3;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+io::DataBatch load_batch_data(const DataOptions& o) {
+  io::DataBatch b = io::load_batch(o.data, read_options(o));
+  check_dtype_flag(o, b.file());
+  return b;
 }
 
 std::vector<double> load_centroids(const std::string& path, const char* flag, std::int64_t k, std::int64_t d,
                                    std::int64_t* rows_out) {
-  io::DataMatrix m = [&] {
-    try {
-      return io::load_matrix(path);
-    } catch (const Error& e) {
-      throw Error(e.code(), std::string(flag) + ": " + e.what());
-    }
-  }();
+  const io::ArrayFile file = for_flag(flag, [&] { return io::ArrayFile::open(path); });
+  if (file.shape().size() == 3)
+    throw Error(ErrorCode::InvalidData, std::string(flag) + ": " + path + ": shape is " + shape_string(file.shape()) +
+                                            ": a batch of centroids (problems, k, d), but the data is one problem (2-D)");
+  const io::DataMatrix m = for_flag(flag, [&] { return io::load_matrix(file); });
   const io::ArrayFile& f = m.file();
   const std::string shape = "(" + std::to_string(f.rows()) + ", " + std::to_string(f.cols()) + ")";
   if (k > 0 && (f.rows() != k || f.cols() != d))
@@ -33,15 +87,38 @@ std::vector<double> load_centroids(const std::string& path, const char* flag, st
   if (f.cols() != d)
     throw Error(ErrorCode::InvalidData, std::string(flag) + ": " + path + ": shape is " + shape + ": " +
                                             std::to_string(f.cols()) + " columns, but the data has " + std::to_string(d));
-  std::vector<double> c(std::size_t(f.rows() * f.cols()));
-  f.read_rows(0, f.rows(), io::ElementType::F64, c.data());
-  for (std::size_t i = 0; i < c.size(); ++i)
-    if (!std::isfinite(c[i]))
-      throw Error(ErrorCode::InvalidData, std::string(flag) + ": " + path + ": non-finite value (NaN or Inf) at row " +
-                                              std::to_string(i / std::size_t(d)) + ", column " +
-                                              std::to_string(i % std::size_t(d)));
+  std::vector<double> c = read_all(f);
+  check_finite(flag, path, c, f.rows(), d, false);
   if (rows_out) *rows_out = f.rows();
   return c;
+}
+
+BatchCentroids load_batch_centroids(const std::string& path, const char* flag, std::int64_t problems, std::int64_t k,
+                                    std::int64_t d) {
+  BatchCentroids c;
+  const io::ArrayFile file = for_flag(flag, [&] { return io::ArrayFile::open(path); });
+  if (file.shape().size() != 3) {  // one K x D matrix (or a file load_centroids refuses, with its reason)
+    c.values = load_centroids(path, flag, k, d, &c.k);
+    c.shared = true;
+    return c;
+  }
+  const io::DataBatch b = for_flag(flag, [&] { return io::load_batch(file); });
+  const BatchedMatrixView v = b.view();
+  if (v.problems != problems || (k > 0 && v.rows != k) || v.cols != d)
+    throw Error(ErrorCode::InvalidData, std::string(flag) + ": " + path + ": shape is " + shape_string(b.file().shape()) +
+                                            " but the centroids must be (problems, k, d) = (" + std::to_string(problems) +
+                                            ", " + (k > 0 ? std::to_string(k) : std::string("k")) + ", " +
+                                            std::to_string(d) + ")");
+  c.values = read_all(b.file());
+  c.k = v.rows;
+  check_finite(flag, path, c.values, v.rows, d, true);
+  return c;
+}
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
 }
 
 void rethrow_naming_data(const Error& e, const std::string& data_path) {

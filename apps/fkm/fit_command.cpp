@@ -13,40 +13,12 @@
 
 #include "cluster.hpp"
 #include "common.hpp"
+#include "fit_setup.hpp"
 #include "outputs.hpp"
 #include "progress.hpp"
 
 namespace fkm::cli {
 namespace {
-
-bool is_init_method(const std::string& s) { return s == "kmeans++" || s == "random" || s == "kmeans-parallel"; }
-
-void check_options(const FitOptions& o) {
-  auto bad = [](const std::string& msg) { throw Error(ErrorCode::InvalidArgument, msg); };
-  if (o.k <= 0) bad("--k must be at least 1 (got " + std::to_string(o.k) + ")");
-  if (o.n_init < 1) bad("--n-init must be at least 1 (got " + std::to_string(o.n_init) + ")");
-  if (o.max_iter < 1) bad("--max-iter must be at least 1 (got " + std::to_string(o.max_iter) + ")");
-  if (!(o.tol >= 0) || !std::isfinite(o.tol)) bad("--tol must be finite and >= 0 (got " + std::to_string(o.tol) + ")");
-  if (o.threads < 0) bad("--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
-}
-
-/// Weights from --weights: N finite values >= 0.
-std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t n) {
-  std::vector<double> w;
-  try {
-    w = io::load_vector(path);
-  } catch (const Error& e) {
-    throw Error(e.code(), std::string("--weights: ") + e.what());
-  }
-  if (std::int64_t(w.size()) != n)
-    throw Error(ErrorCode::InvalidData, "--weights: " + path + ": has " + std::to_string(w.size()) + " weights but " +
-                                            data_path + " has " + std::to_string(n) + " rows");
-  for (std::size_t i = 0; i < w.size(); ++i)
-    if (!(w[i] >= 0) || !std::isfinite(w[i]))
-      throw Error(ErrorCode::InvalidData, "--weights: " + path + ": weight at row " + std::to_string(i) + " is " +
-                                              std::to_string(w[i]) + "; weights must be finite and >= 0");
-  return w;
-}
 
 /// With several processes: this process clusters its own rows of x (an even split in rank
 /// order); the returned result holds every process's labels on rank 0.
@@ -63,50 +35,12 @@ KMeansResult fit_rows_of_this_process(const MatrixView& x, const KMeansParams& p
 }
 
 nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data,
-                           const KMeansResult& r, double seconds_read) {
-  double iter_seconds = 0;
-  nlohmann::ordered_json history = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < r.history.size(); ++i) {
-    const IterationRecord& h = r.history[i];
-    iter_seconds += h.seconds;
-    history.push_back({{"iteration", i + 1}, {"inertia", h.inertia}, {"shift", h.shift}, {"n_empty", h.n_empty},
-                       {"n_skipped", h.n_skipped}, {"ms", 1e3 * h.seconds}});
-  }
-  nlohmann::ordered_json j;
-  j["command"] = "fit";
-  j["fkm_version"] = version();
-  j["data"] = o.data;
-  j["stored_dtype"] = data.file().stored_type();
-  j["n"] = r.n;
-  j["processes"] = cluster().size;
-  j["d"] = r.d;
-  j["k"] = r.k;
-  j["dtype"] = data_dtype(data);
-  j["metric"] = to_string(p.metric);
-  j["precision"] = to_string(p.precision);
-  j["pruning"] = to_string(p.pruning);
-  j["backend"] = r.backend;
-  j["device"] = r.device;
-  j["threads"] = host_threads(p, r.backend);
-  j["init"] = is_init_method(o.init) ? o.init : "file";
-  j["init_file"] = is_init_method(o.init) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.init);
-  j["n_init"] = p.init == Init::Given ? 1 : p.n_init;
+                                   const KMeansResult& r, double seconds_read) {
+  nlohmann::ordered_json j = fit_report_head(o, p, {data.file().stored_type(), data_dtype(data)}, 0, r.n, r.d,
+                                             r.backend, r.device);
   j["best_init"] = r.best_init;
-  j["seed"] = p.seed;
-  j["max_iter"] = p.max_iter;
-  j["tol"] = p.tol;
   j["tol_absolute"] = r.tol_absolute;
-  j["empty_clusters"] = to_string(p.empty_clusters);
-  j["weights"] = o.weights.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.weights);
-  j["iterations"] = r.n_iter;
-  j["converged"] = r.converged;
-  j["stop_reason"] = to_string(r.stop_reason);
-  j["inertia"] = r.inertia;
-  j["seconds_read"] = seconds_read;
-  j["seconds_total"] = r.seconds_total;
-  j["seconds_init"] = r.seconds_init;
-  j["ms_per_iter"] = r.n_iter > 0 ? 1e3 * iter_seconds / r.n_iter : 0.0;
-  j["history"] = std::move(history);
+  add_fit_outcome(j, r, &seconds_read);
   return j;
 }
 
@@ -114,16 +48,8 @@ nlohmann::ordered_json make_report(const FitOptions& o, const KMeansParams& p, c
 void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMatrix& data, const KMeansResult& r,
                    double seconds_read, io::OutputFile* labels_file, io::OutputFile* centroids_file,
                    io::OutputFile* report_file, StagedOutputs& outputs, std::string& report) {
-  const MatrixView x = data.view();
   if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, {r.n}, r.labels.data());
-  if (centroids_file) {
-    if (x.dtype == DType::F64) {
-      io::write_npy(*centroids_file, io::ElementType::F64, {r.k, r.d}, r.centroids.data());
-    } else {
-      const std::vector<float> c(r.centroids.begin(), r.centroids.end());
-      io::write_npy(*centroids_file, io::ElementType::F32, {r.k, r.d}, c.data());
-    }
-  }
+  if (centroids_file) write_centroids(*centroids_file, data.view().dtype, {r.k, r.d}, r.centroids);
   report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
   if (report_file) write_text(report_file, o.report, report);
   outputs.commit_all();
@@ -132,19 +58,8 @@ void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMat
 }  // namespace
 
 void run_fit(const FitOptions& o) {
-  check_options(o);
-  KMeansParams p;
-  p.k = o.k;
-  p.n_init = o.n_init;
-  p.max_iter = o.max_iter;
-  p.tol = o.tol;
-  p.seed = o.seed;
-  p.metric = parse_metric(o.metric);
-  p.precision = parse_precision(o.precision);
-  p.backend = parse_backend(o.backend);
-  p.empty_clusters = parse_empty_policy(o.empty_clusters);
-  p.pruning = parse_pruning(o.pruning);
-  p.num_threads = o.threads;
+  KMeansParams p = fit_params(o);
+  if (is_batch_file(o)) return run_fit_batch(o);
 
   const bool writer = cluster().rank == 0;  // the one process that writes outputs
   StagedOutputs outputs;  // created first: an unwritable path fails before any work
@@ -173,20 +88,7 @@ void run_fit(const FitOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
                                                   o.data + " (" + std::to_string(x.rows) + ")");
     if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
-    if (is_init_method(o.init)) {
-      p.init = parse_init(o.init);
-    } else {
-      const bool file_like = [&] {
-        try {
-          io::format_of(o.init);
-          return true;
-        } catch (const Error&) {
-          return false;
-        }
-      }();
-      if (!file_like)
-        throw Error(ErrorCode::InvalidArgument, "--init '" + o.init + "' is neither a method (kmeans++, random, "
-                                                    "kmeans-parallel) nor a .npy / .fvecs file of initial centroids");
+    if (init_is_file(o.init)) {
       init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
       p.init = Init::Given;
       p.initial_centroids = host_view(init_centroids.data(), o.k, x.cols);

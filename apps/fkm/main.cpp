@@ -45,7 +45,7 @@ int exit_code_of(fkm::ErrorCode code) {
 }
 
 void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
-  cmd.add_option("DATA", o.data, "data file: .npy (2-D, float16/float32/float64/bfloat16), .fvecs or .bvecs")
+  cmd.add_option("DATA", o.data, "data file: .npy (float16/float32/float64/bfloat16; 2-D, or 3-D (B, N, D): B independent problems), .fvecs or .bvecs")
       ->required();
   cmd.add_option("--dtype", o.dtype, "element type of DATA: auto (from the file) or bf16 ('<u2' .npy holds bfloat16)")
       ->check(CLI::IsMember({"auto", "bf16"}));
@@ -73,9 +73,9 @@ int main(int argc, char** argv) {
   CLI::App* fit_cmd = app.add_subcommand("fit", "cluster DATA into K clusters (Lloyd's algorithm)");
   fit_cmd->option_defaults()->always_capture_default();
   add_data_options(*fit_cmd, fit);
-  fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA")->required();
+  fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA (of each problem)")->required();
   fit_cmd->add_option("--init", fit.init,
-                      "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids");
+                      "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids (B x K x D for a batch; K x D: the same for every problem)");
   fit_cmd->add_option("--n-init", fit.n_init, "independent initialisations; the lowest inertia is kept");
   fit_cmd->add_option("--max-iter", fit.max_iter, "maximum Lloyd iterations");
   fit_cmd->add_option("--tol", fit.tol, "stop when the centroid shift <= tol x mean feature variance (0: run max-iter)");
@@ -85,17 +85,17 @@ int main(int argc, char** argv) {
   fit_cmd->add_option("--pruning", fit.pruning,
                       "skip distance work that provably changes no label: off or hamerly (same results, bit for bit)")
       ->check(CLI::IsMember({"off", "hamerly"}));
-  fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N float32/float64 values >= 0");
+  fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N float32/float64 values >= 0 (for a batch: B x N, or N for every problem)");
   fit_cmd->add_option("--centroids-out", fit.centroids_out,
-                      "write the K x D centroids here (.npy; float64 for float64 data, else float32)");
-  fit_cmd->add_option("--labels-out", fit.labels_out, "write the N labels here (.npy, int32)");
+                      "write the K x D (batch: B x K x D) centroids here (.npy; float64 for float64 data, else float32)");
+  fit_cmd->add_option("--labels-out", fit.labels_out, "write the N (batch: B x N) labels here (.npy, int32)");
 
   fkm::cli::PredictOptions predict;
   CLI::App* predict_cmd = app.add_subcommand("predict", "label each row of DATA with its nearest centroid");
   predict_cmd->option_defaults()->always_capture_default();
   add_data_options(*predict_cmd, predict);
-  predict_cmd->add_option("--centroids", predict.centroids, "K x D centroids (.npy or .fvecs), e.g. from fit")->required();
-  predict_cmd->add_option("--labels-out", predict.labels_out, "write the N labels here (.npy, int32)")->required();
+  predict_cmd->add_option("--centroids", predict.centroids, "K x D centroids (.npy or .fvecs), e.g. from fit; for a batch B x K x D, or K x D for every problem")->required();
+  predict_cmd->add_option("--labels-out", predict.labels_out, "write the N (batch: B x N) labels here (.npy, int32)")->required();
 
   fkm::cli::InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand("info", "version, compiled backends, devices, and what --backend auto picks");

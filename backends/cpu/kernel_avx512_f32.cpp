@@ -13,6 +13,10 @@
 //                 reduced once at the end of the block (lane_reduce.hpp).
 #include <immintrin.h>
 
+// GCC 12 warns that _mm512_min_ps / _mm512_max_ps read an undefined register: its own
+// intrinsics start from _mm512_undefined_ps() (a known false positive of -Wmaybe-uninitialized).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>

@@ -104,4 +104,83 @@ void validate_values(const Problem& problem, std::int64_t k, const char* what) {
                  std::to_string(v.positive_weights) + ")");
 }
 
+namespace {
+
+bool given(const BatchedVectorView& w) { return w.data != nullptr || w.size != 0 || w.problems != 0; }
+bool given(const BatchedMatrixView& c) { return c.data != nullptr || c.problems != 0 || c.rows != 0 || c.cols != 0; }
+
+/// Byte offset one past the last element of a batch, or -1 when it does not fit in 63 bits.
+std::int64_t batch_extent_bytes(const BatchedMatrixView& x) {
+  const std::int64_t to_last_problem = checked_product({x.problems - 1, x.batch_stride});
+  const std::int64_t to_last_row = checked_product({x.rows - 1, x.row_stride});
+  std::int64_t elements = 0;
+  if (to_last_problem < 0 || to_last_row < 0 || __builtin_add_overflow(to_last_problem, to_last_row, &elements) ||
+      __builtin_add_overflow(elements, x.cols, &elements))
+    return -1;
+  return checked_product({elements, std::int64_t(size_of(x.dtype))});
+}
+
+std::string shape3(std::int64_t a, std::int64_t b, std::int64_t c) {
+  return "(" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ")";
+}
+
+}  // namespace
+
+void validate_batch_data(const BatchedMatrixView& x, const BatchedVectorView& w, std::int64_t k) {
+  if (x.problems <= 0) bad_data("data is empty: the batch has " + std::to_string(x.problems) + " problems");
+  if (x.batch_stride < 0) bad_data("data: batch_stride " + std::to_string(x.batch_stride) + " is negative");
+  validate_data(x.problem(0), {}, 0);  // every problem has the shape of the first
+  if (batch_extent_bytes(x) < 0 || checked_product({x.problems, x.rows, std::int64_t(sizeof(std::int32_t))}) < 0)
+    bad_data("data is too large: a batch of " + shape3(x.problems, x.rows, x.cols) +
+             " elements overflows 64-bit byte sizes");
+  if (k > x.rows)
+    bad_argument("k = " + std::to_string(k) + " is larger than the number of points per problem (" +
+                 std::to_string(x.rows) + ")");
+  if (given(w)) {
+    if (w.data == nullptr) bad_data("weights: null data pointer for " + std::to_string(w.problems) + " problems");
+    if (w.problems != x.problems)
+      bad_data("weights hold " + std::to_string(w.problems) + " problems but data holds " + std::to_string(x.problems));
+    if (w.batch_stride < 0) bad_data("weights: batch_stride " + std::to_string(w.batch_stride) + " is negative");
+    // The weights as a batch of 1 x size matrices, for the same extent check as the data's.
+    const BatchedMatrixView as_rows{w.data, w.problems, 1, w.size, w.size, w.batch_stride, w.dtype, w.space, w.device};
+    if (batch_extent_bytes(as_rows) < 0) bad_data("weights: the batch overflows 64-bit byte sizes");
+  }
+  validate_data(x.problem(0), w.problem(0), k);
+}
+
+void validate_batch(const BatchedMatrixView& x, const BatchedFitOptions& options, const KMeansParams& p) {
+  validate_batch_data(x, options.weights, p.k);
+  const BatchedMatrixView& c = options.initial_centroids;
+  if (!given(c)) {
+    if (p.init == Init::Given) validate_given_centroids(p, x.cols);
+    return;
+  }
+  if (p.init != Init::Given)
+    bad_argument(std::string("per-problem initial centroids are given but init is '") + to_string(p.init) +
+                 "', not 'given'");
+  if (p.initial_centroids.data != nullptr)
+    bad_argument("both params.initial_centroids and per-problem initial centroids are given; pass one of them");
+  if (c.problems != x.problems || c.rows != p.k || c.cols != x.cols)
+    bad_argument("initial centroids have shape " + shape3(c.problems, c.rows, c.cols) + " but (problems, k, d) = " +
+                 shape3(x.problems, p.k, x.cols));
+  if (c.batch_stride < 0 || c.row_stride < c.cols || batch_extent_bytes(c) < 0)
+    bad_argument("initial centroids: batch_stride " + std::to_string(c.batch_stride) + " and row_stride " +
+                 std::to_string(c.row_stride) + " must be >= 0 and >= d, and address at most 2^63 bytes");
+  KMeansParams one = p;  // each problem's centroids are checked as a fit of that problem checks them
+  for (std::int64_t b = 0; b < c.problems; ++b) {
+    one.initial_centroids = c.problem(b);
+    try {
+      validate_given_centroids(one, x.cols);
+    } catch (const Error& e) {
+      throw in_problem(e, b);
+    }
+  }
+}
+
+Error in_problem(const Error& e, std::int64_t b) {
+  std::string msg = e.what();
+  if (msg.rfind("data: ", 0) == 0) msg.erase(0, 6);
+  return Error(e.code(), "problem " + std::to_string(b) + ": " + msg);
+}
+
 }  // namespace fkm::detail

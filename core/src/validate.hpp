@@ -3,6 +3,8 @@
 #include <cstdint>
 
 #include "fkm/backend.hpp"
+#include "fkm/batched.hpp"
+#include "fkm/error.hpp"
 #include "fkm/params.hpp"
 #include "fkm/view.hpp"
 
@@ -17,5 +19,15 @@ void validate_given_centroids(const KMeansParams& p, std::int64_t d);
 /// Values, checked by the backend that holds them: NaN/Inf data, bad weights, total weight > 0,
 /// at least k points of positive weight.
 void validate_values(const Problem& problem, std::int64_t k, const char* what = "data");
+
+/// A batch of data (and optional (B, N) weights): at least one problem, each shaped as
+/// validate_data wants, k <= N, strides >= 0, and every element's byte offset within 63 bits.
+void validate_batch_data(const BatchedMatrixView& x, const BatchedVectorView& w, std::int64_t k);
+/// A batched fit's inputs: validate_batch_data, then the initial centroids (per-problem (B, K, D)
+/// ones only with Init::Given and without params.initial_centroids), every value checked.
+void validate_batch(const BatchedMatrixView& x, const BatchedFitOptions& options, const KMeansParams& p);
+/// `e` about problem b: its message prefixed with "problem b: " (a leading "data: " is dropped:
+/// the problem is the data).
+Error in_problem(const Error& e, std::int64_t b);
 
 }  // namespace fkm::detail

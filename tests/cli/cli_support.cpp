@@ -68,30 +68,62 @@ std::vector<double> blob_values(std::int64_t n, std::int64_t d, std::int64_t blo
   return v;
 }
 
-std::string write_data(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
-                       std::int64_t n, std::int64_t d, const std::string& stem) {
+namespace {
+
+/// Writes v as a .npy of `kind` and `shape`; "" when kind is not a .npy kind.
+std::string write_npy_kind(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
+                           const std::vector<std::int64_t>& shape, const std::string& stem) {
   using fkm::io::ElementType;
   if (kind == "f32") {
     const std::vector<float> f(v.begin(), v.end());
-    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F32, {n, d}, f.data());
+    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F32, shape, f.data());
     return dir.path(stem + ".npy");
   }
   if (kind == "f64") {
-    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F64, {n, d}, v.data());
+    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F64, shape, v.data());
     return dir.path(stem + ".npy");
   }
   if (kind == "f16") {
     std::vector<fkm::half> h;
     for (double x : v) h.push_back(fkm::to_half(float(x)));
-    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F16, {n, d}, h.data());
+    fkm::io::save_npy(dir.path(stem + ".npy"), ElementType::F16, shape, h.data());
     return dir.path(stem + ".npy");
   }
   if (kind == "bf16") {
     std::vector<fkm::bfloat16> b;
     for (double x : v) b.push_back(fkm::to_bfloat16(float(x)));
-    fkm::io::save_npy(dir.path(stem + ".bf16.npy"), ElementType::BF16, {n, d}, b.data());
+    fkm::io::save_npy(dir.path(stem + ".bf16.npy"), ElementType::BF16, shape, b.data());
     return dir.path(stem + ".bf16.npy");
   }
+  return "";
+}
+
+template <class T>
+std::vector<T> read_all(const std::string& path, fkm::io::ElementType type) {
+  const auto f = fkm::io::ArrayFile::open(path);
+  std::vector<T> out(std::size_t(f.rows() * f.cols()));
+  f.read_rows(0, f.rows(), type, out.data());
+  return out;
+}
+
+}  // namespace
+
+std::string write_batch(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
+                        std::int64_t problems, std::int64_t n, std::int64_t d, const std::string& stem) {
+  const std::string path = write_npy_kind(dir, kind, v, {problems, n, d}, stem);
+  REQUIRE(!path.empty());
+  return path;
+}
+
+std::vector<double> read_all_f64(const std::string& path) { return read_all<double>(path, fkm::io::ElementType::F64); }
+std::vector<std::int32_t> read_all_i32(const std::string& path) {
+  return read_all<std::int32_t>(path, fkm::io::ElementType::I32);
+}
+
+std::string write_data(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
+                       std::int64_t n, std::int64_t d, const std::string& stem) {
+  const std::string npy = write_npy_kind(dir, kind, v, {n, d}, stem);
+  if (!npy.empty()) return npy;
   std::string bytes;
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int32_t dim = std::int32_t(d);

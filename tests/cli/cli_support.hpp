@@ -34,6 +34,15 @@ std::vector<double> blob_values(std::int64_t n, std::int64_t d, std::int64_t blo
 std::string write_data(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
                        std::int64_t n, std::int64_t d, const std::string& stem = "data");
 
+/// Writes problems x n x d values as a 3-D .npy of `kind` ("f16", "bf16" as *.bf16.npy, "f32",
+/// "f64"). Returns the file's path in dir.
+std::string write_batch(const fkm_io_test::ScratchDir& dir, const std::string& kind, const std::vector<double>& v,
+                        std::int64_t problems, std::int64_t n, std::int64_t d, const std::string& stem = "data");
+
+/// Every value of a .npy file of any number of dimensions, in C order: as fp64, or int32 labels.
+std::vector<double> read_all_f64(const std::string& path);
+std::vector<std::int32_t> read_all_i32(const std::string& path);
+
 /// Checks a run failed with exit code 2, stdout empty, one stderr line "fkm: error: ..."
 /// containing every needle.
 void check_usage_error(const RunResult& r, const std::vector<std::string>& needles);

@@ -2,9 +2,9 @@
 """numpy and fkm read each other's files.
 
 fkm reads what numpy.save writes (format versions 1.0, 2.0 and 3.0, float16/32/64,
-big-endian, Fortran order), gives the same clustering for the same values however they are
-stored, and numpy.load reads every file fkm writes (labels <i4, centroids <f4 / <f8) and the
-JSON report. Exits 77 (skipped under CTest) when numpy is missing.
+big-endian, Fortran order, 2-D matrices and 3-D batches of problems), gives the same clustering
+for the same values however they are stored, and numpy.load reads every file fkm writes
+(labels <i4, centroids <f4 / <f8, (B, N) and (B, K, D) for a batch) and the JSON report. Exits 77 (skipped under CTest) when numpy is missing.
 
 usage: numpy_interop.py PATH/TO/fkm
 """
@@ -46,6 +46,19 @@ def check(cond, what):
         sys.exit("FAILED: " + what)
 
 
+def check_layouts(p, values, stem, labels, centroids, what):
+    """The same values big-endian, in Fortran order, and both, fit exactly as the C-order <f4 file."""
+    layouts = {
+        "big-endian float32": values.astype(">f4"),
+        "Fortran-order float32": np.asfortranarray(values.astype(np.float32)),
+        "big-endian Fortran-order float32": np.asfortranarray(values.astype(">f4")),
+    }
+    for i, (name, arr) in enumerate(layouts.items()):
+        np.save(p(f"{stem}{i}.npy"), arr)
+        l2, c2, _ = fit(p(f"{stem}{i}.npy"), p(f"{stem}{i}"))
+        check(np.array_equal(l2, labels) and np.array_equal(c2, centroids), f"{name} {what}: same result as C-order <f4")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     p = lambda name: os.path.join(tmp, name)
     rng = np.random.default_rng(0)
@@ -63,15 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
         mean = x[labels == j].mean(axis=0)
         check(np.allclose(centroids[j], mean, rtol=1e-5, atol=1e-4), f"centroid {j} is its cluster's mean")
 
-    same_values = {
-        "big-endian float32": x.astype(">f4"),
-        "Fortran-order float32": np.asfortranarray(x.astype(np.float32)),
-        "big-endian Fortran-order float32": np.asfortranarray(x.astype(">f4")),
-    }
-    for i, (name, arr) in enumerate(same_values.items()):
-        np.save(p(f"v{i}.npy"), arr)
-        l2, c2, _ = fit(p(f"v{i}.npy"), p(f"v{i}"))
-        check(np.array_equal(l2, labels) and np.array_equal(c2, centroids), f"{name}: same result as C-order <f4")
+    check_layouts(p, x, "v", labels, centroids, "matrix")
     for version in [(1, 0), (2, 0), (3, 0)]:
         with open(p("ver.npy"), "wb") as f:
             npf.write_array(f, x.astype(np.float32), version=version)
@@ -94,5 +99,26 @@ with tempfile.TemporaryDirectory() as tmp:
     pr = json.loads(r.stdout)
     inertia = ((x.astype(np.float32).astype(np.float64) - centroids.astype(np.float64)[labels]) ** 2).sum()
     check(abs(pr["inertia"] - inertia) <= 1e-6 * inertia, f"predict inertia {pr['inertia']} vs numpy {inertia}")
+
+    # A 3-D array is a batch of independent problems: each gives exactly its own 2-D fit,
+    # whatever its layout; labels come back (B, N) and centroids (B, K, D).
+    xb = np.stack([centres[np.arange(97) % 5] + rng.integers(-8, 9, size=(97, 9)) / 8.0 + 10 * b for b in range(3)])
+    np.save(p("xb.npy"), xb.astype(np.float32))
+    lb, cb, rb = fit(p("xb.npy"), p("batch"))
+    check(lb.dtype == np.dtype("<i4") and lb.shape == (3, 97), f"batch labels {lb.dtype} {lb.shape}")
+    check(cb.dtype == np.dtype("<f4") and cb.shape == (3, 5, 9), f"batch centroids {cb.dtype} {cb.shape}")
+    check(rb["problems"] == 3 and len(rb["per_problem"]) == 3, "batch report has one entry per problem")
+    for b in range(3):
+        np.save(p(f"xb{b}.npy"), xb[b].astype(np.float32))
+        l1, c1, r1 = fit(p(f"xb{b}.npy"), p(f"batch{b}"))
+        check(np.array_equal(lb[b], l1) and np.array_equal(cb[b], c1), f"batch problem {b} equals its own 2-D fit")
+        check(rb["per_problem"][b]["inertia"] == r1["inertia"], f"batch problem {b}: same inertia in the report")
+    check_layouts(p, xb, "vb", lb, cb, "batch")
+    np.save(p("xb64.npy"), xb)
+    np.save(p("wb.npy"), rng.random((3, 97)))
+    lb64, cb64, _ = fit(p("xb64.npy"), p("batch64"), "--weights", p("wb.npy"))
+    check(cb64.dtype == np.dtype("<f8") and cb64.shape == (3, 5, 9), "float64 batch gives float64 centroids")
+    run("predict", p("xb64.npy"), "--centroids", p("batch64.centroids.npy"), "--labels-out", p("predb.npy"), "--quiet")
+    check(np.array_equal(np.load(p("predb.npy")), lb64), "predict on a batch reproduces the fit's labels")
 
 print("numpy interop: ok")

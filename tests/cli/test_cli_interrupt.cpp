@@ -63,6 +63,19 @@ struct ChildGuard {
   }
 };
 
+/// Sends SIGINT to a fit that is iterating: it must stop with exit 130 and, last on stderr, the
+/// line saying where it stopped and that nothing was written. Returns that line.
+std::string interrupt_between_iterations(ChildGuard& child, const std::string& err) {
+  ::kill(child.pid, SIGINT);
+  CHECK(child.wait() == 130);
+  const auto lines = lines_of(text_of(err));
+  REQUIRE(!lines.empty());
+  INFO(lines.back());
+  CHECK(lines.back().rfind("fkm: interrupted by SIGINT after iteration ", 0) == 0);
+  CHECK(lines.back().find("no output file written") != std::string::npos);
+  return lines.back();
+}
+
 struct LongFit {
   ScratchDir dir, logs;  // logs apart, so dir holds only the input and what fkm writes
   std::string data;
@@ -94,13 +107,7 @@ TEST_CASE("interrupt: SIGINT during fit stops at an iteration boundary, exit 130
   const int pid = spawn_fkm(f.args(false), err);
   ChildGuard child{pid};
   REQUIRE(wait_for_text(err, "iter 1/"));  // the first iteration is done: we are inside the fit
-  ::kill(pid, SIGINT);
-  CHECK(child.wait() == 130);
-  const auto lines = lines_of(text_of(err));
-  REQUIRE(!lines.empty());
-  INFO(lines.back());
-  CHECK(lines.back().rfind("fkm: interrupted by SIGINT after iteration ", 0) == 0);
-  CHECK(lines.back().find("no output file written") != std::string::npos);
+  interrupt_between_iterations(child, err);
   CHECK(f.dir.entries() == f.before);
 }
 
@@ -145,4 +152,24 @@ TEST_CASE("interrupt: a second signal stops a long iteration at once, still remo
   INFO(lines.back());
   CHECK(lines.back() == "fkm: interrupted by SIGINT again: stopped at once; no output file written");
   CHECK(f.dir.entries() == f.before);
+}
+
+TEST_CASE("interrupt: SIGINT during a batched fit stops it, naming the problem, nothing written") {
+  ScratchDir dir, logs;
+  std::vector<double> values;
+  for (int b = 0; b < 2; ++b) {
+    const auto one = blob_values(3000, 16, 50, 9 + b);
+    values.insert(values.end(), one.begin(), one.end());
+  }
+  const std::string data = write_batch(dir, "f32", values, 2, 3000, 16, "long");
+  const auto before = dir.entries();
+  const std::string err = logs.path("err.txt");
+  const int pid = spawn_fkm({"fit", data, "--k", "40", "--tol", "0", "--max-iter", "1000000000", "--threads", "1",
+                                "--init", "random", "--backend", "cpu", "--labels-out", dir.path("l.npy"),
+                                "--centroids-out", dir.path("c.npy"), "--report", dir.path("r.json")},
+                               err);
+  ChildGuard child{pid};
+  REQUIRE(wait_for_text(err, "problem 0 (1 of 2)  iter 1/"));  // inside problem 0's fit
+  CHECK(interrupt_between_iterations(child, err).find(" of problem 0; no output file written") != std::string::npos);
+  CHECK(dir.entries() == before);
 }

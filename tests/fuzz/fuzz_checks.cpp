@@ -73,6 +73,13 @@ void check_npy_reader(const std::uint8_t* data, std::size_t size) {
     const ArrayFile f = ArrayFile::open_memory(data, size, "fuzz.npy", options);
     require(std::uint64_t(f.rows()) * std::uint64_t(f.cols()) * fkm::io::size_of(f.element_type()) <= size);
     read_some_rows(f);
+    if (f.shape().size() == 3) {  // a batch of problems: each problem's view stays inside the input
+      const fkm::io::DataBatch batch = fkm::io::load_batch(f);
+      const fkm::BatchedMatrixView v = batch.view();
+      require(v.problems == f.rows() && v.rows * v.cols == f.cols());
+      for (std::int64_t b = 0; b < v.problems; ++b) touch_view(v.problem(b));
+      return;
+    }
     const fkm::io::DataMatrix m = fkm::io::load_matrix(f);
     require(m.view().rows == f.rows() && m.view().cols == f.cols());
     touch_view(m.view());

@@ -165,16 +165,14 @@ TEST_CASE("npy reader: unusable files are refused, naming the file and the field
   refused("f16bo.npy", npy_bytes("|f2", {1, 1}, std::string(2, '\0')), ErrorCode::Io, {"'|f2'", "byte order"});
   refused("scalar.npy", npy_bytes("<f4", {}, std::string(4, '\0')), ErrorCode::InvalidData, {"'shape'", "0-D"});
   refused("v.npy", npy_bytes("<f4", {5}, std::string(20, '\0')), ErrorCode::InvalidData, {"'shape'", "(5,)", "1-D"});
-  refused("b.npy", npy_bytes("<f4", {2, 2, 2}, std::string(32, '\0')), ErrorCode::InvalidData, {"'shape'", "3-D", "batch"});
+  refused("b.npy", npy_bytes("<f4", {2, 2, 2}, std::string(32, '\0')), ErrorCode::InvalidData, {"'shape'", "3-D", "batch", "load_batch"});
   refused("t.npy", npy_bytes("<f4", {1, 2, 1, 2}, std::string(16, '\0')), ErrorCode::InvalidData, {"'shape'", "4-D"});
   refused("r0.npy", npy_bytes("<f4", {0, 3}, ""), ErrorCode::InvalidData, {"'shape'", "(0, 3)", "zero rows"});
   refused("c0.npy", npy_bytes("<f4", {3, 0}, ""), ErrorCode::InvalidData, {"'shape'", "(3, 0)", "zero columns"});
   refused("short.npy", npy_bytes("<f4", {10, 4}, std::string(100, '\0')), ErrorCode::Io,
           {"shorter than the header says", "(10, 4)", "160", "100"});
-  refused("fo3.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2), }", std::string(32, '\0')),
-          ErrorCode::InvalidData, {"'fortran_order'", "3-D"});
-  refused("fo13.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 2, 2), }", std::string(16, '\0')),
-          ErrorCode::InvalidData, {"'fortran_order'", "3-D"});
+  refused("fo4.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2, 2), }", std::string(64, '\0')),
+          ErrorCode::InvalidData, {"'fortran_order'", "4-D", "3-D arrays only"});
   check_error([&] { fkm::io::load_matrix(dir.path("data.csv")); }, ErrorCode::InvalidData, {"data.csv", "unknown file type"});
 }
 

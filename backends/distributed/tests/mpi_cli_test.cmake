@@ -1,7 +1,8 @@
 # `mpirun -np R fkm fit` end to end (ctest: mpi_cli_*). Makes a data file, fits it with 1, 2, 3
 # and 4 processes, and checks that the labels and centroids files are byte-for-byte the same and
-# the report counts every row; then bad input on the last process's rows and an unwritable
-# output: exit status 2, one "fkm: error:" line, no output file.
+# the report counts every row; then bad input on the last process's rows, an unwritable
+# output and a 3-D DATA (a batch, fitted in one process only): exit status 2, one "fkm: error:"
+# line, no output file.
 #   cmake -DMPIEXEC=... -DNP_FLAG=-n "-DFLAGS=..." -DFKM=path/to/fkm -DMAKER=fkm_mpi_fit_test
 #         -DWORK=dir -P mpi_cli_test.cmake
 file(REMOVE_RECURSE ${WORK})
@@ -62,4 +63,16 @@ string(REGEX MATCHALL "fkm: error:[^\n]*" lines "${output}")
 list(LENGTH lines count)
 if(NOT count EQUAL 1)
   message(FATAL_ERROR "expected one error line, got:\n${output}")
+endif()
+
+# A batch of problems (3-D DATA) is fitted by one process: refused under mpirun by every process.
+execute_process(COMMAND ${MAKER} write-npy ${WORK}/batch.npy 50 9 -1 3 RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "could not write ${WORK}/batch.npy")
+endif()
+run_fkm(2 2 fit ${WORK}/batch.npy --k 4 --quiet --labels-out ${WORK}/batch_labels.npy)
+string(REGEX MATCHALL "fkm: error:" errors "${output}")  # the message holds a ';', a list separator
+list(LENGTH errors count)
+if(NOT count EQUAL 1 OR NOT output MATCHES "fkm: error: [^\n]*a batch of problems" OR EXISTS ${WORK}/batch_labels.npy)
+  message(FATAL_ERROR "expected one error line refusing the batch and no output, got:\n${output}")
 endif()

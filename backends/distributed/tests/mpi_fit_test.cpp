@@ -10,9 +10,10 @@
 //   fkm_mpi_fit_test bad BACKEND
 //       Bad input on one process (NaN, negative weight, wrong shapes, different options, an
 //       interrupt): every process must get the same fkm::Error, none may hang.
-//   fkm_mpi_fit_test write-npy PATH N D NAN_ROW
+//   fkm_mpi_fit_test write-npy PATH N D NAN_ROW [PROBLEMS]
 //       Writes blobs as an N x D float32 .npy (a NaN in row NAN_ROW when >= 0): the data of
-//       the `mpirun fkm fit` tests (mpi_cli_test.cmake). Needs no mpirun.
+//       the `mpirun fkm fit` tests (mpi_cli_test.cmake); with PROBLEMS, a (PROBLEMS, N, D) batch
+//       of that matrix repeated. Needs no mpirun.
 //   fkm_mpi_fit_test exit2 BACKEND
 //       A NaN on the last process: every process exits with status 2, rank 0 prints one
 //       "fkm: error: ..." line (what the CLI does).
@@ -405,21 +406,28 @@ int mode_exit2(fkm::BackendKind backend) {
   return 0;
 }
 
-int mode_write_npy(const std::string& path, std::int64_t n, std::int64_t d, std::int64_t nan_row) {
+int mode_write_npy(const std::string& path, std::int64_t n, std::int64_t d, std::int64_t nan_row, std::int64_t problems) {
   Case c{"file", n, d, 11};
   const std::vector<double> x = make_data(c);
   std::vector<float> xf(x.begin(), x.end());
   if (nan_row >= 0 && nan_row < n) xf[nan_row * d] = std::nanf("");
-  fkm::io::save_npy(path, fkm::io::ElementType::F32, {n, d}, xf.data());
+  if (problems <= 0) {
+    fkm::io::save_npy(path, fkm::io::ElementType::F32, {n, d}, xf.data());
+    return 0;
+  }
+  std::vector<float> batch;
+  for (std::int64_t b = 0; b < problems; ++b) batch.insert(batch.end(), xf.begin(), xf.end());
+  fkm::io::save_npy(path, fkm::io::ElementType::F32, {problems, n, d}, batch.data());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 6 && std::string(argv[1]) == "write-npy") {  // no MPI needed
+  if ((argc == 6 || argc == 7) && std::string(argv[1]) == "write-npy") {  // no MPI needed
     try {
-      return mode_write_npy(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]));
+      return mode_write_npy(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]),
+                            argc == 7 ? std::atoll(argv[6]) : 0);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s\n", e.what());
       return 1;
@@ -435,7 +443,7 @@ int main(int argc, char** argv) {
     if (mode == "fit" && argc > 3) rc = mode_fit(backend, argv[3], argc > 4 ? std::atoi(argv[4]) : 0);
     else if (mode == "bad") rc = mode_bad(backend);
     else if (mode == "exit2") rc = mode_exit2(backend);
-    else std::fprintf(stderr, "usage: fkm_mpi_fit_test fit|bad|exit2 BACKEND [OUT.bin [THREADS]] | write-npy PATH N D NAN_ROW\n");
+    else std::fprintf(stderr, "usage: fkm_mpi_fit_test fit|bad|exit2 BACKEND [OUT.bin [THREADS]] | write-npy PATH N D NAN_ROW [PROBLEMS]\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank %d: %s\n", g_rank, e.what());
     rc = 1;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fkm/batched.hpp"
 #include "fkm/params.hpp"
 #include "fkm/view.hpp"
 
@@ -148,6 +149,14 @@ class Backend {
   virtual std::vector<DeviceInfo> devices() const = 0;
   virtual bool accepts(MemorySpace space) const { return space == MemorySpace::Host; }
   virtual std::unique_ptr<Problem> bind(const ProblemSpec& spec) const = 0;
+  /// Fits every problem of a batch (fkm::fit_batched; shapes and options already validated).
+  /// The default (core/src/batched.cpp) checks every problem's values, then fits the problems
+  /// one after another through the single-problem fit, one bound Problem at a time; each error
+  /// about a problem starts with "problem b: ". A backend may override it to run all problems
+  /// together (one launch per phase); it must then give each problem exactly the result of
+  /// fitting it alone, and fail on bad values before fitting any problem.
+  virtual std::vector<KMeansResult> fit_batch(const BatchedMatrixView& x, const KMeansParams& params,
+                                              const BatchedFitOptions& options) const;
 };
 
 /// One row of `fkm info`: every backend fkm knows, compiled in or not.

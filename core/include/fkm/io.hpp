@@ -106,6 +106,8 @@ class ArrayFile {
   std::shared_ptr<const Impl> impl_;
 };
 
+class DataBatch;
+
 /// A data matrix ready for clustering: a view into the mapped file when possible, otherwise a
 /// converted copy (big-endian or Fortran order keep their floating type; uint8 .bvecs become
 /// float32). Integer .npy arrays and .ivecs are refused: they are not points.
@@ -121,7 +123,11 @@ class DataMatrix {
 
  private:
   friend DataMatrix load_matrix(ArrayFile file);
+  friend DataBatch load_batch(ArrayFile file);
   DataMatrix(ArrayFile file, MatrixView view, std::vector<std::uint8_t> owned);
+  /// The file's rows (shape[0]) of cols() values each, any number of dimensions: the element
+  /// type checked, then viewed in place or converted.
+  static DataMatrix from_rows(ArrayFile file);
   ArrayFile file_;
   std::vector<std::uint8_t> owned_;
   MatrixView view_;
@@ -133,6 +139,29 @@ class DataMatrix {
 DataMatrix load_matrix(const std::string& path, const ReadOptions& options = {});
 /// The same for a file already open (e.g. ArrayFile::open_memory).
 DataMatrix load_matrix(ArrayFile file);
+
+/// A (B, N, D) batch of B independent data matrices (fkm::fit_batched), held as DataMatrix holds
+/// one: a view into the mapped file when possible, otherwise a converted copy (big-endian or
+/// Fortran order keep their floating type).
+class DataBatch {
+ public:
+  BatchedMatrixView view() const;
+  const ArrayFile& file() const { return flat_.file(); }
+  bool mapped() const { return flat_.mapped(); }  ///< false when converted to a copy
+
+ private:
+  friend DataBatch load_batch(ArrayFile file);
+  DataBatch(DataMatrix flat, std::int64_t rows, std::int64_t cols);
+  DataMatrix flat_;  ///< B rows of N x D values each
+  std::int64_t rows_ = 0, cols_ = 0;
+};
+
+/// A 3-D floating-point .npy array (problems, rows, columns): fp16, bf16, fp32, fp64, in C or
+/// Fortran order. Throws Error(InvalidData) for other dtypes and other numbers of dimensions (a
+/// 2-D array or a *vecs file is one problem: load_matrix), and for zero problems, rows or columns.
+DataBatch load_batch(const std::string& path, const ReadOptions& options = {});
+/// The same for a file already open (e.g. ArrayFile::open_memory).
+DataBatch load_batch(ArrayFile file);
 
 /// A 1-D array of '<f4' or '<f8' values (e.g. sample weights), widened to fp64.
 std::vector<double> load_vector(const std::string& path);

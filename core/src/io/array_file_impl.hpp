@@ -18,7 +18,7 @@ struct ArrayFile::Impl {
   ElementType type = ElementType::F32;
   std::string stored;            ///< the stored type in the file's words, for messages
   bool swap_bytes = false;       ///< big-endian elements
-  bool fortran = false;          ///< column-major 2-D .npy
+  bool fortran = false;          ///< column-major 2-D or 3-D .npy
   std::vector<std::int64_t> shape;
   std::int64_t rows = 0, cols = 0;
   std::size_t data_offset = 0;   ///< byte offset of element (0, 0)
@@ -26,10 +26,16 @@ struct ArrayFile::Impl {
   bool row_headers = false;      ///< *vecs: an int32 dimension precedes every row
 
   std::size_t element_size() const { return size_of(type); }
-  /// Address of element (i, j).
+  /// Address of element (i, j): j counts the trailing dimensions in C order (element (b, n, d)
+  /// of a 3-D (B, N, D) array is (b, n * D + d)).
   const std::uint8_t* element(std::int64_t i, std::int64_t j) const {
     const std::size_t e = element_size();
-    if (fortran) return map->data() + data_offset + (std::size_t(j) * std::size_t(rows) + std::size_t(i)) * e;
+    if (fortran) {
+      // Column-major: the first index varies fastest, so (b, n, d) is at b + B * (n + N * d).
+      std::size_t inner = std::size_t(j);
+      if (shape.size() == 3) inner = std::size_t(j % shape[2]) * std::size_t(shape[1]) + std::size_t(j / shape[2]);
+      return map->data() + data_offset + (inner * std::size_t(rows) + std::size_t(i)) * e;
+    }
     return map->data() + data_offset + std::size_t(i) * row_pitch + std::size_t(j) * e;
   }
   /// *vecs: every row in [begin, end) declares dimension cols. Throws Error(Io) naming the row.

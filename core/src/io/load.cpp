@@ -51,11 +51,15 @@ DataMatrix load_matrix(ArrayFile f) {
     bad_data(f, shape_field(f) + ": a 1-D array, but a matrix must be 2-D (rows, columns); "
                                  "save a single column as x.reshape(-1, 1)");
   if (ndim == 3)
-    bad_data(f, shape_field(f) + ": a 3-D array (a batch of problems); no compiled backend clusters batches yet, "
-                                 "so pass each problem as its own 2-D file");
+    bad_data(f, shape_field(f) + ": a 3-D array (problems, rows, columns) is a batch of problems, not one matrix "
+                                 "(fkm::io::load_batch reads it)");
   if (ndim != 2) bad_data(f, shape_field(f) + ": a " + std::to_string(ndim) + "-D array, but a matrix must be 2-D (rows, columns)");
   if (f.rows() == 0) bad_data(f, shape_field(f) + ": zero rows, nothing to cluster");
   if (f.cols() == 0) bad_data(f, shape_field(f) + ": zero columns");
+  return DataMatrix::from_rows(std::move(f));
+}
+
+DataMatrix DataMatrix::from_rows(ArrayFile f) {
 
   const ElementType t = f.element_type();
   ElementType out;
@@ -77,6 +81,30 @@ DataMatrix load_matrix(ArrayFile f) {
   if (out == ElementType::F64) dtype = DType::F64;
   const MatrixView view{nullptr, f.rows(), f.cols(), f.cols(), dtype, MemorySpace::Host, 0};
   return DataMatrix(f, view, std::move(owned));
+}
+
+DataBatch::DataBatch(DataMatrix flat, std::int64_t rows, std::int64_t cols)
+    : flat_(std::move(flat)), rows_(rows), cols_(cols) {}
+
+BatchedMatrixView DataBatch::view() const {
+  const MatrixView flat = flat_.view();  // one row per problem
+  return BatchedMatrixView{flat.data, flat.rows, rows_, cols_, cols_, flat.row_stride, flat.dtype, flat.space, flat.device};
+}
+
+DataBatch load_batch(const std::string& path, const ReadOptions& options) {
+  return load_batch(ArrayFile::open(path, options));
+}
+
+DataBatch load_batch(ArrayFile f) {
+  const std::size_t ndim = f.shape().size();
+  if (ndim != 3)
+    bad_data(f, shape_field(f) + ": a " + std::to_string(ndim) +
+                    "-D array, but a batch of problems is a 3-D .npy array (problems, rows, columns)");
+  const std::int64_t rows = f.shape()[1], cols = f.shape()[2];
+  if (f.shape()[0] == 0) bad_data(f, shape_field(f) + ": zero problems, nothing to cluster");
+  if (rows == 0) bad_data(f, shape_field(f) + ": zero rows in each problem, nothing to cluster");
+  if (cols == 0) bad_data(f, shape_field(f) + ": zero columns");
+  return DataBatch(DataMatrix::from_rows(std::move(f)), rows, cols);
 }
 
 std::vector<double> load_vector(const std::string& path) {

@@ -77,12 +77,14 @@ std::shared_ptr<ArrayFile::Impl> open_npy(std::shared_ptr<const detail::MappedFi
   f->rows = h.shape[0];
   f->cols = 1;
   for (std::size_t i = 1; i < h.shape.size(); ++i) f->cols *= h.shape[i];
-  // A 2-D Fortran array with one row or one column has the bytes of the C-order one.
-  f->fortran = h.fortran_order && h.shape.size() == 2 && f->rows > 1 && f->cols > 1;
-  if (h.fortran_order && h.shape.size() > 2)
+  // A Fortran array with at most one dimension above 1 has the bytes of the C-order one.
+  int long_dims = 0;
+  for (std::int64_t s : h.shape) long_dims += s > 1;
+  f->fortran = h.fortran_order && long_dims > 1;
+  if (h.fortran_order && h.shape.size() > 3)
     throw Error(ErrorCode::InvalidData, path + ": .npy header field 'fortran_order' is True for the " +
                                             std::to_string(h.shape.size()) + "-D shape " + shape_string(h.shape) +
-                                            "; fkm converts Fortran order for 1-D and 2-D arrays only "
+                                            "; fkm converts Fortran order for 1-D, 2-D and 3-D arrays only "
                                             "(save numpy.ascontiguousarray(a) instead)");
   f->data_offset = h.data_offset;
   f->row_pitch = std::size_t(f->cols) * size_of(f->type);
