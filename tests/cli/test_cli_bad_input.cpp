@@ -74,8 +74,15 @@ TEST_CASE("bad input: unsupported dtypes and shapes") {
                  {"c.c8.npy", "'descr'", "'<c8'", "complex"});
   f.expect_error(f.fit(f.file("o.npy", npy_bytes("|O", {4, 3}, std::string(96, '\0'))), {"--k", "2"}),
                  {"o.npy", "'descr'", "'|O'"});
-  f.expect_error(f.fit(f.file("i8.npy", npy_bytes("|i1", {4, 3}, std::string(12, '\0'))), {"--k", "2"}),
-                 {"i8.npy", "'descr'", "'|i1'"});
+  f.expect_error(f.fit(f.file("ld.npy", npy_bytes("<f16", {4, 3}, std::string(192, '\0'))), {"--k", "2"}),
+                 {"ld.npy", "'descr'", "'<f16'"});
+  f.expect_error(f.fit(f.file("i8big.npy", npy_bytes("<i8", {4, 1}, fkm_io_test::as_bytes(std::vector<std::int64_t>{1, 2, 3, (std::int64_t(1) << 53) + 1}))),
+                       {"--k", "2"}),
+                 {"i8big.npy", "row 3, column 0", "not exactly representable as float64"});
+  f.expect_error(f.fit(f.file("extra.npy", npy_bytes("<f4", {4, 3}, std::string(48 + 4, '\0'))), {"--k", "2"}),
+                 {"extra.npy", "longer than the header says", "4 extra bytes"});
+  f.expect_error(f.fit(f.file("ids.npz", std::string("PK\x03\x04", 4) + std::string(60, '\0')), {"--k", "2"}),
+                 {"ids.npz", ".npz archive"});
   f.expect_error(f.fit(f.file("v.npy", npy_bytes("<f4", {5}, std::string(20, '\0'))), {"--k", "2"}),
                  {"v.npy", "'shape'", "(5,)", "1-D"});
   f.expect_error(f.fit(f.file("t.npy", npy_bytes("<f4", {2, 2, 2, 2}, std::string(64, '\0'))), {"--k", "2"}),
@@ -113,8 +120,8 @@ TEST_CASE("bad input: --init file of the wrong shape, dtype or values") {
                  {"--init", "c3.npy", "(3, 3)", "(k, d) = (2, 3)"});
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("c4.npy", npy_bytes("<f4", {3, 4}, std::string(48, '\0')))}),
                  {"--init", "c4.npy", "(3, 4)"});
-  f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("ci.npy", npy_bytes("<i4", {3, 3}, std::string(36, '\0')))}),
-                 {"--init", "ci.npy", "'<i4'"});
+  f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("ci.npy", npy_bytes("<c8", {3, 3}, std::string(72, '\0')))}),
+                 {"--init", "ci.npy", "'<c8'"});
   c[4] = std::numeric_limits<float>::quiet_NaN();
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("cn.npy", npy_bytes("<f4", {3, 3}, f32_bytes(c)))}),
                  {"--init", "cn.npy", "row 1, column 1"});
@@ -135,8 +142,8 @@ TEST_CASE("bad input: weights of the wrong length, sign or type") {
                  {"--weights", "wnan.npy", "row 3"});
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("w2d.npy", npy_bytes("<f4", {40, 1}, f32_bytes(w)))}),
                  {"--weights", "w2d.npy", "1-D"});
-  f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("wi.npy", npy_bytes("<i4", {40}, std::string(160, '\0')))}),
-                 {"--weights", "wi.npy", "'<i4'"});
+  f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("wi.npy", npy_bytes("<c8", {40}, std::string(320, '\0')))}),
+                 {"--weights", "wi.npy", "'<c8'"});
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("w0.npy", npy_bytes("<f4", {40}, std::string(160, '\0')))}),
                  {"good.npy", "weight"});
 }

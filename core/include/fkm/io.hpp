@@ -21,9 +21,10 @@
 
 namespace fkm::io {
 
-/// Element types of the arrays fkm reads and writes.
-enum class ElementType { F16, BF16, F32, F64, U8, I32 };
-const char* to_string(ElementType t) noexcept;  ///< "float16", "bfloat16", ..., "uint8", "int32"
+/// Element types of the arrays fkm reads and writes. Bool and the integer types after it are
+/// read from .npy only ('|b1', '|i1', '<i2', '<u4', '<i8', '<u8'; '<u2' is bfloat16, see ReadOptions).
+enum class ElementType { F16, BF16, F32, F64, U8, I32, Bool, I8, I16, U32, I64, U64 };
+const char* to_string(ElementType t) noexcept;  ///< "float16", "bfloat16", ..., "uint8", "int32", "bool", ...
 std::size_t size_of(ElementType t) noexcept;
 
 // ---- .npy header ------------------------------------------------------------------------------
@@ -95,8 +96,10 @@ class ArrayFile {
   /// rows are touched. Needs viewable(); keep this ArrayFile alive while the view is used.
   MatrixView view_rows(std::int64_t begin, std::int64_t end) const;
   /// Rows [begin, end) converted to `out_type` and written row-major (cols() values a row) to
-  /// `out`: byte order and layout are fixed, integer and narrower types are widened exactly,
-  /// wider floating types are rounded to nearest. Touches only those rows' bytes.
+  /// `out`: byte order and layout are fixed, narrower floating types are widened exactly, wider
+  /// floating types are rounded to nearest, and integers (bool as 0 / 1) are converted exactly:
+  /// an integer that `out_type` cannot hold exactly (beyond 2^53 for float64, 2^24 for float32)
+  /// is Error(InvalidData) naming its row and column. Touches only those rows' bytes.
   void read_rows(std::int64_t begin, std::int64_t end, ElementType out_type, void* out) const;
 
   struct Impl;  ///< implementation detail (core/src/io/array_file_impl.hpp)
@@ -107,8 +110,9 @@ class ArrayFile {
 };
 
 /// A data matrix ready for clustering: a view into the mapped file when possible, otherwise a
-/// converted copy (big-endian or Fortran order keep their floating type; uint8 .bvecs become
-/// float32). Integer .npy arrays and .ivecs are refused: they are not points.
+/// converted copy (big-endian or Fortran order keep their floating type; bool, 8- and 16-bit
+/// integers and uint8 .bvecs become float32; 32- and 64-bit integers become float64, each value
+/// exactly). .ivecs files are refused: they hold ids, not points.
 class DataMatrix {
  public:
   DataMatrix(DataMatrix&&) = default;
@@ -127,14 +131,15 @@ class DataMatrix {
   MatrixView view_;
 };
 
-/// A 2-D floating-point array (data, centroids): fp16, bf16, fp32, fp64, or uint8 .bvecs
-/// (widened to fp32). Throws Error(InvalidData) for other dtypes and other numbers of
-/// dimensions, and for zero rows or columns.
+/// A 2-D numeric array (data, centroids): fp16, bf16, fp32, fp64, bool or integer .npy, .fvecs
+/// or .bvecs, converted as DataMatrix says. Throws Error(InvalidData) for other dtypes and
+/// other numbers of dimensions, and for zero rows or columns.
 DataMatrix load_matrix(const std::string& path, const ReadOptions& options = {});
 /// The same for a file already open (e.g. ArrayFile::open_memory).
 DataMatrix load_matrix(ArrayFile file);
 
-/// A 1-D array of '<f4' or '<f8' values (e.g. sample weights), widened to fp64.
+/// A 1-D array of any type the reader reads (float, bool, integer; e.g. sample weights),
+/// converted exactly to fp64 (an integer beyond 2^53 is refused).
 std::vector<double> load_vector(const std::string& path);
 
 /// A 1-D array of '<i4' values (labels).
