@@ -5,6 +5,12 @@
 
 namespace fkm::cli {
 
+void check_threads(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(ErrorCode::InvalidArgument, "--threads must be between 0 and " + std::to_string(kMaxThreads) + " (got " +
+                                                std::to_string(threads) + ")");
+}
+
 io::DataMatrix load_data(const DataOptions& o) {
   io::ReadOptions ro;
   ro.u2_as_bf16 = o.dtype == "bf16";

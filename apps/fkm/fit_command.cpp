@@ -6,6 +6,7 @@
 // for any R); rank 0 gathers the labels and writes every output. Each step that may fail on one
 // process only is agreed by all (cluster.hpp), so an error anywhere ends every process with the
 // same error: exit status 2 and one message (from rank 0), no output file.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,11 +28,11 @@ void check_options(const FitOptions& o) {
   if (o.n_init < 1) bad("--n-init must be at least 1 (got " + std::to_string(o.n_init) + ")");
   if (o.max_iter < 1) bad("--max-iter must be at least 1 (got " + std::to_string(o.max_iter) + ")");
   if (!(o.tol >= 0) || !std::isfinite(o.tol)) bad("--tol must be finite and >= 0 (got " + std::to_string(o.tol) + ")");
-  if (o.threads < 0) bad("--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
+  check_threads(o.threads);
 }
 
-/// Weights from --weights: N finite values >= 0.
-std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t n) {
+/// Weights from --weights: N finite values >= 0, at least k of them > 0.
+std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t n, std::int64_t k) {
   std::vector<double> w;
   try {
     w = io::load_vector(path);
@@ -45,6 +46,12 @@ std::vector<double> load_weights(const std::string& path, const std::string& dat
     if (!(w[i] >= 0) || !std::isfinite(w[i]))
       throw Error(ErrorCode::InvalidData, "--weights: " + path + ": weight at row " + std::to_string(i) + " is " +
                                               std::to_string(w[i]) + "; weights must be finite and >= 0");
+  // Checked here too (the library checks it as well) so that the message names this file.
+  const auto positive = std::int64_t(std::count_if(w.begin(), w.end(), [](double v) { return v > 0; }));
+  if (positive < k)
+    throw Error(ErrorCode::InvalidData, "--weights: " + path + ": " + std::to_string(positive) +
+                                            " weights are > 0, but --k " + std::to_string(k) +
+                                            " clusters need at least as many points of positive weight");
   return w;
 }
 
@@ -125,6 +132,8 @@ void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMat
   }
   report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
   if (report_file) write_text(report_file, o.report, report);
+  // stdout before the renames: if it fails (a closed pipe, a full disk), no output file appears.
+  if (o.report == "-") write_text(nullptr, "-", report);
   outputs.commit_all();
 }
 
@@ -158,6 +167,9 @@ void run_fit(const FitOptions& o) {
     labels_file = outputs.add(o.labels_out, "--labels-out");
     centroids_file = outputs.add(o.centroids_out, "--centroids-out");
     report_file = outputs.add(o.report, "--report");
+    outputs.refuse_overwriting(o.data, "the input DATA");
+    outputs.refuse_overwriting(o.weights, "the --weights file");
+    if (!is_init_method(o.init)) outputs.refuse_overwriting(o.init, "the --init file");
   });
 
   const auto t_read = std::chrono::steady_clock::now();
@@ -170,7 +182,7 @@ void run_fit(const FitOptions& o) {
     if (o.k > x.rows)
       throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
                                                   o.data + " (" + std::to_string(x.rows) + ")");
-    if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
+    if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows, o.k);
     if (is_init_method(o.init)) {
       p.init = parse_init(o.init);
     } else {
@@ -227,7 +239,6 @@ void run_fit(const FitOptions& o) {
     write_outputs(o, p, data, r, seconds_read, labels_file, centroids_file, report_file, outputs, report);
   });
   if (!writer) return;
-  if (o.report == "-") write_text(nullptr, "-", report);  // stdout only once every file is in place
   if (!o.quiet)
     std::fprintf(stderr, "fkm: done: %d iterations (%s), inertia %.6e, %s on %s, %.3f s\n", r.n_iter,
                  to_string(r.stop_reason), r.inertia, r.backend.c_str(), r.device.c_str(), r.seconds_total);

@@ -9,7 +9,7 @@
 namespace fkm::cli {
 
 void run_predict(const PredictOptions& o) {
-  if (o.threads < 0) throw Error(ErrorCode::InvalidArgument, "--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
+  check_threads(o.threads);
   const auto t0 = std::chrono::steady_clock::now();
   KMeansParams p;
   p.metric = parse_metric(o.metric);
@@ -20,6 +20,8 @@ void run_predict(const PredictOptions& o) {
   StagedOutputs outputs;
   io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
   io::OutputFile* report_file = outputs.add(o.report, "--report");
+  outputs.refuse_overwriting(o.data, "the input DATA");
+  outputs.refuse_overwriting(o.centroids, "the --centroids file");
 
   const io::DataMatrix data = load_data(o);
   const MatrixView x = data.view();
@@ -61,8 +63,9 @@ void run_predict(const PredictOptions& o) {
     report = j.dump(2) + "\n";
     if (report_file) write_text(report_file, o.report, report);
   }
-  outputs.commit_all();
+  // stdout before the renames: if it fails (a closed pipe, a full disk), no output file appears.
   if (o.report == "-") write_text(nullptr, "-", report);
+  outputs.commit_all();
   if (!o.quiet)
     std::fprintf(stderr, "fkm: predict %s: %lld labels from %lld centroids, %s, %.3f s\n", o.data.c_str(),
                  (long long)x.rows, (long long)k, backend.c_str(), seconds);

@@ -13,6 +13,7 @@
 #include <chrono>
 
 #include "fkm/error.hpp"
+#include "validate.hpp"
 
 namespace fkm::detail {
 namespace {
@@ -39,6 +40,7 @@ LloydRun run_lloyd(Problem& problem, const KMeansParams& params, double tol_abso
     const auto t0 = std::chrono::steady_clock::now();
     IterationRecord rec;
     rec.inertia = problem.assign();
+    check_inertia(rec.inertia);
     problem.accumulate();
     const std::vector<std::int64_t> empties = problem.update();
     rec.n_empty = std::int64_t(empties.size());
@@ -56,6 +58,7 @@ LloydRun run_lloyd(Problem& problem, const KMeansParams& params, double tol_abso
     }
   }
   run.inertia = problem.assign();
+  check_inertia(run.inertia);
   return run;
 }
 

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -172,6 +174,23 @@ TEST_CASE("fit: integer and bool .npy data, weights and --init are clustered exa
   const std::vector<float> bits_f32(bits.begin(), bits.end());
   fkm::io::save_npy(dir.path("b_as_f32.npy"), fkm::io::ElementType::F32, {n, d}, bits_f32.data());
   CHECK(fit("b.npy", {}) == fit("b_as_f32.npy", {}));
+}
+
+TEST_CASE("fit: an output reached through a symlink is written through it; the seed's full range") {
+  ScratchDir dir;
+  const std::string data = write_data(dir, "f32", blob_values(30, 2, 3, 6), 30, 2);
+  fkm_io_test::write_bytes(dir.path("real.npy"), "old labels");
+  REQUIRE(::symlink("real.npy", dir.path("link.npy").c_str()) == 0);
+  const auto r = run_fkm({"fit", data, "--k", "3", "--seed", "18446744073709551615", "--labels-out", dir.path("link.npy"),
+                          "--report", dir.path("r.json"), "-q"},
+                         dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  struct stat st;
+  REQUIRE(::lstat(dir.path("link.npy").c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));  // the link stays a link (think of /dev/stdout), its target is replaced
+  CHECK(fkm::io::load_labels(dir.path("real.npy")).size() == 30);
+  CHECK(nlohmann::json::parse(read_bytes(dir.path("r.json")))["seed"].get<std::uint64_t>() == 18446744073709551615ull);
 }
 
 TEST_CASE("fit: K = 1 and K = N, odd sizes") {

@@ -159,6 +159,10 @@ class OutputFile {
   ~OutputFile();
 
   const std::string& path() const { return path_; }
+  /// The absolute name of the file commit() replaces or creates: path() with its folder and an
+  /// existing symlink resolved (so two spellings of one destination have the same target()).
+  /// An existing destination must be a regular file: a device, FIFO or socket is refused.
+  const std::string& target() const { return target_; }
   /// The temporary file's name (e.g. for a signal handler that removes it on Ctrl-C).
   const std::string& temp_path() const { return temp_path_; }
   void write(const void* bytes, std::size_t size);
@@ -166,7 +170,7 @@ class OutputFile {
   void commit();
 
  private:
-  std::string path_, temp_path_;
+  std::string path_, target_, temp_path_;
   int fd_ = -1;
   bool committed_ = false;
 };
