@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -183,6 +184,12 @@ int main(int argc, char** argv) {
     else if (fkm::cli::cluster().rank != 0) return kExitOk;  // predict and info run on rank 0 alone
     else if (predict_cmd->parsed()) fkm::cli::run_predict(predict);
     else fkm::cli::run_info(info);
+    // What went to stdout (`fkm info`) must have been written: a full disk or a closed stdout
+    // is a failure, not a silent exit 0.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      print_error(std::string("writing to stdout failed: ") + std::strerror(errno));
+      return kExitUsage;
+    }
     return kExitOk;
   } catch (const fkm::Error& e) {
     if (e.code() == fkm::ErrorCode::Interrupted) {  // a signal: 128 + its number, like a shell

@@ -304,6 +304,13 @@ TEST_CASE("bad input: --report - on a stdout that cannot be written leaves no ou
     ::unlink(f.dir.path("c.npy").c_str());
     CHECK(f.dir.entries() == before);
   }
+  // `fkm info` writes only stdout: failing to is exit 2, not a silent success.
+  for (const std::string how : {"full", "closed"}) {
+    const auto [code, err] = run_with_bad_stdout({"info"}, how, logs);
+    INFO(how << ": " << err);
+    CHECK(code == 2);
+    CHECK(err.rfind("fkm: error: writing to stdout failed", 0) == 0);
+  }
 }
 
 TEST_CASE("bad input: predict with mismatched or damaged centroids") {
