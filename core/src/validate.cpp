@@ -107,7 +107,7 @@ void validate_values(const Problem& problem, std::int64_t k, const char* what) {
 
 void check_inertia(double inertia, const char* what) {
   if (std::isfinite(inertia)) return;
-  bad_data(std::string(what) + ": the distances to the centroids overflow float64 (the inertia is " +
+  bad_data(std::string(what) + ": the distances to the centroids overflow float64 (their sum is " +
            (std::isnan(inertia) ? "NaN" : "infinite") +
            "): values this large cannot be clustered (squared distances beyond about 1e308, e.g. |x| around 1e154); "
            "scale the data down");

@@ -17,8 +17,9 @@ void validate_given_centroids(const KMeansParams& p, std::int64_t d);
 /// Values, checked by the backend that holds them: NaN/Inf data, bad weights, total weight > 0,
 /// at least k points of positive weight.
 void validate_values(const Problem& problem, std::int64_t k, const char* what = "data");
-/// An assignment's inertia: finite data can still give infinite (or NaN) distances when its
-/// values are near the top of the float64 range; labels from such distances are meaningless.
+/// An assignment's inertia (or an initialisation's potential): finite data can still give
+/// infinite (or NaN) distances when its values are near the top of the float64 range; labels
+/// or samples drawn from such distances are meaningless.
 void check_inertia(double inertia, const char* what = "data");
 
 }  // namespace fkm::detail
