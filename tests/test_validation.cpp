@@ -36,6 +36,8 @@ TEST_CASE("validation: options", "[validation]") {
   p = params_k(2);
   p.num_threads = -1;
   check_error(fit(p), ErrorCode::InvalidArgument, "num_threads");
+  p.num_threads = fkm::kMaxThreads + 1;  // libgomp would crash or exit on a huge team
+  check_error(fit(p), ErrorCode::InvalidArgument, "num_threads must be between 0 and 4096");
   p = params_k(2);
   p.metric = static_cast<fkm::Metric>(17);
   check_error(fit(p), ErrorCode::InvalidArgument, "metric");
@@ -90,6 +92,32 @@ TEST_CASE("validation: non-finite data names row and column", "[validation]") {
     // fp32 storage too (NaN/Inf survive narrowing)
     std::vector<float> xf(x.begin(), x.end());
     check_error([&] { fkm::fit(fkm::host_view(xf.data(), 30, 4), params_k(3)); }, ErrorCode::InvalidData, "row 17");
+  }
+}
+
+TEST_CASE("validation: finite values whose distances overflow float64 are an error, not garbage labels",
+          "[validation]") {
+  // |x| ~ 1e160: every squared distance is beyond 1e308, so every point ties at +inf.
+  auto x = fkm_test::uniform_data(40, 3, 5);
+  for (double& v : x) v *= 1e160;
+  const auto v = fkm::host_view(x.data(), 40, 3);
+  for (auto backend : fkm_test::backends_under_test()) {
+    // Caught in the initialisation's potential (k-means++, k-means||) or the first assignment.
+    for (const auto init : {fkm::Init::KMeansPlusPlus, fkm::Init::KMeansParallel, fkm::Init::Random}) {
+      for (const double tol : {0.0, 1e-4}) {
+        auto p = params_k(3);
+        p.backend = backend;
+        p.init = init;
+        p.tol = tol;
+        check_error([&] { fkm::fit(v, p); }, ErrorCode::InvalidData, "overflow float64");
+      }
+    }
+    auto p = params_k(2);
+    p.backend = backend;
+    fkm::KMeans km(p);
+    km.set_centroids({1e160, 0, 0, -1e160, 0, 0}, 2, 3);
+    check_error([&] { km.predict(v); }, ErrorCode::InvalidData, "overflow float64");
+    check_error([&] { km.score(v); }, ErrorCode::InvalidData, "overflow float64");
   }
 }
 

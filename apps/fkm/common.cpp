@@ -5,6 +5,12 @@
 
 namespace fkm::cli {
 
+void check_threads(int threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    throw Error(ErrorCode::InvalidArgument, "--threads must be between 0 and " + std::to_string(kMaxThreads) + " (got " +
+                                                std::to_string(threads) + ")");
+}
+
 namespace {
 
 io::ReadOptions read_options(const DataOptions& o) {

@@ -14,6 +14,9 @@
 
 namespace fkm::cli {
 
+/// --threads: 0 (the OpenMP default) to fkm::kMaxThreads.
+void check_threads(int threads);
+
 /// Loads DATA (with --dtype) as a matrix to cluster.
 io::DataMatrix load_data(const DataOptions& o);
 

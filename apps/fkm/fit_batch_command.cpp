@@ -81,6 +81,9 @@ void run_fit_batch(const FitOptions& o) {
   io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
   io::OutputFile* centroids_file = outputs.add(o.centroids_out, "--centroids-out");
   io::OutputFile* report_file = outputs.add(o.report, "--report");
+  outputs.refuse_overwriting(o.data, "the input DATA");
+  outputs.refuse_overwriting(o.weights, "the --weights file");
+  if (init_is_file(o.init)) outputs.refuse_overwriting(o.init, "the --init file");
 
   const auto t_read = std::chrono::steady_clock::now();
   const io::DataBatch data = load_batch_data(o);
@@ -90,7 +93,7 @@ void run_fit_batch(const FitOptions& o) {
                                                 o.data + " (" + std::to_string(x.rows) + ")");
   BatchedFitOptions options;
   BatchWeights weights;
-  if (!o.weights.empty()) weights = load_batch_weights(o.weights, o.data, x.problems, x.rows);
+  if (!o.weights.empty()) weights = load_batch_weights(o.weights, o.data, x.problems, x.rows, o.k);
   options.weights = weights.view(x.problems, x.rows);
   BatchCentroids init;
   if (init_is_file(o.init)) {
@@ -143,8 +146,9 @@ void run_fit_batch(const FitOptions& o) {
   const std::string report =
       o.report.empty() ? "" : batch_report(o, p, data, results, seconds_read, seconds_total).dump(2) + "\n";
   if (report_file) write_text(report_file, o.report, report);
+  // stdout before the renames: if it fails (a closed pipe, a full disk), no output file appears.
+  if (o.report == "-") write_text(nullptr, "-", report);
   outputs.commit_all();
-  if (o.report == "-") write_text(nullptr, "-", report);  // stdout only once every file is in place
 
   if (!o.quiet) {
     const Totals t = totals_of(results);

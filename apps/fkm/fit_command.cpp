@@ -6,6 +6,7 @@
 // for any R); rank 0 gathers the labels and writes every output. Each step that may fail on one
 // process only is agreed by all (cluster.hpp), so an error anywhere ends every process with the
 // same error: exit status 2 and one message (from rank 0), no output file.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -52,6 +53,8 @@ void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMat
   if (centroids_file) write_centroids(*centroids_file, data.view().dtype, {r.k, r.d}, r.centroids);
   report = o.report.empty() ? "" : make_report(o, p, data, r, seconds_read).dump(2) + "\n";
   if (report_file) write_text(report_file, o.report, report);
+  // stdout before the renames: if it fails (a closed pipe, a full disk), no output file appears.
+  if (o.report == "-") write_text(nullptr, "-", report);
   outputs.commit_all();
 }
 
@@ -75,6 +78,9 @@ void run_fit(const FitOptions& o) {
     labels_file = outputs.add(o.labels_out, "--labels-out");
     centroids_file = outputs.add(o.centroids_out, "--centroids-out");
     report_file = outputs.add(o.report, "--report");
+    outputs.refuse_overwriting(o.data, "the input DATA");
+    outputs.refuse_overwriting(o.weights, "the --weights file");
+    if (init_is_file(o.init)) outputs.refuse_overwriting(o.init, "the --init file");
   });
 
   const auto t_read = std::chrono::steady_clock::now();
@@ -87,7 +93,7 @@ void run_fit(const FitOptions& o) {
     if (o.k > x.rows)
       throw Error(ErrorCode::InvalidArgument, "--k " + std::to_string(o.k) + " is larger than the number of rows of " +
                                                   o.data + " (" + std::to_string(x.rows) + ")");
-    if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows);
+    if (!o.weights.empty()) weights = load_weights(o.weights, o.data, x.rows, o.k);
     if (init_is_file(o.init)) {
       init_centroids = load_centroids(o.init, "--init", o.k, x.cols, nullptr);
       p.init = Init::Given;
@@ -131,7 +137,6 @@ void run_fit(const FitOptions& o) {
     write_outputs(o, p, data, r, seconds_read, labels_file, centroids_file, report_file, outputs, report);
   });
   if (!writer) return;
-  if (o.report == "-") write_text(nullptr, "-", report);  // stdout only once every file is in place
   if (!o.quiet)
     std::fprintf(stderr, "fkm: done: %d iterations (%s), inertia %.6e, %s on %s, %.3f s\n", r.n_iter,
                  to_string(r.stop_reason), r.inertia, r.backend.c_str(), r.device.c_str(), r.seconds_total);

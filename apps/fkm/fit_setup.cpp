@@ -1,5 +1,6 @@
 #include "fit_setup.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cluster.hpp"
@@ -16,7 +17,7 @@ void check_options(const FitOptions& o) {
   if (o.n_init < 1) bad("--n-init must be at least 1 (got " + std::to_string(o.n_init) + ")");
   if (o.max_iter < 1) bad("--max-iter must be at least 1 (got " + std::to_string(o.max_iter) + ")");
   if (!(o.tol >= 0) || !std::isfinite(o.tol)) bad("--tol must be finite and >= 0 (got " + std::to_string(o.tol) + ")");
-  if (o.threads < 0) bad("--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
+  check_threads(o.threads);
 }
 
 /// Every weight finite and >= 0; `rows` weights per problem (problem named when `problems` > 1).
@@ -28,6 +29,20 @@ void check_weight_values(const std::string& path, const std::vector<double>& w, 
                                            : "weight at row " + std::to_string(i);
     throw Error(ErrorCode::InvalidData, "--weights: " + path + ": " + where + " is " + std::to_string(w[i]) +
                                             "; weights must be finite and >= 0");
+  }
+}
+
+/// At least k positive weights (in each problem when name_problem): checked here too (the library
+/// checks it as well) so that the message names this file.
+void check_positive_weights(const std::string& path, const std::vector<double>& w, std::int64_t rows, std::int64_t k,
+                            bool name_problem) {
+  for (std::int64_t b = 0; b * rows < std::int64_t(w.size()); ++b) {
+    const auto first = w.begin() + b * rows;
+    const auto positive = std::int64_t(std::count_if(first, first + rows, [](double v) { return v > 0; }));
+    if (positive < k)
+      throw Error(ErrorCode::InvalidData, "--weights: " + path + ": " + (name_problem ? "problem " + std::to_string(b) + ": " : "") +
+                                              std::to_string(positive) + " weights are > 0, but --k " + std::to_string(k) +
+                                              " clusters need at least as many points of positive weight");
   }
 }
 
@@ -70,12 +85,14 @@ bool init_is_file(const std::string& init) {
   return true;
 }
 
-std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t rows) {
+std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t rows,
+                                 std::int64_t k) {
   std::vector<double> w = load_1d_weights(path);
   if (std::int64_t(w.size()) != rows)
     throw Error(ErrorCode::InvalidData, "--weights: " + path + ": has " + std::to_string(w.size()) + " weights but " +
                                             data_path + " has " + std::to_string(rows) + " rows");
   check_weight_values(path, w, rows, false);
+  check_positive_weights(path, w, rows, k, false);
   return w;
 }
 
@@ -85,7 +102,7 @@ BatchedVectorView BatchWeights::view(std::int64_t problems, std::int64_t rows) c
 }
 
 BatchWeights load_batch_weights(const std::string& path, const std::string& data_path, std::int64_t problems,
-                                std::int64_t rows) {
+                                std::int64_t rows, std::int64_t k) {
   const io::ArrayFile f = [&] {
     try {
       return io::ArrayFile::open(path);
@@ -105,17 +122,21 @@ BatchWeights load_batch_weights(const std::string& path, const std::string& data
                                               " weights but each problem of " + data_path + " has " + std::to_string(rows) +
                                               " rows");
     check_weight_values(path, w.values, rows, false);
+    check_positive_weights(path, w.values, rows, k, false);
     return w;
   }
   if (f.shape() != std::vector<std::int64_t>{problems, rows})
     throw Error(ErrorCode::InvalidData,
                 "--weights: " + path + ": shape is " + shape_string(f.shape()) + " but " + data_path + " needs " + expected);
-  if (f.element_type() != io::ElementType::F32 && f.element_type() != io::ElementType::F64)
-    throw Error(ErrorCode::InvalidData, "--weights: " + path + ": stores " + f.stored_type() +
-                                            "; expected float32 '<f4' or float64 '<f8'");
   w.values.resize(std::size_t(problems * rows));
-  f.read_rows(0, problems, io::ElementType::F64, w.values.data());
+  // every element type the reader reads converts exactly (as for 1-D weights: load_vector)
+  try {
+    f.read_rows(0, problems, io::ElementType::F64, w.values.data());
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("--weights: ") + e.what());
+  }
   check_weight_values(path, w.values, rows, true);
+  check_positive_weights(path, w.values, rows, k, true);
   return w;
 }
 

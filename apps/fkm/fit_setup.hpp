@@ -22,7 +22,7 @@ KMeansParams fit_params(const FitOptions& o);
 bool init_is_file(const std::string& init);
 
 /// --weights for `rows` points: `rows` finite values >= 0 (`data_path` names DATA in messages).
-std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t rows);
+std::vector<double> load_weights(const std::string& path, const std::string& data_path, std::int64_t rows, std::int64_t k);
 
 /// --weights for a batch of `problems` x `rows` points: a (problems, rows) array, one row of
 /// weights per problem, or a 1-D (rows,) array for every problem (then `shared` is true).
@@ -32,7 +32,7 @@ struct BatchWeights {
   BatchedVectorView view(std::int64_t problems, std::int64_t rows) const;
 };
 BatchWeights load_batch_weights(const std::string& path, const std::string& data_path, std::int64_t problems,
-                                std::int64_t rows);
+                                std::int64_t rows, std::int64_t k);
 
 /// What the report says about DATA.
 struct DataInfo {

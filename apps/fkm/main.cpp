@@ -4,9 +4,14 @@
 //   128 + signal when interrupted: 130 for Ctrl-C (SIGINT), 143 for SIGTERM, 129 for SIGHUP.
 // stdout carries only what was asked for (help, `fkm info`, `--report -`).
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -44,9 +49,41 @@ int exit_code_of(fkm::ErrorCode code) {
   return kExitInternal;
 }
 
+// Checks of option strings that CLI11's conversions would let through. An empty path (e.g. an
+// unset shell variable) would silently mean "no such output"; '-' as a .npy output would mean
+// "stdout" but wrote nothing; and CLI11 wraps "--seed -1" to 2^64 - 1 and clamps an integer too
+// large for 64 bits to the largest one.
+const CLI::Validator kPath(
+    [](std::string& s) { return s.empty() ? std::string("the path is empty") : std::string(); }, "");
+const CLI::Validator kNpyOutput(
+    [](std::string& s) {
+      if (s.empty()) return std::string("the path is empty");
+      if (s == "-") return std::string("'-' (stdout) is only for --report; a .npy output must be a file");
+      return std::string();
+    },
+    "");
+const CLI::Validator kSeed(
+    [](std::string& s) {
+      errno = 0;
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos ||
+          (std::strtoull(s.c_str(), nullptr, 10), errno == ERANGE))
+        return "must be a decimal integer from 0 to 18446744073709551615 (got '" + s + "')";
+      return std::string();
+    },
+    "");
+const CLI::Validator kInt64(
+    [](std::string& s) {
+      if (s.empty()) return std::string("the value is empty");
+      errno = 0;
+      std::strtoll(s.c_str(), nullptr, 10);
+      return errno == ERANGE ? "'" + s + "' is out of the range of a 64-bit integer" : std::string();
+    },
+    "");
+
 void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
-  cmd.add_option("DATA", o.data, "data file: .npy (float16/float32/float64/bfloat16; 2-D, or 3-D (B, N, D): B independent problems), .fvecs or .bvecs")
-      ->required();
+  cmd.add_option("DATA", o.data, "data file: .npy (float, integer or bool; 2-D, or 3-D (B, N, D): B independent problems), .fvecs or .bvecs")
+      ->required()
+      ->check(kPath);
   cmd.add_option("--dtype", o.dtype, "element type of DATA: auto (from the file) or bf16 ('<u2' .npy holds bfloat16)")
       ->check(CLI::IsMember({"auto", "bf16"}));
   cmd.add_option("--metric", o.metric, "distance: l2 (squared Euclidean), cosine, ip (inner product)")
@@ -56,13 +93,30 @@ void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
   cmd.add_option("--backend", o.backend, "backend: auto, reference, cpu, cuda, hip, kokkos")
       ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda", "hip", "kokkos"}));
   cmd.add_option("--threads", o.threads, "CPU threads (0 = OpenMP default); results do not depend on it");
-  cmd.add_option("--report", o.report, "write a JSON report to this file ('-' = stdout)");
+  cmd.add_option("--report", o.report, "write a JSON report to this file ('-' = stdout)")->check(kPath);
   cmd.add_flag("--quiet,-q", o.quiet, "print nothing on stderr except errors");
+}
+
+/// A standard descriptor closed by the caller (`fkm ... >&-`) would be reused by the first file
+/// fkm opens, and the report written to "stdout" would then land inside an output file. Hold
+/// 0, 1 and 2 open on /dev/null, read-only, so that writing to a closed stdout still fails.
+void hold_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int held = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (held >= 0 && held != fd) {
+      ::dup2(held, fd);  // dup2 clears close-on-exec on fd, as for an inherited descriptor
+      ::close(held);
+    } else if (held == fd) {
+      ::fcntl(fd, F_SETFD, 0);
+    }
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  hold_standard_descriptors();
   const fkm::cli::ClusterSession mpi(argc, argv);  // MPI, when an MPI launcher started fkm
   CLI::App app{std::string("fkm ") + fkm::version() + ": fast exact k-means on GPUs and CPUs", "fkm"};
   app.require_subcommand(1);
@@ -73,29 +127,36 @@ int main(int argc, char** argv) {
   CLI::App* fit_cmd = app.add_subcommand("fit", "cluster DATA into K clusters (Lloyd's algorithm)");
   fit_cmd->option_defaults()->always_capture_default();
   add_data_options(*fit_cmd, fit);
-  fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA (of each problem)")->required();
+  fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA (of each problem)")->required()->check(kInt64);
   fit_cmd->add_option("--init", fit.init,
-                      "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids (B x K x D for a batch; K x D: the same for every problem)");
+                      "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids (B x K x D for a batch; K x D: the same for every problem)")
+      ->check(kPath);
   fit_cmd->add_option("--n-init", fit.n_init, "independent initialisations; the lowest inertia is kept");
   fit_cmd->add_option("--max-iter", fit.max_iter, "maximum Lloyd iterations");
   fit_cmd->add_option("--tol", fit.tol, "stop when the centroid shift <= tol x mean feature variance (0: run max-iter)");
-  fit_cmd->add_option("--seed", fit.seed, "seed of every random choice (same seed, same result)");
+  fit_cmd->add_option("--seed", fit.seed, "seed of every random choice (same seed, same result)")->check(kSeed);
   fit_cmd->add_option("--empty-clusters", fit.empty_clusters, "empty clusters: reseed-farthest or keep-old")
       ->check(CLI::IsMember({"reseed-farthest", "keep-old"}));
   fit_cmd->add_option("--pruning", fit.pruning,
                       "skip distance work that provably changes no label: off or hamerly (same results, bit for bit)")
       ->check(CLI::IsMember({"off", "hamerly"}));
-  fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N float32/float64 values >= 0 (for a batch: B x N, or N for every problem)");
+  fit_cmd->add_option("--weights", fit.weights, "sample weights: 1-D .npy of N values >= 0 (float, integer or bool; for a batch: B x N, or N for every problem)")
+      ->check(kPath);
   fit_cmd->add_option("--centroids-out", fit.centroids_out,
-                      "write the K x D (batch: B x K x D) centroids here (.npy; float64 for float64 data, else float32)");
-  fit_cmd->add_option("--labels-out", fit.labels_out, "write the N (batch: B x N) labels here (.npy, int32)");
+                      "write the K x D (batch: B x K x D) centroids here (.npy; float64 for float64 data, else float32)")
+      ->check(kNpyOutput);
+  fit_cmd->add_option("--labels-out", fit.labels_out, "write the N (batch: B x N) labels here (.npy, int32)")->check(kNpyOutput);
 
   fkm::cli::PredictOptions predict;
   CLI::App* predict_cmd = app.add_subcommand("predict", "label each row of DATA with its nearest centroid");
   predict_cmd->option_defaults()->always_capture_default();
   add_data_options(*predict_cmd, predict);
-  predict_cmd->add_option("--centroids", predict.centroids, "K x D centroids (.npy or .fvecs), e.g. from fit; for a batch B x K x D, or K x D for every problem")->required();
-  predict_cmd->add_option("--labels-out", predict.labels_out, "write the N (batch: B x N) labels here (.npy, int32)")->required();
+  predict_cmd->add_option("--centroids", predict.centroids, "K x D centroids (.npy or .fvecs), e.g. from fit; for a batch B x K x D, or K x D for every problem")
+      ->required()
+      ->check(kPath);
+  predict_cmd->add_option("--labels-out", predict.labels_out, "write the N (batch: B x N) labels here (.npy, int32)")
+      ->required()
+      ->check(kNpyOutput);
 
   fkm::cli::InfoOptions info;
   CLI::App* info_cmd = app.add_subcommand("info", "version, compiled backends, devices, and what --backend auto picks");
@@ -126,6 +187,12 @@ int main(int argc, char** argv) {
     else if (fkm::cli::cluster().rank != 0) return kExitOk;  // predict and info run on rank 0 alone
     else if (predict_cmd->parsed()) fkm::cli::run_predict(predict);
     else fkm::cli::run_info(info);
+    // What went to stdout (`fkm info`) must have been written: a full disk or a closed stdout
+    // is a failure, not a silent exit 0.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      print_error(std::string("writing to stdout failed: ") + std::strerror(errno));
+      return kExitUsage;
+    }
     return kExitOk;
   } catch (const fkm::Error& e) {
     if (e.code() == fkm::ErrorCode::Interrupted) {  // a signal: 128 + its number, like a shell

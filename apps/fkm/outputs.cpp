@@ -1,10 +1,13 @@
 #include "outputs.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "fkm/error.hpp"
@@ -29,14 +32,18 @@ void say(const char* text) {
   (void)ignored;
 }
 
+void remove_temporaries() {
+  const int n = g_temp_count.load();
+  for (int i = 0; i < n; ++i)
+    if (g_temp_paths[i][0] != '\0') ::unlink(g_temp_paths[i]);
+}
+
 extern "C" void on_signal(int sig) {
   if (g_deferred.load() && g_signal == 0) {
     g_signal = sig;  // the fit stops at its next iteration boundary (interrupt_signal())
     return;
   }
-  const int n = g_temp_count.load();
-  for (int i = 0; i < n; ++i)
-    if (g_temp_paths[i][0] != '\0') ::unlink(g_temp_paths[i]);
+  remove_temporaries();
   say("\nfkm: interrupted by ");
   say(signal_name(sig));
   say(g_signal != 0 ? " again: stopped at once; no output file written\n" : ": stopped; no output file written\n");
@@ -45,6 +52,38 @@ extern "C" void on_signal(int sig) {
 
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
+// A crash (a bug, or SIGBUS when a mapped input file shrinks under fkm) or an exit() from a
+// library (libgomp exits when it cannot create threads) must not leave temporary files behind
+// either: they are removed, then the signal goes on to whoever had it before (the default
+// action, or a sanitizer's report) and exit() goes on as usual.
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+constexpr int kFatalCount = sizeof kFatalSignals / sizeof kFatalSignals[0];
+struct sigaction g_previous_fatal[kFatalCount];
+
+const char* fatal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS (did an input file change while fkm was reading it?)";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+  }
+  return "SIGABRT";
+}
+
+extern "C" void on_fatal_signal(int sig, siginfo_t* info, void*) {
+  remove_temporaries();
+  say("fkm: error: internal error: crashed with ");
+  say(fatal_name(sig));
+  say("; no output file written\n");
+  for (int i = 0; i < kFatalCount; ++i)
+    if (kFatalSignals[i] == sig) sigaction(sig, &g_previous_fatal[i], nullptr);
+  // A fault runs its instruction again on return and so reaches the previous handler; a signal
+  // sent by kill() or raise() (abort) is sent again, to be delivered once this handler returns.
+  if (info == nullptr || info->si_code <= 0) ::raise(sig);
+}
+
+extern "C" void remove_temporaries_at_exit() { remove_temporaries(); }
+
 void install_handlers() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
@@ -52,10 +91,30 @@ void install_handlers() {
   sigemptyset(&sa.sa_mask);
   for (int sig : kSignals) sigaddset(&sa.sa_mask, sig);  // one handler at a time
   for (int sig : kSignals) sigaction(sig, &sa, nullptr);
+  // A stack overflow (libgomp puts a team's start data on the stack) can only be handled on
+  // another stack; a sanitizer may have installed one already.
+  static char alternate_stack[1 << 16];
+  stack_t current;
+  if (sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE)) {
+    stack_t ours;
+    ours.ss_sp = alternate_stack;
+    ours.ss_size = sizeof alternate_stack;
+    ours.ss_flags = 0;
+    sigaltstack(&ours, nullptr);
+  }
+  struct sigaction fatal;
+  std::memset(&fatal, 0, sizeof fatal);
+  fatal.sa_sigaction = on_fatal_signal;
+  fatal.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&fatal.sa_mask);
+  for (int i = 0; i < kFatalCount; ++i) sigaction(kFatalSignals[i], &fatal, &g_previous_fatal[i]);
+  static const bool at_exit = std::atexit(remove_temporaries_at_exit) == 0;
+  (void)at_exit;
 }
 
 void restore_handlers() {
   for (int sig : kSignals) std::signal(sig, SIG_DFL);
+  for (int i = 0; i < kFatalCount; ++i) sigaction(kFatalSignals[i], &g_previous_fatal[i], nullptr);
   g_temp_count.store(0);
   g_deferred.store(false);
 }
@@ -104,14 +163,18 @@ StagedOutputs::~StagedOutputs() {
 
 io::OutputFile* StagedOutputs::add(const std::string& path, const std::string& flag) {
   if (path.empty() || path == "-") return nullptr;
-  for (std::size_t i = 0; i < files_.size(); ++i)
-    if (files_[i]->path() == path)
-      throw Error(ErrorCode::InvalidArgument, flag + " and " + flags_[i] + " name the same file '" + path + "'");
+  std::unique_ptr<io::OutputFile> file;
   try {
-    files_.push_back(std::make_unique<io::OutputFile>(path));
+    file = std::make_unique<io::OutputFile>(path);
   } catch (const Error& e) {
     throw Error(e.code(), flag + ": " + e.what());
   }
+  // By target(), not by spelling: 'x.npy' and './x.npy' would rename two files over one.
+  for (std::size_t i = 0; i < files_.size(); ++i)
+    if (files_[i]->target() == file->target())
+      throw Error(ErrorCode::InvalidArgument, flag + " and " + flags_[i] + " name the same file '" + path + "'" +
+                                                  (files_[i]->path() == path ? "" : " (as '" + files_[i]->path() + "')"));
+  files_.push_back(std::move(file));
   flags_.push_back(flag);
   const std::string& temp = files_.back()->temp_path();
   const int slot = g_temp_count.load();
@@ -120,6 +183,17 @@ io::OutputFile* StagedOutputs::add(const std::string& path, const std::string& f
     g_temp_count.store(slot + 1);
   }
   return files_.back().get();
+}
+
+void StagedOutputs::refuse_overwriting(const std::string& input, const std::string& what) const {
+  struct stat in;
+  if (input.empty() || ::stat(input.c_str(), &in) != 0) return;  // a missing input fails when it is read
+  for (std::size_t i = 0; i < files_.size(); ++i) {
+    struct stat out;
+    if (::stat(files_[i]->target().c_str(), &out) == 0 && out.st_dev == in.st_dev && out.st_ino == in.st_ino)
+      throw Error(ErrorCode::InvalidArgument, flags_[i] + " " + files_[i]->path() + " is " + what + " " + input +
+                                                  ": writing it would replace an input; choose another output path");
+  }
 }
 
 void StagedOutputs::commit_all() {
@@ -134,8 +208,21 @@ void write_text(io::OutputFile* file, const std::string& path, const std::string
   if (file) {
     file->write(text.data(), text.size());
   } else if (path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0) throw Error(ErrorCode::Io, "writing the report to stdout failed");
+    // A reader that closed the pipe gives EPIPE here, not a SIGPIPE that would kill fkm with
+    // its temporary files still on disk: the error then removes them like any other.
+    struct sigaction ignore, old;
+    std::memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &old);
+    errno = 0;
+    const bool ok = std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0;
+    const int saved = errno;
+    sigaction(SIGPIPE, &old, nullptr);
+    if (!ok)
+      throw Error(ErrorCode::Io, std::string("--report -: writing the report to stdout failed") +
+                                     (saved != 0 ? std::string(": ") + std::strerror(saved) : std::string()) +
+                                     "; no output file written");
   }
 }
 

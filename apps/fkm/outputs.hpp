@@ -20,6 +20,10 @@ class StagedOutputs {
 
   /// Stages `path` for `flag` (e.g. "--labels-out"); nullptr when path is empty or "-".
   io::OutputFile* add(const std::string& path, const std::string& flag);
+  /// Throws Error(InvalidArgument) when a staged output is the same file as `input` (by device
+  /// and inode: any spelling, symlink or hard link), which its rename would replace.
+  /// `what` names the input in the message, e.g. "the input DATA" or "the --weights file".
+  void refuse_overwriting(const std::string& input, const std::string& what) const;
   /// Renames every staged file into place.
   void commit_all();
 

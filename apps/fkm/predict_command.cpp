@@ -13,7 +13,7 @@ namespace fkm::cli {
 namespace {
 
 KMeansParams predict_params(const PredictOptions& o) {
-  if (o.threads < 0) throw Error(ErrorCode::InvalidArgument, "--threads must be >= 0 (got " + std::to_string(o.threads) + ")");
+  check_threads(o.threads);
   KMeansParams p;
   p.metric = parse_metric(o.metric);
   p.precision = parse_precision(o.precision);
@@ -111,6 +111,8 @@ void run_predict(const PredictOptions& o) {
   StagedOutputs outputs;
   io::OutputFile* labels_file = outputs.add(o.labels_out, "--labels-out");
   io::OutputFile* report_file = outputs.add(o.report, "--report");
+  outputs.refuse_overwriting(o.data, "the input DATA");
+  outputs.refuse_overwriting(o.centroids, "the --centroids file");
 
   const Prediction r = is_batch_file(o) ? predict_batch(o, p) : predict_matrix(o, p);
   const double seconds = seconds_since(t0);
@@ -118,8 +120,9 @@ void run_predict(const PredictOptions& o) {
   if (labels_file) io::write_npy(*labels_file, io::ElementType::I32, r.label_shape, r.labels.data());
   const std::string report = o.report.empty() ? "" : predict_report(o, p, r, seconds);
   if (report_file) write_text(report_file, o.report, report);
-  outputs.commit_all();
+  // stdout before the renames: if it fails (a closed pipe, a full disk), no output file appears.
   if (o.report == "-") write_text(nullptr, "-", report);
+  outputs.commit_all();
   if (!o.quiet)
     std::fprintf(stderr, "fkm: predict %s: %lld labels from %lld centroids, %s, %.3f s\n", o.data.c_str(),
                  (long long)r.labels.size(), (long long)r.k, to_string(select_backend(p.backend).kind()), seconds);

@@ -11,6 +11,7 @@
 #include "fkm/error.hpp"
 #include "reference_problem.hpp"
 #include "rng.hpp"
+#include "validate.hpp"
 
 namespace fkm::detail {
 namespace {
@@ -65,6 +66,7 @@ std::vector<double> init_kmeans_plusplus(Problem& p, std::int64_t k, Rng& rng) {
   p.sample(&t0, 1, /*by_weight=*/true, &first);
   p.gather_rows(&first, 1, centres.data());
   double potential = p.update_nearest(centres.data(), 1, true, 0);
+  check_inertia(potential);  // sampling in proportion to infinite distances is meaningless
 
   std::vector<double> targets(trials), pots(trials), cand(trials * d);
   std::vector<std::int64_t> ids(trials);
@@ -94,6 +96,7 @@ std::vector<double> init_kmeans_parallel(Problem& p, const KMeansParams& prm, Rn
   taken.insert(first);
   std::vector<double> cand = gather(p, chosen);
   double potential = p.update_nearest(cand.data(), 1, true, 0);
+  check_inertia(potential);  // sampling in proportion to infinite distances is meaningless
   const double l = prm.kmeans_parallel_oversampling * double(k);
   for (int round = 0; round < prm.kmeans_parallel_rounds && potential > 0; ++round) {
     std::vector<std::int64_t> fresh;

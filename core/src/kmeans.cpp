@@ -112,7 +112,7 @@ std::vector<std::int32_t> KMeans::predict_impl(const MatrixView& X) const {
   detail::validate_data(X, {}, 0);
   auto problem = bind_checked(params_, X, {}, 0, "data");
   problem->set_centroids(result_.centroids.data(), result_.k);
-  problem->assign();
+  detail::check_inertia(problem->assign());
   std::vector<std::int32_t> labels(X.rows);
   problem->get_labels(labels.data());
   return labels;
@@ -153,7 +153,9 @@ double KMeans::score_impl(const MatrixView& X, const VectorView& weights) const 
   detail::validate_data(X, weights, 0);
   auto problem = bind_checked(params_, X, weights, 0, "data");
   problem->set_centroids(result_.centroids.data(), result_.k);
-  return -problem->assign();
+  const double inertia = problem->assign();
+  detail::check_inertia(inertia);
+  return -inertia;
 }
 
 KMeansResult fit(const MatrixView& X, const KMeansParams& params, const VectorView& weights) {

@@ -14,6 +14,7 @@
 
 #include "fkm/error.hpp"
 #include "stopwatch.hpp"
+#include "validate.hpp"
 
 namespace fkm::detail {
 namespace {
@@ -37,6 +38,7 @@ LloydRun run_lloyd(Problem& problem, const KMeansParams& params, double tol_abso
     IterationRecord rec;
     rec.inertia = problem.assign();
     rec.n_skipped = problem.last_assign_skipped();
+    check_inertia(rec.inertia);
     problem.accumulate();
     const std::vector<std::int64_t> empties = problem.update();
     rec.n_empty = std::int64_t(empties.size());
@@ -54,6 +56,7 @@ LloydRun run_lloyd(Problem& problem, const KMeansParams& params, double tol_abso
     }
   }
   run.inertia = problem.assign();
+  check_inertia(run.inertia);
   return run;
 }
 

@@ -28,7 +28,9 @@ void validate_params(const KMeansParams& p) {
   if (p.n_init < 1) bad_argument("n_init must be at least 1 (got " + std::to_string(p.n_init) + ")");
   if (p.max_iter < 1) bad_argument("max_iter must be at least 1 (got " + std::to_string(p.max_iter) + ")");
   if (!std::isfinite(p.tol) || p.tol < 0) bad_argument("tol must be finite and >= 0 (got " + std::to_string(p.tol) + ")");
-  if (p.num_threads < 0) bad_argument("num_threads must be >= 0 (got " + std::to_string(p.num_threads) + ")");
+  if (p.num_threads < 0 || p.num_threads > kMaxThreads)
+    bad_argument("num_threads must be between 0 and " + std::to_string(kMaxThreads) + " (got " +
+                 std::to_string(p.num_threads) + ")");
   if (p.kmeans_parallel_rounds < 1)
     bad_argument("kmeans_parallel_rounds must be at least 1 (got " + std::to_string(p.kmeans_parallel_rounds) + ")");
   if (!(p.kmeans_parallel_oversampling > 0) || !std::isfinite(p.kmeans_parallel_oversampling))
@@ -181,6 +183,14 @@ Error in_problem(const Error& e, std::int64_t b) {
   std::string msg = e.what();
   if (msg.rfind("data: ", 0) == 0) msg.erase(0, 6);
   return Error(e.code(), "problem " + std::to_string(b) + ": " + msg);
+}
+
+void check_inertia(double inertia, const char* what) {
+  if (std::isfinite(inertia)) return;
+  bad_data(std::string(what) + ": the distances to the centroids overflow float64 (their sum is " +
+           (std::isnan(inertia) ? "NaN" : "infinite") +
+           "): values this large cannot be clustered (squared distances beyond about 1e308, e.g. |x| around 1e154); "
+           "scale the data down");
 }
 
 }  // namespace fkm::detail

@@ -19,6 +19,10 @@ void validate_given_centroids(const KMeansParams& p, std::int64_t d);
 /// Values, checked by the backend that holds them: NaN/Inf data, bad weights, total weight > 0,
 /// at least k points of positive weight.
 void validate_values(const Problem& problem, std::int64_t k, const char* what = "data");
+/// An assignment's inertia (or an initialisation's potential): finite data can still give
+/// infinite (or NaN) distances when its values are near the top of the float64 range; labels
+/// or samples drawn from such distances are meaningless.
+void check_inertia(double inertia, const char* what = "data");
 
 /// A batch of data (and optional (B, N) weights): at least one problem, each shaped as
 /// validate_data wants, k <= N, strides >= 0, and every element's byte offset within 63 bits.

@@ -91,7 +91,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check(c64.dtype == np.dtype("<f8") and r64["dtype"] == "float64", "float64 data gives float64 centroids")
 
     np.save(p("w.npy"), (np.arange(211) % 4).astype(np.float64))
-    fit(p("x64.npy"), p("w"), "--weights", p("w.npy"))
+    lw, cw, _ = fit(p("x64.npy"), p("w"), "--weights", p("w.npy"))
+    # numpy's default integer (int64) weights are the same weights.
+    np.save(p("wi.npy"), np.arange(211) % 4)
+    lwi, cwi, _ = fit(p("x64.npy"), p("wi"), "--weights", p("wi.npy"))
+    check(np.array_equal(lwi, lw) and np.array_equal(cwi, cw), "int64 weights: same result as float64 weights")
+
+    # Integer and bool arrays as numpy writes them (uint8 images, numpy's default int64, a
+    # big-endian int32, bool features) are clustered as their exact float values.
+    xi = (x * 8).astype(np.int64)
+    for name, arr, as_float in [
+        ("uint8", (xi % 256).astype(np.uint8), np.float32),
+        ("int64", xi, np.float64),
+        ("big-endian int32", xi.astype(">i4"), np.float64),
+        ("bool", xi % 3 == 0, np.float32),
+    ]:
+        np.save(p("xi.npy"), arr)
+        np.save(p("xf.npy"), arr.astype(as_float))
+        li, ci, ri = fit(p("xi.npy"), p("xi"))
+        lf, cf, rf = fit(p("xf.npy"), p("xf"))
+        check(ri["dtype"] == np.dtype(as_float).name, f"{name} data is clustered as {np.dtype(as_float).name}")
+        check(np.array_equal(li, lf) and np.array_equal(ci, cf), f"{name}: same result as the array converted by numpy")
 
     run("predict", p("x64.npy"), "--centroids", p("d.centroids.npy"), "--labels-out", p("pred.npy"), "--quiet")
     check(np.array_equal(np.load(p("pred.npy")), l64), "predict reproduces the fit's labels")

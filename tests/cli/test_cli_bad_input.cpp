@@ -2,7 +2,9 @@
 // field and the row where known, and no output file (nor a leftover temporary one).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,8 +76,15 @@ TEST_CASE("bad input: unsupported dtypes and shapes") {
                  {"c.c8.npy", "'descr'", "'<c8'", "complex"});
   f.expect_error(f.fit(f.file("o.npy", npy_bytes("|O", {4, 3}, std::string(96, '\0'))), {"--k", "2"}),
                  {"o.npy", "'descr'", "'|O'"});
-  f.expect_error(f.fit(f.file("i8.npy", npy_bytes("|i1", {4, 3}, std::string(12, '\0'))), {"--k", "2"}),
-                 {"i8.npy", "'descr'", "'|i1'"});
+  f.expect_error(f.fit(f.file("ld.npy", npy_bytes("<f16", {4, 3}, std::string(192, '\0'))), {"--k", "2"}),
+                 {"ld.npy", "'descr'", "'<f16'"});
+  f.expect_error(f.fit(f.file("i8big.npy", npy_bytes("<i8", {4, 1}, fkm_io_test::as_bytes(std::vector<std::int64_t>{1, 2, 3, (std::int64_t(1) << 53) + 1}))),
+                       {"--k", "2"}),
+                 {"i8big.npy", "row 3, column 0", "not exactly representable as float64"});
+  f.expect_error(f.fit(f.file("extra.npy", npy_bytes("<f4", {4, 3}, std::string(48 + 4, '\0'))), {"--k", "2"}),
+                 {"extra.npy", "longer than the header says", "4 extra bytes"});
+  f.expect_error(f.fit(f.file("ids.npz", std::string("PK\x03\x04", 4) + std::string(60, '\0')), {"--k", "2"}),
+                 {"ids.npz", ".npz archive"});
   f.expect_error(f.fit(f.file("v.npy", npy_bytes("<f4", {5}, std::string(20, '\0'))), {"--k", "2"}),
                  {"v.npy", "'shape'", "(5,)", "1-D"});
   f.expect_error(f.fit(f.file("t.npy", npy_bytes("<f4", {2, 2, 2, 2}, std::string(64, '\0'))), {"--k", "2"}),
@@ -113,8 +122,8 @@ TEST_CASE("bad input: --init file of the wrong shape, dtype or values") {
                  {"--init", "c3.npy", "(3, 3)", "(k, d) = (2, 3)"});
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("c4.npy", npy_bytes("<f4", {3, 4}, std::string(48, '\0')))}),
                  {"--init", "c4.npy", "(3, 4)"});
-  f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("ci.npy", npy_bytes("<i4", {3, 3}, std::string(36, '\0')))}),
-                 {"--init", "ci.npy", "'<i4'"});
+  f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("ci.npy", npy_bytes("<c8", {3, 3}, std::string(72, '\0')))}),
+                 {"--init", "ci.npy", "'<c8'"});
   c[4] = std::numeric_limits<float>::quiet_NaN();
   f.expect_error(f.fit(f.good, {"--k", "3", "--init", f.file("cn.npy", npy_bytes("<f4", {3, 3}, f32_bytes(c)))}),
                  {"--init", "cn.npy", "row 1, column 1"});
@@ -135,10 +144,14 @@ TEST_CASE("bad input: weights of the wrong length, sign or type") {
                  {"--weights", "wnan.npy", "row 3"});
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("w2d.npy", npy_bytes("<f4", {40, 1}, f32_bytes(w)))}),
                  {"--weights", "w2d.npy", "1-D"});
-  f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("wi.npy", npy_bytes("<i4", {40}, std::string(160, '\0')))}),
-                 {"--weights", "wi.npy", "'<i4'"});
+  f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("wi.npy", npy_bytes("<c8", {40}, std::string(320, '\0')))}),
+                 {"--weights", "wi.npy", "'<c8'"});
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("w0.npy", npy_bytes("<f4", {40}, std::string(160, '\0')))}),
-                 {"good.npy", "weight"});
+                 {"--weights", "w0.npy", "0 weights are > 0", "--k 2"});
+  std::vector<float> two(40, 0.f);
+  two[3] = two[9] = 1.f;
+  f.expect_error(f.fit(f.good, {"--k", "3", "--weights", f.file("w2.npy", npy_bytes("<f4", {40}, f32_bytes(two)))}),
+                 {"--weights", "w2.npy", "2 weights are > 0", "--k 3"});
 }
 
 TEST_CASE("bad input: .fvecs with inconsistent dimensions or a partial last row") {
@@ -179,6 +192,125 @@ TEST_CASE("bad input: unwritable output paths fail first, and existing outputs s
   check_usage_error(r, {"nan.npy", "row 2, column 1"});
   CHECK(fkm_io_test::read_bytes(f.dir.path("l.npy")) == "previous labels");
   CHECK_FALSE(fkm_io_test::exists(f.dir.path("c.npy")));
+}
+
+TEST_CASE("bad input: an output that is also an input is refused, and the input is left whole") {
+  // Renaming the finished output over the input would destroy it (the run itself would succeed,
+  // reading the old file through its mapping). Any spelling counts: ./name, a symlink, a hard link.
+  Fixture f;
+  const std::string original = fkm_io_test::read_bytes(f.good);
+  REQUIRE(::symlink(f.good.c_str(), f.dir.path("link.npy").c_str()) == 0);
+  REQUIRE(::link(f.good.c_str(), f.dir.path("hard.npy").c_str()) == 0);
+  std::vector<float> c(2 * 3, 0.5f);
+  const std::string init = f.file("c0.npy", npy_bytes("<f4", {2, 3}, f32_bytes(c)));
+  std::vector<float> w(40, 1.f);
+  const std::string weights = f.file("w.npy", npy_bytes("<f4", {40}, f32_bytes(w)));
+  const std::string dot = f.dir.path(".") + "/good.npy";
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases{
+      {{"fit", f.good, "--k", "2", "--labels-out", f.good}, {"--labels-out", "is the input DATA", "replace an input"}},
+      {{"fit", f.good, "--k", "2", "--centroids-out", dot}, {"--centroids-out", "is the input DATA"}},
+      {{"fit", f.dir.path("link.npy"), "--k", "2", "--labels-out", f.good}, {"--labels-out", "is the input DATA"}},
+      {{"fit", f.good, "--k", "2", "--report", f.dir.path("hard.npy")}, {"--report", "hard.npy", "is the input DATA"}},
+      {{"fit", f.good, "--k", "2", "--init", init, "--centroids-out", init}, {"--centroids-out", "is the --init file"}},
+      {{"fit", f.good, "--k", "2", "--weights", weights, "--report", weights}, {"--report", "is the --weights file"}},
+      {{"predict", f.good, "--centroids", init, "--labels-out", init}, {"--labels-out", "is the --centroids file"}},
+      {{"predict", f.good, "--centroids", init, "--labels-out", f.dir.path("p.npy"), "--report", f.good},
+       {"--report", "is the input DATA"}},
+  };
+  for (const auto& [args, needles] : cases) {
+    INFO(args.back());
+    const auto before = f.dir.entries();
+    check_usage_error(run_fkm(args, f.dir), needles);
+    CHECK(f.dir.entries() == before);
+    CHECK(fkm_io_test::read_bytes(f.good) == original);
+    CHECK(fkm_io_test::read_bytes(init) == npy_bytes("<f4", {2, 3}, f32_bytes(c)));
+  }
+}
+
+TEST_CASE("bad input: outputs that are not regular files, or one file under two names") {
+  Fixture f;
+  // A FIFO (or a device: /dev/null as root) would be replaced by a regular file.
+  REQUIRE(::mkfifo(f.dir.path("fifo").c_str(), 0600) == 0);
+  f.expect_error({"fit", f.good, "--k", "2", "--centroids-out", f.dir.path("c.npy"), "--labels-out", f.dir.path("fifo")},
+                 {"--labels-out", "fifo", "not a regular file"});
+  struct stat st;
+  REQUIRE(::stat(f.dir.path("fifo").c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  // Two spellings of one path would rename two outputs over one file: one of them lost.
+  const auto before = f.dir.entries();
+  check_usage_error(run_fkm({"fit", f.good, "--k", "2", "--labels-out", f.dir.path("x.npy"), "--centroids-out",
+                             f.dir.path(".") + "/x.npy"},
+                            f.dir),
+                    {"--centroids-out and --labels-out", "same file"});
+  check_usage_error(run_fkm({"fit", f.good, "--k", "2", "--labels-out", f.dir.path("x.npy"), "--report", f.dir.path("/x.npy")}, f.dir),
+                    {"--report and --labels-out", "same file"});
+  CHECK(f.dir.entries() == before);
+}
+
+namespace {
+/// Runs fkm with stdout on /dev/full ("full"), on a pipe whose reader is gone ("broken pipe")
+/// or closed ("closed"); returns the exit code and stderr.
+std::pair<int, std::string> run_with_bad_stdout(const std::vector<std::string>& args, const std::string& how,
+                                                const ScratchDir& logs) {
+  std::vector<std::string> argv_s{FKM_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const std::string err_path = logs.path("err.txt");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || ::dup2(err, 2) < 0) ::_exit(126);
+    if (how == "full") {
+      const int full = ::open("/dev/full", O_WRONLY);
+      if (full < 0 || ::dup2(full, 1) < 0) ::_exit(126);
+    } else if (how == "broken pipe") {
+      ::close(fds[0]);
+      if (::dup2(fds[1], 1) < 0) ::_exit(126);
+    } else {
+      ::close(1);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return {wait_fkm(int(pid)), fkm_io_test::read_bytes(err_path)};
+}
+}  // namespace
+
+TEST_CASE("bad input: --report - on a stdout that cannot be written leaves no output file") {
+  // The report goes to stdout before the files are renamed into place, so a failing stdout
+  // fails the whole command; a closed stdout must not be reused for an output file.
+  Fixture f;
+  ScratchDir logs;
+  for (const std::string how : {"full", "broken pipe", "closed"}) {
+    INFO(how);
+    const auto before = f.dir.entries();
+    for (const std::string command : {"fit", "predict"}) {
+      std::vector<std::string> args{command, f.good, "--labels-out", f.dir.path("l.npy"), "--report", "-", "-q"};
+      if (command == "fit") args.insert(args.end(), {"--k", "2"});
+      else args.insert(args.end(), {"--centroids", f.file("c.npy", npy_bytes("<f4", {2, 3}, std::string(24, '\0')))});
+      const auto [code, err] = run_with_bad_stdout(args, how, logs);
+      INFO(command << ": " << err);
+      CHECK(code == 2);
+      CHECK(err.rfind("fkm: error: --report -: writing the report to stdout failed", 0) == 0);
+      CHECK_FALSE(fkm_io_test::exists(f.dir.path("l.npy")));
+    }
+    ::unlink(f.dir.path("c.npy").c_str());
+    CHECK(f.dir.entries() == before);
+  }
+  // `fkm info` writes only stdout: failing to is exit 2, not a silent success.
+  for (const std::string how : {"full", "closed"}) {
+    const auto [code, err] = run_with_bad_stdout({"info"}, how, logs);
+    INFO(how << ": " << err);
+    CHECK(code == 2);
+    CHECK(err.rfind("fkm: error: writing to stdout failed", 0) == 0);
+  }
 }
 
 TEST_CASE("bad input: predict with mismatched or damaged centroids") {

@@ -79,7 +79,7 @@ TEST_CASE("batch bad input: empty, damaged and truncated 3-D files") {
   f.expect_error(f.fit(f.file("fshort.npy", npy_raw("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 4, 3), }", body)),
                        {"--k", "2"}),
                  {"fshort.npy", "shorter than the header says", "192"});
-  f.expect_error(f.fit(f.file("i4.npy", npy_bytes("<i4", {2, 4, 3}, body)), {"--k", "2"}), {"i4.npy", "'<i4'"});
+  f.expect_error(f.fit(f.file("c8.npy", npy_bytes("<c8", {2, 4, 3}, std::string(192, '\0'))), {"--k", "2"}), {"c8.npy", "'<c8'"});
   f.expect_error(f.fit(f.good, {"--k", "2", "--dtype", "bf16"}), {"good.npy", "bfloat16", "'<f4'"});
   // predict reads the same way
   f.expect_error({"predict", f.file("p.npy", whole.substr(0, 40)), "--centroids", f.good, "--labels-out", f.dir.path("l.npy")},
@@ -110,13 +110,14 @@ TEST_CASE("batch bad input: weights of the wrong shape or values") {
   w[std::size_t(kN + 3)] = -1.f;
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.f32_file("wneg.npy", {kProblems, kN}, w)}),
                  {"--weights", "wneg.npy", "weight of problem 1 at row 3", ">= 0"});
+  // integer weights are read exactly, as 1-D ones: all zero here, so too few are positive
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.file("wi.npy", npy_bytes("<i4", {kProblems, kN}, std::string(480, '\0')))}),
-                 {"--weights", "wi.npy", "'<i4'"});
+                 {"--weights", "wi.npy", "problem 0", "0 weights are > 0"});
   // Problem 1 with a single point of positive weight cannot have 2 clusters.
   w.assign(w.size(), 1.f);
   for (std::int64_t i = 1; i < kN; ++i) w[std::size_t(kN + i)] = 0.f;
   f.expect_error(f.fit(f.good, {"--k", "2", "--weights", f.f32_file("wone.npy", {kProblems, kN}, w)}),
-                 {"good.npy: problem 1: k = 2 is larger than the number of points with positive weight (1)"});
+                 {"--weights", "wone.npy", "problem 1: 1 weights are > 0", "--k 2"});
 }
 
 TEST_CASE("batch bad input: --init and --centroids files of the wrong shape or values") {

@@ -173,3 +173,19 @@ TEST_CASE("interrupt: SIGINT during a batched fit stops it, naming the problem, 
   CHECK(interrupt_between_iterations(child, err).find(" of problem 0; no output file written") != std::string::npos);
   CHECK(dir.entries() == before);
 }
+
+TEST_CASE("crash: a fatal signal still removes the temporary files, then ends fkm as before") {
+  // A bug (SIGSEGV) or an input file shrinking under its mapping (SIGBUS) must not leave the
+  // .NAME.tmp-XXXXXX files behind. kill() stands in for the fault: the handler is the same.
+  LongFit f(3000, 40);
+  const std::string err = f.logs.path("err.txt");
+  const int pid = spawn_fkm(f.args(false), err);
+  ChildGuard child{pid};
+  REQUIRE(wait_for_text(err, "iter 1/"));
+  REQUIRE(f.dir.entries().size() == f.before.size() + 3);  // the three temporary files exist now
+  ::kill(pid, SIGSEGV);
+  const int code = child.wait();
+  CHECK(code != 0);  // 139 (128 + SIGSEGV), or a sanitizer's exit code: the signal goes on to it
+  CHECK(text_of(err).find("fkm: error: internal error: crashed with SIGSEGV; no output file written") != std::string::npos);
+  CHECK(f.dir.entries() == f.before);
+}

@@ -3,8 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 
 #include "cli_support.hpp"
 #include "fkm/fkm.hpp"
@@ -112,6 +116,81 @@ TEST_CASE("fit then predict on every input type reproduces the API's result") {
       CHECK(pr.contains("seconds_total"));
     }
   }
+}
+
+TEST_CASE("fit: integer and bool .npy data, weights and --init are clustered exactly as floats") {
+  // uint8 pixels (MNIST-like) and int64 (numpy's default integer) are everyday data: each gives
+  // the labels and centroids of the same values stored as float32 (<= 16-bit) or float64.
+  ScratchDir dir;
+  const std::int64_t n = 90, d = 4, k = 3;
+  const auto values = blob_values(n, d, k, 21);
+  std::vector<std::uint8_t> u8;
+  std::vector<std::int64_t> i64;
+  std::vector<double> u8_values, i64_values;
+  for (double v : values) {
+    u8.push_back(std::uint8_t(std::lround(v + 100)));
+    u8_values.push_back(u8.back());
+    i64.push_back(std::llround(v * 8) - 1000);  // negative values, exact in float64
+    i64_values.push_back(double(i64.back()));
+  }
+  std::vector<std::int32_t> w(n);
+  for (std::int64_t i = 0; i < n; ++i) w[i] = std::int32_t(i % 4);
+  fkm::io::save_npy(dir.path("w.npy"), fkm::io::ElementType::I32, {n}, w.data());
+  const std::vector<std::int16_t> c0(i64.begin() + 0, i64.begin() + k * d);  // the first k points, as int16
+  fkm::io::save_npy(dir.path("c0.npy"), fkm::io::ElementType::I16, {k, d}, c0.data());
+  fkm::io::save_npy(dir.path("u8.npy"), fkm::io::ElementType::U8, {n, d}, u8.data());
+  fkm::io::save_npy(dir.path("i64.npy"), fkm::io::ElementType::I64, {n, d}, i64.data());
+  const std::vector<float> u8_f32(u8_values.begin(), u8_values.end());
+  fkm::io::save_npy(dir.path("u8_as_f32.npy"), fkm::io::ElementType::F32, {n, d}, u8_f32.data());
+  fkm::io::save_npy(dir.path("i64_as_f64.npy"), fkm::io::ElementType::F64, {n, d}, i64_values.data());
+  const std::vector<double> wd(w.begin(), w.end());
+  fkm::io::save_npy(dir.path("w_f64.npy"), fkm::io::ElementType::F64, {n}, wd.data());
+  const std::vector<double> c0d(c0.begin(), c0.end());
+  fkm::io::save_npy(dir.path("c0_f64.npy"), fkm::io::ElementType::F64, {k, d}, c0d.data());
+
+  auto fit = [&](const std::string& data, std::vector<std::string> extra) {
+    std::vector<std::string> args{"fit", dir.path(data), "--k", "3", "--seed", "4", "--labels-out", dir.path("l.npy"),
+                                  "--centroids-out", dir.path("c.npy"), "--report", dir.path("r.json"), "-q"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_fkm(args, dir);
+    INFO(data << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto report = nlohmann::json::parse(read_bytes(dir.path("r.json")));
+    return std::make_tuple(read_bytes(dir.path("l.npy")), read_bytes(dir.path("c.npy")), report["dtype"].get<std::string>(),
+                           report["inertia"].get<double>());
+  };
+  const auto u8_fit = fit("u8.npy", {});
+  CHECK(u8_fit == fit("u8_as_f32.npy", {}));
+  CHECK(std::get<2>(u8_fit) == "float32");
+  const auto i64_fit = fit("i64.npy", {"--weights", dir.path("w.npy"), "--init", dir.path("c0.npy")});
+  CHECK(i64_fit == fit("i64_as_f64.npy", {"--weights", dir.path("w_f64.npy"), "--init", dir.path("c0_f64.npy")}));
+  CHECK(std::get<2>(i64_fit) == "float64");
+  CHECK(read_matrix(dir.path("c.npy"), fkm::DType::F64).size() == std::size_t(k * d));  // float64 centroids
+
+  // bool (one-hot / binary features): 0 and 1.
+  std::vector<std::uint8_t> bits(std::size_t(n * d));
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = std::uint8_t((i * 7 / 3) % 2);
+  fkm::io::save_npy(dir.path("b.npy"), fkm::io::ElementType::Bool, {n, d}, bits.data());
+  const std::vector<float> bits_f32(bits.begin(), bits.end());
+  fkm::io::save_npy(dir.path("b_as_f32.npy"), fkm::io::ElementType::F32, {n, d}, bits_f32.data());
+  CHECK(fit("b.npy", {}) == fit("b_as_f32.npy", {}));
+}
+
+TEST_CASE("fit: an output reached through a symlink is written through it; the seed's full range") {
+  ScratchDir dir;
+  const std::string data = write_data(dir, "f32", blob_values(30, 2, 3, 6), 30, 2);
+  fkm_io_test::write_bytes(dir.path("real.npy"), "old labels");
+  REQUIRE(::symlink("real.npy", dir.path("link.npy").c_str()) == 0);
+  const auto r = run_fkm({"fit", data, "--k", "3", "--seed", "18446744073709551615", "--labels-out", dir.path("link.npy"),
+                          "--report", dir.path("r.json"), "-q"},
+                         dir);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  struct stat st;
+  REQUIRE(::lstat(dir.path("link.npy").c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));  // the link stays a link (think of /dev/stdout), its target is replaced
+  CHECK(fkm::io::load_labels(dir.path("real.npy")).size() == 30);
+  CHECK(nlohmann::json::parse(read_bytes(dir.path("r.json")))["seed"].get<std::uint64_t>() == 18446744073709551615ull);
 }
 
 TEST_CASE("fit: K = 1 and K = N, odd sizes") {

@@ -18,6 +18,24 @@ TEST_CASE("usage: errors are one line and exit 2") {
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--tol", "-1"}, dir), {"--tol"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--n-init", "0"}, dir), {"--n-init"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--pruning", "elkan"}, dir), {"--pruning", "elkan"});
+  // Values CLI11 would convert silently: a negative seed wraps to 2^64 - 1, a number beyond 64
+  // bits is clamped, an empty value becomes 0.
+  for (const char* seed : {"-1", "18446744073709551616", "0x10", ""})
+    check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--seed", seed}, dir), {"--seed", "0 to 18446744073709551615"});
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "99999999999999999999"}, dir), {"--k", "99999999999999999999", "out of the range"});
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", ""}, dir), {"--k", "empty"});
+  // Thread counts libgomp cannot start (it crashes or exits) are refused first.
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--threads", "100000"}, dir), {"--threads", "between 0 and 4096", "100000"});
+  check_usage_error(run_fkm({"predict", "x.npy", "--centroids", "c.npy", "--labels-out", "l.npy", "--threads", "-1"}, dir),
+                    {"--threads", "between 0 and 4096"});
+  // '-' for a .npy output, or an empty path (an unset shell variable), would write nothing.
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--labels-out", "-"}, dir), {"--labels-out", "'-'", "only for --report"});
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--centroids-out", "-"}, dir), {"--centroids-out", "'-'"});
+  check_usage_error(run_fkm({"predict", "x.npy", "--centroids", "c.npy", "--labels-out", "-"}, dir), {"--labels-out", "'-'"});
+  for (const char* flag : {"--labels-out", "--centroids-out", "--report", "--init", "--weights"})
+    check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", flag, ""}, dir), {flag, "the path is empty"});
+  check_usage_error(run_fkm({"fit", "", "--k", "3"}, dir), {"DATA", "the path is empty"});
+  CHECK(dir.entries().empty());
 }
 
 TEST_CASE("usage: --help lists every flag with its default") {

@@ -56,6 +56,16 @@ npy["f32_one_col"] = npy_bytes(np.ones((4, 1), dtype="<f4"))
 npy["nan_inf"] = npy_bytes(np.array([[np.nan, np.inf], [-np.inf, 0.0]], dtype="<f4"))
 npy["complex"] = npy_bytes(np.ones((2, 2), dtype="<c8"))
 npy["bool"] = npy_bytes(np.ones((2, 2), dtype="?"))
+# Integer and bool data, converted exactly (or refused beyond 2^53), and the usual mix-ups.
+npy["i8_2d"] = npy_bytes(np.array([[1, -2], [2**53 + 1, 4]], dtype="<i8"))
+npy["u8_2d"] = npy_bytes(np.array([[0, 2**64 - 1]], dtype="<u8"))
+npy["i1_2d"] = npy_bytes(np.arange(-3, 3, dtype="|i1").reshape(2, 3))
+npy["i2_big_endian"] = npy_bytes(np.arange(6, dtype=">i2").reshape(3, 2))
+npy["u4_fortran"] = npy_bytes(np.asfortranarray(np.arange(6, dtype="<u4").reshape(2, 3)))
+npy["bool_2d"] = npy_bytes(np.array([[True, False], [False, True]]))
+npy["trailing_bytes"] = npy["f32"] + b"\0" * 7
+npy["gzip"] = b"\x1f\x8b\x08\x00" + b"\0" * 20
+npy["zip"] = b"PK\x03\x04" + b"\0" * 20
 good = npy["f32"]
 npy["truncated_data"] = good[:-5]
 npy["truncated_header"] = good[:40]

@@ -2,8 +2,14 @@
 // row ranges read without the rest, and every unusable file refused with its name.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <future>
 
 #include "fkm/half.hpp"
 #include "fkm/io.hpp"
@@ -159,9 +165,8 @@ TEST_CASE("npy reader: unusable files are refused, naming the file and the field
   refused("empty.npy", "", ErrorCode::Io, {"empty file"});
   refused("c8.npy", npy_bytes("<c8", {2, 2}, std::string(32, '\0')), ErrorCode::InvalidData, {"'descr'", "'<c8'", "complex"});
   refused("obj.npy", npy_bytes("|O", {2, 2}, std::string(32, '\0')), ErrorCode::InvalidData, {"'descr'", "'|O'", "objects"});
-  refused("i1.npy", npy_bytes("|i1", {2, 2}, std::string(4, '\0')), ErrorCode::InvalidData, {"'descr'", "'|i1'"});
-  refused("i4.npy", npy_bytes("<i4", {2, 2}, std::string(16, '\0')), ErrorCode::InvalidData, {"'<i4'", "not floating-point"});
-  refused("u1.npy", npy_bytes("|u1", {2, 2}, std::string(4, '\0')), ErrorCode::InvalidData, {"'|u1'", "not floating-point"});
+  refused("i16.npy", npy_bytes("<i16", {2, 2}, std::string(64, '\0')), ErrorCode::InvalidData, {"'descr'", "'<i16'", "integer size"});
+  refused("b2.npy", npy_bytes("<b2", {2, 2}, std::string(8, '\0')), ErrorCode::InvalidData, {"'descr'", "'<b2'"});
   refused("f16bo.npy", npy_bytes("|f2", {1, 1}, std::string(2, '\0')), ErrorCode::Io, {"'|f2'", "byte order"});
   refused("scalar.npy", npy_bytes("<f4", {}, std::string(4, '\0')), ErrorCode::InvalidData, {"'shape'", "0-D"});
   refused("v.npy", npy_bytes("<f4", {5}, std::string(20, '\0')), ErrorCode::InvalidData, {"'shape'", "(5,)", "1-D"});
@@ -174,6 +179,85 @@ TEST_CASE("npy reader: unusable files are refused, naming the file and the field
   refused("fo4.npy", npy_raw("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2, 2, 2), }", std::string(64, '\0')),
           ErrorCode::InvalidData, {"'fortran_order'", "4-D", "3-D arrays only"});
   check_error([&] { fkm::io::load_matrix(dir.path("data.csv")); }, ErrorCode::InvalidData, {"data.csv", "unknown file type"});
+  // Bytes after the data: the shape in the header is not what was written.
+  refused("long.npy", npy_bytes("<f4", {2, 2}, std::string(16 + 13, '\0')), ErrorCode::Io,
+          {"longer than the header says", "(2, 2)", "16", "29", "13 extra bytes"});
+  refused("long0.npy", npy_bytes("<f4", {0, 2}, std::string(8, '\0')), ErrorCode::Io, {"longer than the header says"});
+  // The usual mix-ups are named: compressed files, archives, pickles.
+  refused("gz.npy", std::string("\x1f\x8b\x08\x00", 4) + std::string(40, '\0'), ErrorCode::Io, {"wrong magic", "gzip"});
+  refused("zip.npy", std::string("PK\x03\x04", 4) + std::string(40, '\0'), ErrorCode::Io, {"wrong magic", "zip archive", ".npz"});
+  refused("pickle.npy", std::string("\x80\x04\x95", 3) + std::string(40, '\0'), ErrorCode::Io, {"wrong magic", "pickle"});
+  check_error([&] { fkm::io::load_matrix(dir.path("a.npz")); }, ErrorCode::InvalidData, {"a.npz", ".npz archive", "numpy.save"});
+}
+
+TEST_CASE("npy reader: bool and integer arrays are converted exactly, to float32 or float64") {
+  ScratchDir dir;
+  const std::int64_t n = 3, d = 2;
+  const std::vector<double> small{0, 1, 2, 3, 100, 7};   // fits every integer type
+  const std::vector<double> neg{-128, 1, -2, 3, 127, -7};
+  struct Case {
+    std::string name, bytes;
+    fkm::DType dtype;
+    std::vector<double> values;
+  };
+  const std::vector<Case> cases{
+      {"b.npy", npy_bytes("|b1", {n, d}, std::string("\x00\x01\x01\x00\x02\x00", 6)), fkm::DType::F32, {0, 1, 1, 0, 1, 0}},
+      {"u1.npy", npy_bytes("|u1", {n, d}, as_bytes(narrowed<std::uint8_t>(small))), fkm::DType::F32, small},
+      {"i1.npy", npy_bytes("|i1", {n, d}, as_bytes(narrowed<std::int8_t>(neg))), fkm::DType::F32, neg},
+      {"i2.npy", npy_bytes("<i2", {n, d}, as_bytes(narrowed<std::int16_t>(neg))), fkm::DType::F32, neg},
+      {"i4.npy", npy_bytes("<i4", {n, d}, as_bytes(narrowed<std::int32_t>(neg))), fkm::DType::F64, neg},
+      {"u4.npy", npy_bytes("<u4", {n, d}, as_bytes(narrowed<std::uint32_t>(small))), fkm::DType::F64, small},
+      {"i8.npy", npy_bytes("<i8", {n, d}, as_bytes(narrowed<std::int64_t>(neg))), fkm::DType::F64, neg},
+      {"u8.npy", npy_bytes("<u8", {n, d}, as_bytes(narrowed<std::uint64_t>(small))), fkm::DType::F64, small},
+      {"i8be.npy", npy_bytes(">i8", {n, d}, as_big_endian(narrowed<std::int64_t>(neg))), fkm::DType::F64, neg},
+      // (3, 2) in Fortran order: the columns are stored one after the other.
+      {"i4fo.npy", npy_raw("{'descr': '<i4', 'fortran_order': True, 'shape': (3, 2), }",
+                           as_bytes(std::vector<std::int32_t>{-128, -2, 127, 1, 3, -7})),
+       fkm::DType::F64, neg},
+      // Integers a float64 holds exactly although they are beyond 2^53.
+      {"big.npy", npy_bytes("<i8", {1, 2}, as_bytes(std::vector<std::int64_t>{std::int64_t(1) << 60, -(std::int64_t(1) << 62)})),
+       fkm::DType::F64, {0x1p60, -0x1p62}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    write_bytes(dir.path(c.name), c.bytes);
+    const auto m = fkm::io::load_matrix(dir.path(c.name));
+    CHECK_FALSE(m.mapped());
+    CHECK(m.view().dtype == c.dtype);
+    CHECK(widen(m.view()) == c.values);
+    CHECK(read_all(m.file()) == c.values);
+  }
+  // A value the float type cannot hold is refused, never rounded, with its row and column.
+  write_bytes(dir.path("i8big.npy"), npy_bytes("<i8", {2, 2}, as_bytes(std::vector<std::int64_t>{1, 2, 3, (std::int64_t(1) << 53) + 1})));
+  check_error([&] { fkm::io::load_matrix(dir.path("i8big.npy")); }, ErrorCode::InvalidData,
+              {"i8big.npy", "9007199254740993", "row 1, column 1", "'<i8'", "float64", "2^53"});
+  write_bytes(dir.path("u8max.npy"), npy_bytes("<u8", {1, 1}, as_bytes(std::vector<std::uint64_t>{~std::uint64_t(0)})));
+  check_error([&] { fkm::io::load_matrix(dir.path("u8max.npy")); }, ErrorCode::InvalidData, {"18446744073709551615", "row 0, column 0"});
+  const auto i4 = fkm::io::ArrayFile::open(dir.path("i4.npy"));
+  std::vector<float> as_f32(6);
+  i4.read_rows(0, 3, ElementType::F32, as_f32.data());  // exact in float32 too
+  CHECK(std::vector<double>(as_f32.begin(), as_f32.end()) == neg);
+  write_bytes(dir.path("i4big.npy"), npy_bytes("<i4", {1, 1}, as_bytes(std::vector<std::int32_t>{(1 << 24) + 1})));
+  check_error([&] { fkm::io::ArrayFile::open(dir.path("i4big.npy")).read_rows(0, 1, ElementType::F32, as_f32.data()); },
+              ErrorCode::InvalidData, {"16777217", "float32", "2^24"});
+  // '<u2' is never guessed to be uint16: it is bfloat16 when asked, else refused with both ways out.
+  write_bytes(dir.path("u2.npy"), npy_bytes("<u2", {1, 1}, std::string(2, '\0')));
+  check_error([&] { fkm::io::load_matrix(dir.path("u2.npy")); }, ErrorCode::InvalidData,
+              {"u2.npy", "'<u2'", "uint16", "--dtype bf16", "astype(numpy.float32)"});
+}
+
+TEST_CASE("npy reader: a FIFO is refused at once, not waited on") {
+  ScratchDir dir;
+  const std::string fifo = dir.path("fifo.npy");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto load = std::async(std::launch::async, [&] { fkm::io::load_matrix(fifo); });
+  if (load.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // The reader is blocked in open(): a writer releases it, so the test fails instead of hanging.
+    const int fd = ::open(fifo.c_str(), O_WRONLY);
+    if (fd >= 0) ::close(fd);
+    FAIL("opening a FIFO waited for a writer");
+  }
+  check_error([&] { load.get(); }, ErrorCode::Io, {"fifo.npy", "not a regular file"});
 }
 
 TEST_CASE("npy reader: vectors and labels") {
@@ -187,7 +271,7 @@ TEST_CASE("npy reader: vectors and labels") {
   CHECK(fkm::io::load_vector(dir.path("w8.npy")) == std::vector<double>{0.5, 0, 2});
   CHECK(fkm::io::load_labels(dir.path("l.npy")) == std::vector<std::int32_t>{3, 0, -1, 7});
   check_error([&] { fkm::io::load_vector(dir.path("m.npy")); }, ErrorCode::InvalidData, {"m.npy", "(3, 1)", "1-D"});
-  check_error([&] { fkm::io::load_vector(dir.path("l.npy")); }, ErrorCode::InvalidData, {"l.npy", "'<i4'", "float32"});
+  CHECK(fkm::io::load_vector(dir.path("l.npy")) == std::vector<double>{3, 0, -1, 7});  // integers: exactly
   check_error([&] { fkm::io::load_labels(dir.path("w4.npy")); }, ErrorCode::InvalidData, {"w4.npy", "int32"});
   check_error([&] { fkm::io::load_labels(dir.path("l8.npy")); }, ErrorCode::InvalidData, {"l8.npy", "'<i8'"});
 }

@@ -63,7 +63,7 @@ TEST_CASE("bvecs: uint8 widened to float32, ivecs: int32 read but not clustered"
   std::vector<std::int32_t> ids(4);
   f.read_rows(0, 2, ElementType::I32, ids.data());
   CHECK(ids == std::vector<std::int32_t>{4, -2, 1 << 30, 3});
-  check_error([&] { fkm::io::load_matrix(dir.path("g.ivecs")); }, ErrorCode::InvalidData, {"g.ivecs", "int32", "not floating-point"});
+  check_error([&] { fkm::io::load_matrix(dir.path("g.ivecs")); }, ErrorCode::InvalidData, {"g.ivecs", "int32", "ids", "not points"});
 }
 
 TEST_CASE("fvecs: inconsistent row dimensions are found on the rows that are read") {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fkm/io.hpp"
 #include "io_support.hpp"
@@ -87,4 +88,33 @@ TEST_CASE("writers: unwritable destinations fail before anything is written") {
   check_error([&] { fkm::io::OutputFile out(dir.path("")); }, ErrorCode::Io, {"directory"});
   check_error([&] { fkm::io::save_labels(dir.path("."), {1}); }, ErrorCode::Io, {"directory"});
   CHECK(dir.entries().empty());
+}
+
+TEST_CASE("writers: a destination that is not a regular file is refused; a symlink is written through") {
+  ScratchDir dir;
+  // Renaming over a FIFO or a device (think of /dev/null, as root) would destroy it.
+  REQUIRE(::mkfifo(dir.path("fifo").c_str(), 0600) == 0);
+  check_error([&] { fkm::io::OutputFile out(dir.path("fifo")); }, ErrorCode::Io, {"fifo", "not a regular file"});
+  struct stat st;
+  REQUIRE(::stat(dir.path("fifo").c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  CHECK(dir.entries() == std::vector<std::string>{"fifo"});
+
+  // Through a symlink the target is replaced and the link stays (e.g. /dev/stdout -> a file).
+  write_bytes(dir.path("real.npy"), "old");
+  REQUIRE(::symlink("real.npy", dir.path("link.npy").c_str()) == 0);
+  {
+    fkm::io::OutputFile out(dir.path("link.npy"));
+    CHECK(out.target() == fkm::io::OutputFile(dir.path("real.npy")).target());
+    out.write("new", 3);
+    out.commit();
+  }
+  REQUIRE(::lstat(dir.path("link.npy").c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK(read_bytes(dir.path("real.npy")) == "new");
+  // Spellings of one destination have one target(), absolute.
+  const fkm::io::OutputFile a(dir.path("x.npy")), b(dir.path(".") + "/x.npy"), c(dir.path("") + "/x.npy");
+  CHECK(a.target() == b.target());
+  CHECK(a.target() == c.target());
+  CHECK(a.target().front() == '/');
 }

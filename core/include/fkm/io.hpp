@@ -21,9 +21,10 @@
 
 namespace fkm::io {
 
-/// Element types of the arrays fkm reads and writes.
-enum class ElementType { F16, BF16, F32, F64, U8, I32 };
-const char* to_string(ElementType t) noexcept;  ///< "float16", "bfloat16", ..., "uint8", "int32"
+/// Element types of the arrays fkm reads and writes. Bool and the integer types after it are
+/// read from .npy only ('|b1', '|i1', '<i2', '<u4', '<i8', '<u8'; '<u2' is bfloat16, see ReadOptions).
+enum class ElementType { F16, BF16, F32, F64, U8, I32, Bool, I8, I16, U32, I64, U64 };
+const char* to_string(ElementType t) noexcept;  ///< "float16", "bfloat16", ..., "uint8", "int32", "bool", ...
 std::size_t size_of(ElementType t) noexcept;
 
 // ---- .npy header ------------------------------------------------------------------------------
@@ -95,8 +96,10 @@ class ArrayFile {
   /// rows are touched. Needs viewable(); keep this ArrayFile alive while the view is used.
   MatrixView view_rows(std::int64_t begin, std::int64_t end) const;
   /// Rows [begin, end) converted to `out_type` and written row-major (cols() values a row) to
-  /// `out`: byte order and layout are fixed, integer and narrower types are widened exactly,
-  /// wider floating types are rounded to nearest. Touches only those rows' bytes.
+  /// `out`: byte order and layout are fixed, narrower floating types are widened exactly, wider
+  /// floating types are rounded to nearest, and integers (bool as 0 / 1) are converted exactly:
+  /// an integer that `out_type` cannot hold exactly (beyond 2^53 for float64, 2^24 for float32)
+  /// is Error(InvalidData) naming its row and column. Touches only those rows' bytes.
   void read_rows(std::int64_t begin, std::int64_t end, ElementType out_type, void* out) const;
 
   struct Impl;  ///< implementation detail (core/src/io/array_file_impl.hpp)
@@ -109,8 +112,9 @@ class ArrayFile {
 class DataBatch;
 
 /// A data matrix ready for clustering: a view into the mapped file when possible, otherwise a
-/// converted copy (big-endian or Fortran order keep their floating type; uint8 .bvecs become
-/// float32). Integer .npy arrays and .ivecs are refused: they are not points.
+/// converted copy (big-endian or Fortran order keep their floating type; bool, 8- and 16-bit
+/// integers and uint8 .bvecs become float32; 32- and 64-bit integers become float64, each value
+/// exactly). .ivecs files are refused: they hold ids, not points.
 class DataMatrix {
  public:
   DataMatrix(DataMatrix&&) = default;
@@ -133,9 +137,9 @@ class DataMatrix {
   MatrixView view_;
 };
 
-/// A 2-D floating-point array (data, centroids): fp16, bf16, fp32, fp64, or uint8 .bvecs
-/// (widened to fp32). Throws Error(InvalidData) for other dtypes and other numbers of
-/// dimensions, and for zero rows or columns.
+/// A 2-D numeric array (data, centroids): fp16, bf16, fp32, fp64, bool or integer .npy, .fvecs
+/// or .bvecs, converted as DataMatrix says. Throws Error(InvalidData) for other dtypes and
+/// other numbers of dimensions, and for zero rows or columns.
 DataMatrix load_matrix(const std::string& path, const ReadOptions& options = {});
 /// The same for a file already open (e.g. ArrayFile::open_memory).
 DataMatrix load_matrix(ArrayFile file);
@@ -156,14 +160,15 @@ class DataBatch {
   std::int64_t rows_ = 0, cols_ = 0;
 };
 
-/// A 3-D floating-point .npy array (problems, rows, columns): fp16, bf16, fp32, fp64, in C or
+/// A 3-D .npy array (problems, rows, columns) of any element type load_matrix reads, in C or
 /// Fortran order. Throws Error(InvalidData) for other dtypes and other numbers of dimensions (a
 /// 2-D array or a *vecs file is one problem: load_matrix), and for zero problems, rows or columns.
 DataBatch load_batch(const std::string& path, const ReadOptions& options = {});
 /// The same for a file already open (e.g. ArrayFile::open_memory).
 DataBatch load_batch(ArrayFile file);
 
-/// A 1-D array of '<f4' or '<f8' values (e.g. sample weights), widened to fp64.
+/// A 1-D array of any type the reader reads (float, bool, integer; e.g. sample weights),
+/// converted exactly to fp64 (an integer beyond 2^53 is refused).
 std::vector<double> load_vector(const std::string& path);
 
 /// A 1-D array of '<i4' values (labels).
@@ -183,6 +188,10 @@ class OutputFile {
   ~OutputFile();
 
   const std::string& path() const { return path_; }
+  /// The absolute name of the file commit() replaces or creates: path() with its folder and an
+  /// existing symlink resolved (so two spellings of one destination have the same target()).
+  /// An existing destination must be a regular file: a device, FIFO or socket is refused.
+  const std::string& target() const { return target_; }
   /// The temporary file's name (e.g. for a signal handler that removes it on Ctrl-C).
   const std::string& temp_path() const { return temp_path_; }
   void write(const void* bytes, std::size_t size);
@@ -190,7 +199,7 @@ class OutputFile {
   void commit();
 
  private:
-  std::string path_, temp_path_;
+  std::string path_, target_, temp_path_;
   int fd_ = -1;
   bool committed_ = false;
 };

@@ -65,6 +65,11 @@ EmptyClusterPolicy parse_empty_policy(const std::string& s);
 Pruning parse_pruning(const std::string& s);
 BackendKind parse_backend(const std::string& s);
 
+/// The most threads KMeansParams::num_threads may ask for. libgomp builds a team's start data
+/// on the calling thread's stack, so some tens of thousands of threads crash it (SIGSEGV) and
+/// fewer still fail thread creation (exit 1): refuse such counts with an error instead.
+inline constexpr int kMaxThreads = 4096;
+
 struct IterationRecord;
 
 struct KMeansParams {
@@ -97,7 +102,8 @@ struct KMeansParams {
   /// Backend. Default Auto: CUDA, then HIP, then Kokkos, then CPU, whichever is compiled in and
   /// has a device (Kokkos on a host execution space only when the CPU backend is not compiled in).
   BackendKind backend = BackendKind::Auto;
-  /// CPU threads (OpenMP); 0 = the OpenMP default. Results do not depend on it. Default 0.
+  /// CPU threads (OpenMP); 0 = the OpenMP default, at most kMaxThreads. Results do not depend
+  /// on it. Default 0.
   int num_threads = 0;
   /// k-means||: number of oversampling rounds. Default 5.
   int kmeans_parallel_rounds = 5;

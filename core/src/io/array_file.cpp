@@ -20,6 +20,15 @@ bool is_float(ElementType t) {
   return t == ElementType::F16 || t == ElementType::BF16 || t == ElementType::F32 || t == ElementType::F64;
 }
 
+std::size_t max_exact_bits(ElementType t) {  // the integers a float type holds: up to 2^bits
+  switch (t) {
+    case ElementType::F16: return 11;
+    case ElementType::BF16: return 8;
+    case ElementType::F32: return 24;
+    default: return 53;
+  }
+}
+
 DType dtype_of(ElementType t) {
   switch (t) {
     case ElementType::F16: return DType::F16;
@@ -38,17 +47,46 @@ void load_bytes(const std::uint8_t* src, std::size_t size, bool swap, std::uint8
   }
 }
 
-/// An element's value, exactly (every readable type fits in a double).
+template <class T>
+T load_as(const std::uint8_t* bytes) {
+  T v;
+  std::memcpy(&v, bytes, sizeof v);
+  return v;
+}
+
+/// An element's value: exact for every type but 64-bit integers beyond 2^53, which round
+/// (read_rows refuses those: see exact_integer).
 double decode(const std::uint8_t* bytes, ElementType t) {
   switch (t) {
     case ElementType::F16: { half h; std::memcpy(&h.bits, bytes, 2); return to_float(h); }
     case ElementType::BF16: { bfloat16 b; std::memcpy(&b.bits, bytes, 2); return to_float(b); }
-    case ElementType::F32: { float v; std::memcpy(&v, bytes, 4); return v; }
-    case ElementType::F64: { double v; std::memcpy(&v, bytes, 8); return v; }
+    case ElementType::F32: return load_as<float>(bytes);
+    case ElementType::F64: return load_as<double>(bytes);
     case ElementType::U8: return bytes[0];
-    case ElementType::I32: { std::int32_t v; std::memcpy(&v, bytes, 4); return v; }
+    case ElementType::I32: return load_as<std::int32_t>(bytes);
+    case ElementType::Bool: return bytes[0] != 0 ? 1.0 : 0.0;  // numpy reads any non-zero byte as True
+    case ElementType::I8: return load_as<std::int8_t>(bytes);
+    case ElementType::I16: return load_as<std::int16_t>(bytes);
+    case ElementType::U32: return load_as<std::uint32_t>(bytes);
+    case ElementType::I64: return double(load_as<std::int64_t>(bytes));
+    case ElementType::U64: return double(load_as<std::uint64_t>(bytes));
   }
   return 0;
+}
+
+/// Whether decode() gave a 64-bit integer's value exactly (a double holds every integer up to
+/// 2^53, and some beyond). Every other type always decodes exactly.
+bool exact_integer(const std::uint8_t* bytes, ElementType t, double v) {
+  if (t == ElementType::I64) return v != 0x1p63 && std::int64_t(v) == load_as<std::int64_t>(bytes);
+  if (t == ElementType::U64) return v != 0x1p64 && std::uint64_t(v) == load_as<std::uint64_t>(bytes);
+  return true;
+}
+
+/// The element as written in a message: integers in full (a double would round them).
+std::string element_text(const std::uint8_t* bytes, ElementType t, double v) {
+  if (t == ElementType::I64) return std::to_string(load_as<std::int64_t>(bytes));
+  if (t == ElementType::U64) return std::to_string(load_as<std::uint64_t>(bytes));
+  return std::to_string(std::int64_t(v));
 }
 
 /// Stores a value decoded from a type that `out` can hold exactly, or a float rounded to
@@ -59,8 +97,15 @@ void encode(double v, ElementType out, std::uint8_t* dst) {
     case ElementType::BF16: { const bfloat16 b = to_bfloat16(float(v)); std::memcpy(dst, &b.bits, 2); break; }
     case ElementType::F32: { const float f = float(v); std::memcpy(dst, &f, 4); break; }
     case ElementType::F64: std::memcpy(dst, &v, 8); break;
-    case ElementType::U8: dst[0] = std::uint8_t(v); break;
+    case ElementType::U8:
+    case ElementType::Bool: dst[0] = std::uint8_t(v); break;
     case ElementType::I32: { const std::int32_t i = std::int32_t(v); std::memcpy(dst, &i, 4); break; }
+    // Integer outputs other than the stored type are refused by read_rows; kept exhaustive.
+    case ElementType::I8: { const std::int8_t i = std::int8_t(v); std::memcpy(dst, &i, 1); break; }
+    case ElementType::I16: { const std::int16_t i = std::int16_t(v); std::memcpy(dst, &i, 2); break; }
+    case ElementType::U32: { const std::uint32_t i = std::uint32_t(v); std::memcpy(dst, &i, 4); break; }
+    case ElementType::I64: { const std::int64_t i = std::int64_t(v); std::memcpy(dst, &i, 8); break; }
+    case ElementType::U64: { const std::uint64_t i = std::uint64_t(v); std::memcpy(dst, &i, 8); break; }
   }
 }
 
@@ -99,18 +144,30 @@ const char* to_string(ElementType t) noexcept {
     case ElementType::F64: return "float64";
     case ElementType::U8: return "uint8";
     case ElementType::I32: return "int32";
+    case ElementType::Bool: return "bool";
+    case ElementType::I8: return "int8";
+    case ElementType::I16: return "int16";
+    case ElementType::U32: return "uint32";
+    case ElementType::I64: return "int64";
+    case ElementType::U64: return "uint64";
   }
   return "unknown";
 }
 
 std::size_t size_of(ElementType t) noexcept {
   switch (t) {
-    case ElementType::U8: return 1;
+    case ElementType::U8:
+    case ElementType::Bool:
+    case ElementType::I8: return 1;
     case ElementType::F16:
-    case ElementType::BF16: return 2;
+    case ElementType::BF16:
+    case ElementType::I16: return 2;
     case ElementType::F32:
-    case ElementType::I32: return 4;
-    case ElementType::F64: return 8;
+    case ElementType::I32:
+    case ElementType::U32: return 4;
+    case ElementType::F64:
+    case ElementType::I64:
+    case ElementType::U64: return 8;
   }
   return 0;
 }
@@ -120,6 +177,9 @@ FileFormat format_of(const std::string& path) {
   if (ends_with(path, ".fvecs")) return FileFormat::Fvecs;
   if (ends_with(path, ".bvecs")) return FileFormat::Bvecs;
   if (ends_with(path, ".ivecs")) return FileFormat::Ivecs;
+  if (ends_with(path, ".npz"))
+    throw Error(ErrorCode::InvalidData, path + ": a .npz archive holds several arrays; fkm reads one array a file: "
+                                               "save it with numpy.save('x.npy', numpy.load('" + path + "')[key])");
   throw Error(ErrorCode::InvalidData, path + ": unknown file type; fkm reads .npy, .fvecs, .bvecs and .ivecs files");
 }
 
@@ -204,11 +264,26 @@ void ArrayFile::read_rows(std::int64_t begin, std::int64_t end, ElementType out_
     }
     return;
   }
-  std::uint8_t bytes[8];
+  std::uint8_t bytes[8], check[8];
+  const bool integer_in = !is_float(f.type);
   for (std::int64_t i = begin; i < end; ++i) {
     for (std::int64_t j = 0; j < f.cols; ++j, dst += out_size) {
       load_bytes(f.element(i, j), in_size, f.swap_bytes, bytes);
-      encode(decode(bytes, f.type), out_type, dst);
+      const double v = decode(bytes, f.type);
+      encode(v, out_type, dst);
+      // Integers are converted exactly or not at all: a rounded id or count would be a silent
+      // change of the data (the round trip through the output type must give the value back).
+      if (!integer_in) continue;
+      bool exact = exact_integer(bytes, f.type, v);
+      if (exact && is_float(out_type)) {
+        std::memcpy(check, dst, out_size);
+        exact = decode(check, out_type) == v;
+      }
+      if (!exact)
+        throw Error(ErrorCode::InvalidData, f.path + ": value " + element_text(bytes, f.type, v) + " at row " + std::to_string(i) +
+                                                ", column " + std::to_string(j) + " of " + f.stored + " data is not exactly representable as " +
+                                                to_string(out_type) + " (integers up to 2^" + std::to_string(max_exact_bits(out_type)) +
+                                                " are); convert the array to float64 yourself if rounding is acceptable");
     }
   }
 }

@@ -62,14 +62,23 @@ DataMatrix load_matrix(ArrayFile f) {
 DataMatrix DataMatrix::from_rows(ArrayFile f) {
 
   const ElementType t = f.element_type();
-  ElementType out;
-  if (t == ElementType::U8 && f.format() == FileFormat::Bvecs) {
-    out = ElementType::F32;  // uint8 vectors (e.g. SIFT1B) are clustered as float32, exactly
-  } else if (t == ElementType::F16 || t == ElementType::BF16 || t == ElementType::F32 || t == ElementType::F64) {
-    out = t;
-  } else {
-    bad_data(f, "stores " + f.stored_type() + ", not floating-point points; fkm clusters float16 '<f2', float32 '<f4', "
-                "float64 '<f8', bfloat16 ('<u2' with --dtype bf16 or a *.bf16.npy name), .fvecs and .bvecs");
+  if (f.format() == FileFormat::Ivecs)
+    bad_data(f, "stores " + f.stored_type() + ": .ivecs files hold ids (e.g. ground-truth neighbours), not points; "
+                "fkm clusters .npy, .fvecs and .bvecs files");
+  // Integers are clustered as the float type that holds every value exactly (as .bvecs uint8
+  // vectors, e.g. SIFT1B or MNIST pixels): up to 16 bits in float32, wider ones in float64
+  // (read_rows refuses a 64-bit value beyond 2^53 rather than round it).
+  ElementType out = t;
+  switch (t) {
+    case ElementType::Bool:
+    case ElementType::U8:
+    case ElementType::I8:
+    case ElementType::I16: out = ElementType::F32; break;
+    case ElementType::I32:
+    case ElementType::U32:
+    case ElementType::I64:
+    case ElementType::U64: out = ElementType::F64; break;
+    default: break;
   }
 
   if (out == t && f.viewable()) return DataMatrix(f, f.view_rows(0, f.rows()), {});
@@ -108,9 +117,8 @@ DataBatch load_batch(ArrayFile f) {
 }
 
 std::vector<double> load_vector(const std::string& path) {
-  return load_1d<double>(
-      path, ElementType::F64, [](ElementType t) { return t == ElementType::F32 || t == ElementType::F64; },
-      "float32 '<f4' or float64 '<f8'");
+  // Every type the reader reads converts exactly (read_rows refuses a 64-bit integer beyond 2^53).
+  return load_1d<double>(path, ElementType::F64, [](ElementType) { return true; }, "numbers");
 }
 
 std::vector<std::int32_t> load_labels(const std::string& path) {

@@ -30,14 +30,17 @@ struct FdCloser {
 MappedFile::MappedFile(const std::string& path) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO (e.g. a shell's <(...)) would otherwise wait for a writer
+    // forever; it is then refused below as not a regular file. It changes nothing for mmap.
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   FdCloser closer{fd};
   struct stat st;
   if (::fstat(fd, &st) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a file");
-  if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file (fkm memory-maps its inputs)");
+  if (!S_ISREG(st.st_mode))
+    fail(path, "is not a regular file (a pipe, FIFO or device): fkm memory-maps its inputs, so save the data to a file first");
   if (st.st_size == 0) fail(path, "empty file (0 bytes)");
   size_ = std::size_t(st.st_size);
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);

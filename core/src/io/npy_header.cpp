@@ -192,8 +192,15 @@ std::int64_t NpyHeader::element_count() const {
 NpyHeader parse_npy_header(const void* data, std::size_t size, const std::string& source) {
   const auto* b = static_cast<const unsigned char*>(data);
   if (size == 0) throw Error(ErrorCode::Io, source + ": empty file (0 bytes), not a .npy file");
-  if (std::memcmp(b, kMagic, size < kMagicSize ? size : kMagicSize) != 0)
-    throw Error(ErrorCode::Io, source + ": not a .npy file: wrong magic string (a .npy file starts with \\x93NUMPY)");
+  if (std::memcmp(b, kMagic, size < kMagicSize ? size : kMagicSize) != 0) {
+    // Say what the file is when it is one of the usual mix-ups.
+    std::string what;
+    if (size >= 2 && b[0] == 0x1f && b[1] == 0x8b) what = ": it is gzip-compressed (gunzip it first)";
+    if (size >= 4 && std::memcmp(b, "PK\x03\x04", 4) == 0)
+      what = ": it is a zip archive (a .npz file?); save the one array with numpy.save(name, numpy.load(file)[key])";
+    if (size >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5) what = ": it looks like a Python pickle; save the array with numpy.save";
+    throw Error(ErrorCode::Io, source + ": not a .npy file: wrong magic string (a .npy file starts with \\x93NUMPY)" + what);
+  }
   if (size < 8)
     throw Error(ErrorCode::Io, source + ": truncated .npy header: the file has " + std::to_string(size) +
                                    " bytes, the magic string and version need 8");

@@ -31,26 +31,36 @@ ElementType element_type_of(const NpyHeader& h, bool bf16, const std::string& pa
   if (k == 'f' && size == 2) return ElementType::F16;
   if (k == 'f' && size == 4) return ElementType::F32;
   if (k == 'f' && size == 8) return ElementType::F64;
+  if (k == 'b' && size == 1) return ElementType::Bool;
   if (k == 'u' && size == 1) return ElementType::U8;
+  if (k == 'i' && size == 1) return ElementType::I8;
+  if (k == 'i' && size == 2) return ElementType::I16;
   if (k == 'i' && size == 4) return ElementType::I32;
+  if (k == 'u' && size == 4) return ElementType::U32;
+  if (k == 'i' && size == 8) return ElementType::I64;
+  if (k == 'u' && size == 8) return ElementType::U64;
+  if (k == 'u' && size == 2)  // the one integer type fkm will not guess about
+    throw Error(ErrorCode::InvalidData,
+                path + ": .npy header field 'descr' is '" + h.descr +
+                    "' (uint16), which fkm reads only as bfloat16 bit patterns (numpy has no bfloat16): if it holds "
+                    "bfloat16 values, name the file *.bf16.npy or pass --dtype bf16; if it holds uint16 integers, "
+                    "save it as a.astype(numpy.float32)");
   std::string what;
   switch (k) {
     case 'c': what = "complex numbers"; break;
     case 'O': what = "Python objects"; break;
-    case 'b': what = "booleans"; break;
+    case 'b': what = "booleans of an unknown size"; break;
     case 'U': case 'S': case 'a': what = "strings"; break;
     case 'V': what = "raw bytes or records"; break;
     case 'M': case 'm': what = "dates or time deltas"; break;
     case 'f': what = "a float size fkm does not read"; break;
-    case 'i': case 'u': what = "an integer type fkm does not read"; break;
+    case 'i': case 'u': what = "an integer size fkm does not read"; break;
     default: what = "an unknown type";
   }
-  std::string hint;
-  if (k == 'u' && size == 2) hint = "; if it holds bfloat16 bit patterns, name the file *.bf16.npy or pass --dtype bf16";
   throw Error(ErrorCode::InvalidData, path + ": .npy header field 'descr' is '" + h.descr + "' (" + what +
                                           "): unsupported dtype; fkm reads float16 '<f2', float32 '<f4', float64 '<f8', "
-                                          "bfloat16 stored as '<u2', and '|u1' / '<i4' integers where integers are expected" +
-                                          hint);
+                                          "bfloat16 stored as '<u2', bool '|b1' and the integers '|i1' '|u1' '<i2' '<i4' "
+                                          "'<u4' '<i8' '<u8'");
 }
 
 }  // namespace
@@ -96,6 +106,15 @@ std::shared_ptr<ArrayFile::Impl> open_npy(std::shared_ptr<const detail::MappedFi
                                    " of '" + h.descr + "' needs " + std::to_string(needed) +
                                    " bytes after the header, the file has " + std::to_string(available) +
                                    " (truncated file?)");
+  // numpy writes nothing after the data; extra bytes mean the header's shape is not the
+  // array that was written (or several arrays were saved into one file): clustering only
+  // the part the header describes would silently drop data.
+  if (needed < available)
+    throw Error(ErrorCode::Io, path + ": data is longer than the header says: field 'shape' " + shape_string(h.shape) +
+                                   " of '" + h.descr + "' needs " + std::to_string(needed) +
+                                   " bytes after the header, the file has " + std::to_string(available) + " (" +
+                                   std::to_string(available - needed) +
+                                   " extra bytes: a wrong shape, or more than one array saved into the file?)");
   return f;
 }
 

@@ -16,6 +16,12 @@ const char* descr_of(ElementType t) {
     case ElementType::F64: return "<f8";
     case ElementType::U8: return "|u1";
     case ElementType::I32: return "<i4";
+    case ElementType::Bool: return "|b1";
+    case ElementType::I8: return "|i1";
+    case ElementType::I16: return "<i2";
+    case ElementType::U32: return "<u4";
+    case ElementType::I64: return "<i8";
+    case ElementType::U64: return "<u8";
   }
   return "";
 }

@@ -29,24 +29,48 @@ mode_t target_mode(const std::string& path) {
   return 0666 & ~mask;
 }
 
+/// realpath(3) as a string, or "" when it fails.
+std::string real_path(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return {};
+  std::string out(real);
+  std::free(real);
+  return out;
+}
+
 }  // namespace
 
 OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
   if (path_.empty()) throw Error(ErrorCode::InvalidArgument, "output path is empty");
+  // The file commit() replaces. An existing destination must be a regular file: renaming over
+  // a device, FIFO or socket (e.g. /dev/null as root) would destroy it. One reached through a
+  // symlink is replaced where it is, as a shell redirection writes through the link (renaming
+  // over the link itself would replace e.g. /dev/stdout with a regular file).
+  std::string target = path_;
   struct stat st;
-  if (::stat(path_.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    throw Error(ErrorCode::Io, path_ + ": cannot write: it is a directory");
-  const std::size_t slash = path_.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
-  const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
-  if (base.empty()) throw Error(ErrorCode::Io, path_ + ": cannot write: the path names a directory");
+  if (::stat(path_.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorCode::Io, path_ + ": cannot write: it is a directory");
+    if (!S_ISREG(st.st_mode))
+      throw Error(ErrorCode::Io, path_ + ": cannot write: it exists and is not a regular file (a device, FIFO or "
+                                         "socket); fkm writes each output as a new file renamed into place");
+    const std::string real = real_path(path_);
+    if (!real.empty()) target = real;
+  }
+  const std::size_t slash = target.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target.substr(0, slash);
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..") throw Error(ErrorCode::Io, path_ + ": cannot write: the path names a directory");
+  // An absolute name for the destination, so that two spellings of one file compare equal.
+  const std::string real_dir = real_path(dir);
+  if (!real_dir.empty()) dir = real_dir;
+  target_ = (dir == "/" ? "" : dir) + "/" + base;
   temp_path_ = (dir == "/" ? "" : dir) + "/." + base + ".tmp-XXXXXX";
   std::vector<char> name(temp_path_.begin(), temp_path_.end());
   name.push_back('\0');
   fd_ = ::mkostemp(name.data(), O_CLOEXEC);
   if (fd_ < 0) fail(path_, "cannot write (creating a file in '" + dir + "' failed)");
   temp_path_ = name.data();
-  if (::fchmod(fd_, target_mode(path_)) != 0) {
+  if (::fchmod(fd_, target_mode(target_)) != 0) {
     const int saved = errno;
     ::close(fd_);
     ::unlink(temp_path_.c_str());
@@ -57,7 +81,8 @@ OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
 }
 
 OutputFile::OutputFile(OutputFile&& o) noexcept
-    : path_(std::move(o.path_)), temp_path_(std::move(o.temp_path_)), fd_(o.fd_), committed_(o.committed_) {
+    : path_(std::move(o.path_)), target_(std::move(o.target_)), temp_path_(std::move(o.temp_path_)), fd_(o.fd_),
+      committed_(o.committed_) {
   o.fd_ = -1;
   o.committed_ = true;  // the moved-from object owns no temporary file any more
 }
@@ -88,7 +113,7 @@ void OutputFile::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) fail(path_, "closing failed");
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail(path_, "cannot rename the finished temporary file into place");
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) fail(path_, "cannot rename the finished temporary file into place");
   committed_ = true;
 }
 
