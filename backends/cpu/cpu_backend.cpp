@@ -69,7 +69,7 @@ class CpuProblem final : public Problem {
         d_(s.x.cols),
         metric_(s.metric),
         row_offset_(s.row_offset),
-        threads_(s.num_threads > 0 ? s.num_threads : omp_get_max_threads()),
+        threads_(std::min(kMaxThreads, s.num_threads > 0 ? s.num_threads : omp_get_max_threads())),  // OMP_NUM_THREADS may be absurd
         kernels_(kernels_for<T>()),
         row_kernels_(float_row_kernels()),
         w_(n_),
@@ -162,7 +162,11 @@ class CpuProblem final : public Problem {
     if (metric_ == Metric::Cosine)
       for (std::int64_t j = 0; j < k_; ++j) normalise(&c_[j * d_]);
     previous_ = c_;
-    panels_.pack(c_.data(), k_, d_, metric_, centring());
+    // Given centroids may be far larger than the data (Lloyd's own stay within its range).
+    double largest = data_largest_;
+    for (double v : c_) largest = std::max(largest, std::abs(v));
+    kernel_scale_ = T(kernel_scale_for(largest));
+    panels_.pack(c_.data(), k_, d_, metric_, centring(), kernel_scale_);
     bounds_valid_ = false;
   }
   void get_centroids(double* c) const override { std::copy(c_.begin(), c_.end(), c); }
@@ -271,7 +275,7 @@ class CpuProblem final : public Problem {
         empties.push_back(j);
       }
     }
-    panels_.pack(c_.data(), k_, d_, metric_, centring());
+    panels_.pack(c_.data(), k_, d_, metric_, centring(), kernel_scale_);
     return empties;
   }
 
@@ -308,7 +312,7 @@ class CpuProblem final : public Problem {
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     for (std::int64_t t = 0; t < m; ++t) std::copy(rows + t * d_, rows + (t + 1) * d_, &c_[ids[t] * d_]);
-    panels_.pack(c_.data(), k_, d_, metric_, centring());
+    panels_.pack(c_.data(), k_, d_, metric_, centring(), kernel_scale_);
   }
 
   double shift() const override {
@@ -327,7 +331,7 @@ class CpuProblem final : public Problem {
     if (m == 0) return kInf;
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_, centring());
+    P.pack(centres.data(), m, d_, metric_, centring(), kernel_scale_);
     return nearest_pass(P, centres.data(), [&](std::int64_t i, std::int32_t j, double dist) {
       if (dist < dist_[i]) {
         dist_[i] = dist;
@@ -340,7 +344,7 @@ class CpuProblem final : public Problem {
   void potentials(const double* c, std::int64_t m, double* out) const override {
     const auto centres = prepared(c, m);
     Panels<T> P;
-    P.pack(centres.data(), m, d_, metric_, centring());
+    P.pack(centres.data(), m, d_, metric_, centring(), kernel_scale_);
     const std::int64_t ld = P.padded_k(), rows_per_block = tiling_.block_rows, nb = blocks_of(n_, rows_per_block);
     if (std::int64_t(row_scale_.size()) != n_) row_scales();
     // Per-row contributions [candidate][row], then summed over fixed blocks of rows in order: the
@@ -488,7 +492,8 @@ class CpuProblem final : public Problem {
     tiles.resize(tiles_of(rows) * tile_size(d_));
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_, shift_t_.empty() ? nullptr : shift_t_.data(), tiles.data());
+      pack_rows<T>(static_cast<const S*>(x_.data) + i0 * x_.row_stride, x_.row_stride, rows, d_,
+                   shift_t_.empty() ? nullptr : shift_t_.data(), tiles.data(), kernel_scale_);
       return 0;
     });
   }
@@ -544,7 +549,7 @@ class CpuProblem final : public Problem {
           if (m == 0) return;
           tiles.resize(tiles_of(m) * tile_size(d_));
           pack_rows_gather<T>(x, x_.row_stride, pending.data(), m, d_, shift_t_.empty() ? nullptr : shift_t_.data(),
-                              tiles.data());
+                              tiles.data(), kernel_scale_);
           kernels_.argmin2(tiles.data(), m, panels_, tiling_.depth_chunk, ws, label.data(), best.data(), second.data());
           for (std::int64_t r = 0; r < m; ++r) {
             const std::int64_t i = pending[r];
@@ -552,7 +557,7 @@ class CpuProblem final : public Problem {
             dist_[i] = exact_l2<S>(i, label[r]);
             // K = 1: no other centroid, nothing can ever beat this one
             lower_[i] = k_ == 1 ? std::numeric_limits<float>::infinity()
-                                : bound_down(rb.lower_bound(row_scale_[i], double(second[r])));
+                                : bound_down(rb.lower_bound(row_scale_[i], unscaled(second[r])));
             values[i] = w_[i] * dist_[i];
           }
           pending.clear();
@@ -591,6 +596,7 @@ class CpuProblem final : public Problem {
     rb.eps = double(std::numeric_limits<T>::epsilon());
     rb.d = double(d_);
     rb.safe_r2 = double(std::numeric_limits<T>::max()) / 4;  // a score is at most ~3 (|x| + |c|)^2
+    rb.scale = double(kernel_scale_);
     double c2 = 0;
     for (std::int64_t j = 0; j < k_; ++j) {
       double s = 0;
@@ -643,7 +649,7 @@ class CpuProblem final : public Problem {
     // L2 distances read the packed rows (in cache, zero-padded to dp features): centroids too.
     const std::int64_t dp = padded_depth(d_);
     std::vector<double> padded;
-    const bool from_tiles = metric_ == Metric::L2 && shift_.empty();
+    const bool from_tiles = metric_ == Metric::L2 && shift_.empty() && kernel_scale_ == T(1);  // packed = stored values
     if (centres && from_tiles) {
       padded.assign(P.k * dp, 0.0);
       for (std::int64_t j = 0; j < P.k; ++j) std::copy(centres + j * d_, centres + (j + 1) * d_, &padded[j * dp]);
@@ -715,10 +721,13 @@ class CpuProblem final : public Problem {
   /// Distance from a kernel score (used only where an approximation is good enough: k-means++
   /// candidate potentials).
   double approx_distance(std::int64_t i, T score) const {
-    if (metric_ == Metric::L2) return std::max(0.0, row_scale_[i] + double(score));
-    if (metric_ == Metric::Cosine) return 1.0 + double(score) * row_scale_[i];
-    return double(score);
+    if (metric_ == Metric::L2) return std::max(0.0, row_scale_[i] + unscaled(score));
+    if (metric_ == Metric::Cosine) return 1.0 + unscaled(score) * row_scale_[i];
+    return unscaled(score);
   }
+
+  /// A kernel score in the data's units: rows and centroids were both scaled by kernel_scale_.
+  double unscaled(T score) const { return double(score) / (double(kernel_scale_) * double(kernel_scale_)); }
 
   void normalise(double* v) const {
     double s = 0;
@@ -736,10 +745,13 @@ class CpuProblem final : public Problem {
     return out;
   }
 
+  /// Finds the first invalid value (check_values) and the data's largest magnitude, from which
+  /// the kernel scale is chosen.
   void scan_values() {
     const std::int64_t nb = blocks_of(n_, kScanBlock);
     std::vector<ValueCheck> found(nb);
     std::vector<std::int64_t> positive(nb, 0);
+    std::vector<double> largest(nb, 0.0);
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -748,12 +760,17 @@ class CpuProblem final : public Problem {
           if (w_[i] > 0 && std::isfinite(w_[i])) ++positive[b];
           if (found[b].bad_row >= 0) continue;
           const S* row = static_cast<const S*>(x_.data) + i * x_.row_stride;
-          for (std::int64_t f = 0; f < d_; ++f)
-            if (!std::isfinite(widen(row[f]))) {
+          double big = largest[b];
+          for (std::int64_t f = 0; f < d_; ++f) {
+            const double v = widen(row[f]);
+            if (!std::isfinite(v)) {
               found[b].bad_row = i;
               found[b].bad_col = f;
               break;
             }
+            big = std::max(big, std::abs(v));
+          }
+          largest[b] = big;
           if (found[b].bad_row < 0 && !(w_[i] >= 0 && std::isfinite(w_[i]))) {
             found[b].bad_row = i;
             found[b].in_weights = true;
@@ -762,10 +779,23 @@ class CpuProblem final : public Problem {
       }
       return 0;
     });
+    double big = 0;
     for (std::int64_t b = 0; b < nb; ++b) {
       if (check_.bad_row < 0 && found[b].bad_row >= 0) check_ = found[b];
       check_.positive_weights += positive[b];
+      big = std::max(big, largest[b]);
     }
+    data_largest_ = big;
+    kernel_scale_ = T(kernel_scale_for(big));
+  }
+
+  /// 1, or for data whose largest magnitude is beyond 2^+-40 (fp32 kernels: squares of 1.8e19
+  /// overflow, of 1e-23 underflow) the power of two that brings it to about 2^10. The scores of
+  /// scaled rows against scaled centroids are the exact scores times scale^2: same argmin.
+  static double kernel_scale_for(double largest) {
+    if (!std::is_same_v<T, float> || !(largest > 0) || !std::isfinite(largest)) return 1;
+    const int e = std::ilogb(largest);
+    return e > 40 || e < -40 ? std::ldexp(1.0, 10 - e) : 1.0;
   }
 
   MatrixView x_;
@@ -782,6 +812,8 @@ class CpuProblem final : public Problem {
   std::vector<double> means_;              ///< per-feature means (L2), computed when binding
   std::vector<double> shift_;  ///< L2 data far from the origin: its mean, subtracted when packing
   std::vector<T> shift_t_;     ///< shift_ in the compute type
+  T kernel_scale_ = T(1);      ///< rows and centroids are multiplied by it when packed (kernel_scale_for)
+  double data_largest_ = 0;    ///< the data's largest magnitude
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
   bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels

@@ -24,8 +24,11 @@ struct Panels {
   const T* panel(std::int64_t p) const { return packed.data() + p * depth * W; }
 
   /// Pack m centroids (m x d fp64, already normalised for cosine). shift (L2 only, may be
-  /// null): subtracted from every centroid, as it is from every packed row (point_tiles.hpp).
-  void pack(const double* c, std::int64_t m, std::int64_t dim, Metric metric, const double* shift) {
+  /// null): subtracted from every centroid, as it is from every packed row (point_tiles.hpp);
+  /// then both are multiplied by `value_scale`, a power of two (exact) that keeps the scores of
+  /// data of extreme magnitude inside the compute type's range.
+  void pack(const double* c, std::int64_t m, std::int64_t dim, Metric metric, const double* shift,
+            double value_scale = 1) {
     k = m;
     d = dim;
     depth = padded_depth(dim);
@@ -37,7 +40,7 @@ struct Panels {
       const std::int64_t p = j / W, col = j % W;
       double norm2 = 0;
       for (std::int64_t f = 0; f < d; ++f) {
-        const T v = T(shift && metric == Metric::L2 ? c[j * d + f] - shift[f] : c[j * d + f]);
+        const T v = T((shift && metric == Metric::L2 ? c[j * d + f] - shift[f] : c[j * d + f]) * value_scale);
         packed[(p * depth + f) * W + col] = v;
         norm2 += double(v) * double(v);
       }

@@ -45,9 +45,10 @@ inline std::int64_t tile_offset(std::int64_t f, int r) {
 }
 
 /// Packs rows[0..count) (row_at(r): a pointer to row r's d stored values) into
-/// tiles_of(count) * tile_size(d) values at out. shift: d values in the compute type, or null.
+/// tiles_of(count) * tile_size(d) values at out. shift: d values in the compute type, or null;
+/// scale: a power of two the shifted values are multiplied by (Panels::pack says why).
 template <class T, class S, class RowAt>
-void pack_rows_from(RowAt&& row_at, std::int64_t count, std::int64_t d, const T* shift, T* out) {
+void pack_rows_from(RowAt&& row_at, std::int64_t count, std::int64_t d, const T* shift, T scale, T* out) {
   const std::int64_t tiles = tiles_of(count), dp = padded_depth(d);
   for (std::int64_t t = 0; t < tiles; ++t) {
     T* tile = out + t * tile_size(d);
@@ -66,11 +67,13 @@ void pack_rows_from(RowAt&& row_at, std::int64_t count, std::int64_t d, const T*
           for (int j = 0; j < kDepthGroup; ++j) v[j] = to_compute<T>(seg[j]);
           if (shift)
             for (int j = 0; j < kDepthGroup; ++j) v[j] -= shift[g + j];
+          if (scale != T(1))
+            for (int j = 0; j < kDepthGroup; ++j) v[j] *= scale;
           for (int j = 0; j < kDepthGroup; ++j) o[j] = v[j];
           continue;
         }
         const int n = int(d - g);
-        for (int j = 0; j < n; ++j) o[j] = shift ? to_compute<T>(seg[j]) - shift[g + j] : to_compute<T>(seg[j]);
+        for (int j = 0; j < n; ++j) o[j] = (shift ? to_compute<T>(seg[j]) - shift[g + j] : to_compute<T>(seg[j])) * scale;
         for (int j = n; j < kDepthGroup; ++j) o[j] = T(0);
       }
     }
@@ -79,15 +82,16 @@ void pack_rows_from(RowAt&& row_at, std::int64_t count, std::int64_t d, const T*
 
 /// Rows x[0..rows) (row i at x + i * stride) packed: tiles_of(rows) * tile_size(d) values.
 template <class T, class S>
-void pack_rows(const S* x, std::int64_t stride, std::int64_t rows, std::int64_t d, const T* shift, T* out) {
-  pack_rows_from<T, S>([&](std::int64_t i) { return x + i * stride; }, rows, d, shift, out);
+void pack_rows(const S* x, std::int64_t stride, std::int64_t rows, std::int64_t d, const T* shift, T* out,
+               T scale = T(1)) {
+  pack_rows_from<T, S>([&](std::int64_t i) { return x + i * stride; }, rows, d, shift, scale, out);
 }
 
 /// Rows x + idx[r] * stride for r < count packed, in that order (the pruned assignment's rows).
 template <class T, class S>
 void pack_rows_gather(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t count, std::int64_t d,
-                      const T* shift, T* out) {
-  pack_rows_from<T, S>([&](std::int64_t r) { return x + idx[r] * stride; }, count, d, shift, out);
+                      const T* shift, T* out, T scale = T(1)) {
+  pack_rows_from<T, S>([&](std::int64_t r) { return x + idx[r] * stride; }, count, d, shift, scale, out);
 }
 
 }  // namespace fkm::cpu

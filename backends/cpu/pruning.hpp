@@ -26,7 +26,8 @@ struct RoundingBounds {
   double c_max = 0;      ///< largest |c - shift| over the centroids
   double mean_norm = 0;  ///< |shift| (0 when the data are not centred)
   double d = 0;          ///< features
-  double safe_r2 = 0;    ///< (|x| + c_max + mean_norm)^2 below this: no score can overflow
+  double safe_r2 = 0;    ///< (|x| + c_max + mean_norm)^2 below this (scaled): no score can overflow
+  double scale = 1;      ///< the power of two the kernel's rows and centroids are multiplied by
 
   double rho(double xn) const { return 2 * eps * (xn + c_max + mean_norm); }
   double score_error(double xn) const {
@@ -34,9 +35,11 @@ struct RoundingBounds {
     const double x = xn + rho(xn), c = c_max;
     return 2 * (2 * gamma * x * c + u * c * c + u * (c * c + 2 * x * c));
   }
+  /// The analysis holds where no score overflows, and where the scaled vectors are far enough
+  /// from zero that products lost to underflow (at most 2^-149 each) stay far below the bound.
   bool in_range(double xn) const {
-    const double r = xn + c_max + mean_norm;
-    return r * r < safe_r2;
+    const double r = (xn + c_max + mean_norm) * scale, tiny = std::ldexp(1.0, -40);
+    return r * r < safe_r2 && xn * scale > tiny && c_max * scale > tiny;
   }
   /// The least lower bound that proves the label: every centroid at a true distance above it
   /// from x scores surely above the centroid at exact squared distance dist (x2 = |x - shift|^2),
