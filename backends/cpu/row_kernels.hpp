@@ -1,12 +1,19 @@
 // Per-row kernels around the score kernel: packing a block of rows, the exact distance of each
 // row to its chosen centroid, and the per-cluster sums of the update. Portable versions for every
 // storage type S; kernel_avx2_f32.cpp has AVX2 versions for float data that give the same bits.
+//
+// Compiled into TUs of different instruction sets (cpu_backend.cpp, kernel_generic.cpp,
+// kernel_avx2_f32.cpp), so everything here has internal linkage (anonymous namespace): with
+// external linkage the linker keeps one instantiation of each template for the whole program,
+// which silently ran the baseline-ISA sums where the AVX2 ones were meant, and could run AVX2 code
+// on a CPU without it.
 #pragma once
 #include <cstdint>
 
 #include "point_tiles.hpp"
 
 namespace fkm::cpu {
+namespace {
 
 /// Squared L2 distance in fp64 between one packed row (x = tile + r * G, point_tiles.hpp: its
 /// group g starts at x + g * R) and a centroid padded with zeros to dp = padded_depth(d)
@@ -61,20 +68,22 @@ void accumulate_rows(const S* x, std::int64_t stride, std::int64_t n, const std:
   }
 }
 
+}  // namespace
 }  // namespace fkm::cpu
 
 namespace fkm::cpu {
+namespace {
 
 /// One cluster of the sort-inverse update: sum += w_i * x_i over its rows idx[0..m) (ascending),
 /// in index order (the reference's order, and accumulate_rows' bits; w == nullptr: every weight
 /// is 1; rows of zero weight add nothing). The sum row stays in L1 for the whole cluster.
-template <class S>
+template <class S, int kAhead = 4>
 void cluster_sums(const S* x, std::int64_t stride, const std::int64_t* idx, std::int64_t m, const double* w,
                   std::int64_t d, double* sum) {
   for (std::int64_t t = 0; t < m; ++t) {
     const std::int64_t i = idx[t];
-    if (t + 2 < m) {  // the rows of a cluster are scattered: fetch one two rows ahead
-      const char* next = reinterpret_cast<const char*>(x + idx[t + 2] * stride);
+    if (t + kAhead < m) {  // the rows of a cluster are scattered: fetch the one kAhead rows ahead
+      const char* next = reinterpret_cast<const char*>(x + idx[t + kAhead] * stride);
       for (std::int64_t b = 0; b < d * std::int64_t(sizeof(S)); b += 64) __builtin_prefetch(next + b);
     }
     const S* row = x + i * stride;
@@ -90,4 +99,5 @@ void cluster_sums(const S* x, std::int64_t stride, const std::int64_t* idx, std:
   }
 }
 
+}  // namespace
 }  // namespace fkm::cpu
