@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cmath>
 #include <fstream>
@@ -188,32 +189,49 @@ class CpuProblem final : public Problem {
   }
 
   /// Per-cluster sums of w_i * x_i and of w_i, each summed in point-index order (the reference's
-  /// order: the same bits for any thread count). Two schedules give those same bits, and the
-  /// faster one for this shape is taken: threads own slices of features and stream all rows in
-  /// order (one sequential pass over X), or threads own clusters and walk each cluster's rows,
-  /// grouped by a counting sort (the sort-inverse update).
+  /// order: the same bits for any thread count). Several schedules give those same bits
+  /// (SumSchedule), and which is fastest depends on the machine more than on the shape (on a
+  /// 2-core EPYC one thread streaming X already saturates memory, and two threads on half-rows
+  /// were slower than one): the first fits of a Problem try each once, then keep the fastest.
   void accumulate() override {
     if (sums_fresh_) return;
     sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
-    // Measured on a 2-core AMD EPYC (docs/performance.md): slices of up to 256 bytes a thread
-    // stream fastest (D = 128: 9 ms against 12 for 200k rows); wider slices lose to the cluster
-    // walk (D = 784: 27 ms against 17 for 60k rows), as do slices under a cache line; few
-    // clusters would leave threads idle in the cluster walk.
-    const std::int64_t slice_bytes = d_ * std::int64_t(size_of(x_.dtype)) / threads_;
-    const bool feature_slices = metric_ == Metric::Cosine || k_ < 4 * threads_ || (slice_bytes >= 64 && slice_bytes <= 256);
-    if (feature_slices)
-      accumulate_by_features();
-    else
-      accumulate_by_clusters();
+    const SumSchedule s = next_schedule();
+    const auto t0 = std::chrono::steady_clock::now();
+    switch (s) {
+      case SumSchedule::Clusters: accumulate_by_clusters(); break;
+      case SumSchedule::Features: accumulate_by_features(threads_); break;
+      case SumSchedule::FeaturesOneThread: accumulate_by_features(1); break;
+    }
+    double& best = schedule_seconds_[int(s)];
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     sums_fresh_ = true;
   }
 
-  void accumulate_by_features() {
+  /// The update's schedules (same bits): threads own slices of features and stream all rows in
+  /// order (all threads, or one: a single sequential pass over X), or threads own clusters and
+  /// walk each cluster's rows grouped by a counting sort (the sort-inverse update).
+  enum class SumSchedule { Features, Clusters, FeaturesOneThread };
+
+  /// Each schedule once (the cluster walk only sums plain rows: not for cosine), then the fastest.
+  SumSchedule next_schedule() {
+    std::vector<SumSchedule> candidates{SumSchedule::Features};
+    if (metric_ != Metric::Cosine) candidates.push_back(SumSchedule::Clusters);
+    if (threads_ > 1) candidates.push_back(SumSchedule::FeaturesOneThread);
+    for (SumSchedule c : candidates)
+      if (!(schedule_seconds_[int(c)] < kInf)) return c;
+    SumSchedule best = candidates.front();
+    for (SumSchedule c : candidates)
+      if (schedule_seconds_[int(c)] < schedule_seconds_[int(best)]) best = c;
+    return best;
+  }
+
+  void accumulate_by_features(int threads) {
     with_storage(x_.dtype, [&](auto tag) {
       using S = decltype(tag);
-#pragma omp parallel num_threads(threads_)
+#pragma omp parallel num_threads(threads)
       {
         const std::int64_t parts = omp_get_num_threads(), me = omp_get_thread_num();
         const std::int64_t f0 = d_ * me / parts, f1 = d_ * (me + 1) / parts;
@@ -675,13 +693,15 @@ class CpuProblem final : public Problem {
           pack_block(i0, rows, tiles);
           kernels_.argmin(tiles.data(), rows, P, tiling_.depth_chunk, ws, label.data(), best.data());
           if (centres && from_tiles) {
-            for (std::int64_t r = 0; r < rows; ++r) {
-              const T* x = tiles.data() + (r / kMicroRows) * tile_size(d_) + (r % kMicroRows) * kDepthGroup;
-              const double* c = padded.data() + std::int64_t(label[r]) * dp;
+            for (std::int64_t r0 = 0; r0 < rows; r0 += kMicroRows) {  // one tile at a time
+              const T* tile = tiles.data() + (r0 / kMicroRows) * tile_size(d_);
+              const int in_tile = int(std::min<std::int64_t>(kMicroRows, rows - r0));
+              const double* c[kMicroRows];
+              for (int r = 0; r < in_tile; ++r) c[r] = padded.data() + std::int64_t(label[r0 + r]) * dp;
               if constexpr (std::is_same_v<T, float>)
-                dist[r] = row_kernels_.l2_distance(x, c, dp);
+                row_kernels_.l2_distance_tile(tile, c, dp, in_tile, dist.data() + r0);
               else
-                dist[r] = l2_distance_packed(x, c, dp);
+                l2_distance_tile(tile, c, dp, in_tile, dist.data() + r0);
             }
           } else if (centres) {
             exact_distances<S>(i0, rows, label.data(), centres, dist.data());
@@ -822,6 +842,7 @@ class CpuProblem final : public Problem {
   std::vector<std::int32_t> labels_;
   std::vector<double> c_, previous_, sums_, weights_;
   bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels
+  double schedule_seconds_[3] = {kInf, kInf, kInf};  ///< the fastest time seen per SumSchedule
   // Pruning (Hamerly bounds, L2): lower_[i] <= the true distance from row i to every centroid
   // but labels_[i], as of the centroids bound_c_; valid while bounds_valid_.
   bool prune_ = false;

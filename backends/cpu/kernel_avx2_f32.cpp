@@ -154,20 +154,34 @@ void scores_block(const float* tiles, std::int64_t rows, const Panels<float>& P,
   });
 }
 
-/// l2_distance_packed<float> (row_kernels.hpp) vectorised: lanes 0-3 in one register, 4-7 in the
-/// other; multiplies and adds stay separate, so the bits are the portable version's.
-double l2_distance(const float* x, const double* c, std::int64_t dp) {
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  for (std::int64_t g = 0; g < dp; g += G, x += G * R) {
-    const __m256 xv = _mm256_load_ps(x);
-    const __m256d t0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_loadu_pd(c + g));
-    const __m256d t1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), _mm256_loadu_pd(c + g + 4));
-    lo = _mm256_add_pd(lo, _mm256_mul_pd(t0, t0));
-    hi = _mm256_add_pd(hi, _mm256_mul_pd(t1, t1));
+/// l2_distance_packed<float> (row_kernels.hpp) of the rows of one packed tile, vectorised: per row,
+/// lanes 0-3 in one register and 4-7 in another; multiplies and adds stay separate, so the bits
+/// are the portable version's. The six rows' chains are independent, so they run interleaved
+/// instead of waiting on one add latency per feature group.
+template <int kRows>
+void l2_distance_rows(const float* tile, const double* const* c, std::int64_t dp, double* out) {
+  __m256d lo[kRows], hi[kRows];
+  for (int r = 0; r < kRows; ++r) lo[r] = hi[r] = _mm256_setzero_pd();
+  for (std::int64_t g = 0; g < dp; g += G, tile += G * R) {
+#pragma GCC unroll 6
+    for (int r = 0; r < kRows; ++r) {
+      const __m256 xv = _mm256_load_ps(tile + r * G);
+      const __m256d t0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_loadu_pd(c[r] + g));
+      const __m256d t1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), _mm256_loadu_pd(c[r] + g + 4));
+      lo[r] = _mm256_add_pd(lo[r], _mm256_mul_pd(t0, t0));
+      hi[r] = _mm256_add_pd(hi[r], _mm256_mul_pd(t1, t1));
+    }
   }
-  alignas(32) double s[4];
-  _mm256_store_pd(s, _mm256_add_pd(lo, hi));  // lane j: l_j + l_{j+4}
-  return (s[0] + s[1]) + (s[2] + s[3]);
+  for (int r = 0; r < kRows; ++r) {
+    alignas(32) double s[4];
+    _mm256_store_pd(s, _mm256_add_pd(lo[r], hi[r]));  // lane j: l_j + l_{j+4}
+    out[r] = (s[0] + s[1]) + (s[2] + s[3]);
+  }
+}
+
+void l2_distance_tile(const float* tile, const double* const* c, std::int64_t dp, int rows, double* out) {
+  if (rows == R) return l2_distance_rows<R>(tile, c, dp, out);
+  for (int r = 0; r < rows; ++r) l2_distance_rows<1>(tile + r * G, c + r, dp, out + r);
 }
 
 /// l2_distance_row<float>: the same 8-way order from a stored row (d features, unpadded).
@@ -200,6 +214,6 @@ double l2_distance_row(const float* x, const double* c, std::int64_t d) {
 KernelTable<float> avx2_kernels_f32() { return {&argmin_block, &argmin2_block, &scores_block}; }
 // accumulate_rows is plain vectorisable C++; this file is compiled with -ffp-contract=off, so its
 // multiplies and adds are not fused and the sums have the portable version's bits.
-FloatRowKernels avx2_float_row_kernels() { return {&l2_distance, &l2_distance_row, &accumulate_rows<float>, &cluster_sums<float>}; }
+FloatRowKernels avx2_float_row_kernels() { return {&l2_distance_tile, &l2_distance_row, &accumulate_rows<float>, &cluster_sums<float>}; }
 
 }  // namespace fkm::cpu

@@ -7,6 +7,6 @@ namespace fkm::cpu {
 KernelTable<float> generic_kernels_f32() { return {&argmin_block<float>, &argmin2_block<float>, &scores_block<float>}; }
 KernelTable<double> generic_kernels_f64() { return {&argmin_block<double>, &argmin2_block<double>, &scores_block<double>}; }
 FloatRowKernels generic_float_row_kernels() {
-  return {&l2_distance_packed<float>, &l2_distance_row<float>, &accumulate_rows<float>, &cluster_sums<float>};
+  return {&l2_distance_tile<float>, &l2_distance_row<float>, &accumulate_rows<float>, &cluster_sums<float>};
 }
 }  // namespace fkm::cpu

@@ -49,7 +49,9 @@ struct KernelTable {
 
 /// Row kernels for float data (row_kernels.hpp); every instruction set gives the same bits.
 struct FloatRowKernels {
-  double (*l2_distance)(const float* x, const double* c, std::int64_t dp);  ///< l2_distance_packed
+  /// l2_distance_packed of the first `rows` rows of one packed tile, row r against c[r]: the
+  /// same bits per row, the rows' sums interleaved (independent chains) for throughput
+  void (*l2_distance_tile)(const float* tile, const double* const* c, std::int64_t dp, int rows, double* out);
   double (*l2_distance_row)(const float* x, const double* c, std::int64_t d);  ///< l2_distance_row
   void (*accumulate)(const float* x, std::int64_t stride, std::int64_t n, const std::int32_t* labels, const double* w,
                      std::int64_t f0, std::int64_t f1, std::int64_t d, double* sums);

@@ -35,6 +35,12 @@ double l2_distance_packed(const T* x, const double* c, std::int64_t dp) {
   return ((lane[0] + lane[4]) + (lane[1] + lane[5])) + ((lane[2] + lane[6]) + (lane[3] + lane[7]));
 }
 
+/// l2_distance_packed of the first `rows` rows of one packed tile (row r against c[r]).
+template <class T>
+void l2_distance_tile(const T* tile, const double* const* c, std::int64_t dp, int rows, double* out) {
+  for (int r = 0; r < rows; ++r) out[r] = l2_distance_packed(tile + r * kDepthGroup, c[r], dp);
+}
+
 /// The same distance and the same bits, from a stored row (d features) and an unpadded centroid.
 template <class S>
 double l2_distance_row(const S* x, const double* c, std::int64_t d) {

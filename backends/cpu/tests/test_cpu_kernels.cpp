@@ -346,7 +346,19 @@ TEST_CASE("cpu exact distances and update sums have the same bits on every instr
     for (const auto& rk : all_row_tables()) {
       for (std::int64_t i = 0; i < n; ++i) {
         const float* packed = tiles.data() + (i / kMicroRows) * tile_size(d) + (i % kMicroRows) * kDepthGroup;
-        const double a = rk.l2_distance(packed, &padded[labels[i] * dp], dp);
+        double a = 0;
+        {
+          const double* one = &padded[labels[i] * dp];
+          rk.l2_distance_tile(packed, &one, dp, 1, &a);
+        }
+        // and as one of the rows of its whole tile
+        const std::int64_t t0 = i / kMicroRows * kMicroRows;
+        const double* cs[kMicroRows];
+        double whole[kMicroRows];
+        const int in_tile = int(std::min<std::int64_t>(kMicroRows, n - t0));
+        for (int r = 0; r < in_tile; ++r) cs[r] = &padded[labels[t0 + r] * dp];
+        rk.l2_distance_tile(tiles.data() + (i / kMicroRows) * tile_size(d), cs, dp, in_tile, whole);
+        REQUIRE(whole[i - t0] == a);
         const double b = l2_distance_row(&x[i * d], &c[labels[i] * d], d);
         REQUIRE(rk.l2_distance_row(&x[i * d], &c[labels[i] * d], d) == b);
         double seq = 0;  // the fp64 sum in feature order: close, not necessarily equal
