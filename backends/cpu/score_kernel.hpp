@@ -56,13 +56,16 @@ void for_each_tile(const T* tiles, std::int64_t rows, const Panels<T>& P, std::i
   }
 }
 
-/// FlashAssign on one block: best score and its centroid index per row; ties to the lower index.
+/// FlashAssign on one block: best score and its centroid index per row, ties to the lower index;
+/// with second (argmin2), also each row's second-best score: the least score of every other
+/// centroid (+inf when there is none).
 template <class T>
-void argmin_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
-                  std::int32_t* label, T* best) {
+void argmin_rows(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
+                 std::int32_t* label, T* best, T* second) {
   constexpr int W = Panels<T>::W, R = kMicroRows;
   for (std::int64_t r = 0; r < rows; ++r) {
     best[r] = std::numeric_limits<T>::infinity();
+    if (second) second[r] = best[r];
     label[r] = 0;
   }
   for_each_tile(tiles, rows, P, chunk, ws, [&](std::int64_t p, std::int64_t t, const T (&a)[R][W]) {
@@ -71,38 +74,7 @@ void argmin_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::in
     for (int r = 0; r < R; ++r) {
       const std::int64_t i = t * R + r;
       if (i >= rows) break;
-      T b = best[i];
-      std::int32_t l = label[i];
-      for (int c = 0; c < W; ++c) {
-        const T s = bias[c] + P.scale * a[r][c];
-        if (s < b) {
-          b = s;
-          l = base + c;
-        }
-      }
-      best[i] = b;
-      label[i] = l;
-    }
-  });
-}
-
-/// argmin_block that also gives each row's second-best score: the least score of every other
-/// centroid (+inf when there is none). The labels and best scores are argmin_block's.
-template <class T>
-void argmin2_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
-                   std::int32_t* label, T* best, T* second) {
-  constexpr int W = Panels<T>::W, R = kMicroRows;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    best[r] = second[r] = std::numeric_limits<T>::infinity();
-    label[r] = 0;
-  }
-  for_each_tile(tiles, rows, P, chunk, ws, [&](std::int64_t p, std::int64_t t, const T (&a)[R][W]) {
-    const T* bias = P.bias.data() + p * W;
-    const std::int32_t base = std::int32_t(p * W);
-    for (int r = 0; r < R; ++r) {
-      const std::int64_t i = t * R + r;
-      if (i >= rows) break;
-      T b = best[i], s2 = second[i];
+      T b = best[i], s2 = second ? second[i] : b;
       std::int32_t l = label[i];
       for (int c = 0; c < W; ++c) {
         const T s = bias[c] + P.scale * a[r][c];
@@ -113,10 +85,22 @@ void argmin2_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::i
         }
       }
       best[i] = b;
-      second[i] = s2;
+      if (second) second[i] = s2;
       label[i] = l;
     }
   });
+}
+
+template <class T>
+void argmin_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
+                  std::int32_t* label, T* best) {
+  argmin_rows(tiles, rows, P, chunk, ws, label, best, static_cast<T*>(nullptr));
+}
+
+template <class T>
+void argmin2_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
+                   std::int32_t* label, T* best, T* second) {
+  argmin_rows(tiles, rows, P, chunk, ws, label, best, second);
 }
 
 /// All scores of one block: out[r * P.padded_k() + j].
