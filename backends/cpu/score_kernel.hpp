@@ -59,13 +59,13 @@ void for_each_tile(const T* tiles, std::int64_t rows, const Panels<T>& P, std::i
 /// FlashAssign on one block: best score and its centroid index per row, ties to the lower index;
 /// with second (argmin2), also each row's second-best score: the least score of every other
 /// centroid (+inf when there is none).
-template <class T>
+template <bool kSecond, class T>
 void argmin_rows(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
                  std::int32_t* label, T* best, T* second) {
   constexpr int W = Panels<T>::W, R = kMicroRows;
   for (std::int64_t r = 0; r < rows; ++r) {
     best[r] = std::numeric_limits<T>::infinity();
-    if (second) second[r] = best[r];
+    if (kSecond) second[r] = best[r];
     label[r] = 0;
   }
   for_each_tile(tiles, rows, P, chunk, ws, [&](std::int64_t p, std::int64_t t, const T (&a)[R][W]) {
@@ -74,18 +74,18 @@ void argmin_rows(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int
     for (int r = 0; r < R; ++r) {
       const std::int64_t i = t * R + r;
       if (i >= rows) break;
-      T b = best[i], s2 = second ? second[i] : b;
+      T b = best[i], s2 = kSecond ? second[i] : b;
       std::int32_t l = label[i];
       for (int c = 0; c < W; ++c) {
         const T s = bias[c] + P.scale * a[r][c];
-        s2 = std::min(s2, std::max(b, s));
+        if (kSecond) s2 = std::min(s2, std::max(b, s));
         if (s < b) {
           b = s;
           l = base + c;
         }
       }
       best[i] = b;
-      if (second) second[i] = s2;
+      if (kSecond) second[i] = s2;
       label[i] = l;
     }
   });
@@ -94,13 +94,13 @@ void argmin_rows(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int
 template <class T>
 void argmin_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
                   std::int32_t* label, T* best) {
-  argmin_rows(tiles, rows, P, chunk, ws, label, best, static_cast<T*>(nullptr));
+  argmin_rows<false>(tiles, rows, P, chunk, ws, label, best, static_cast<T*>(nullptr));
 }
 
 template <class T>
 void argmin2_block(const T* tiles, std::int64_t rows, const Panels<T>& P, std::int64_t chunk, KernelWorkspace<T>& ws,
                    std::int32_t* label, T* best, T* second) {
-  argmin_rows(tiles, rows, P, chunk, ws, label, best, second);
+  argmin_rows<true>(tiles, rows, P, chunk, ws, label, best, second);
 }
 
 /// All scores of one block: out[r * P.padded_k() + j].
