@@ -193,11 +193,30 @@ class CpuProblem final : public Problem {
   /// (SumSchedule), and which is fastest depends on the machine more than on the shape (on a
   /// 2-core EPYC one thread streaming X already saturates memory, and two threads on half-rows
   /// were slower than one): the first fits of a Problem try each once, then keep the fastest.
+  ///
+  /// Once most labels have settled, the sums are updated instead: each point that changed
+  /// cluster since the sums were last made is taken out of its old cluster's sum and added to
+  /// its new one, in index order (the same bits for any thread count, and a pass over the moved
+  /// rows only). That rounds differently from a sum made afresh, by at most one rounding per
+  /// move: the sums are made afresh again once the moves since the last fresh sum reach N (so
+  /// the error stays within that of one sequential sum of N terms), when a quarter of the points
+  /// move, and when K changes. The weights are always summed afresh (exact counts for unweighted
+  /// data), and an empty cluster's sum is exactly zero.
   void accumulate() override {
     if (sums_fresh_) return;
-    sums_.assign(k_ * d_, 0.0);
     weights_.assign(k_, 0.0);
     for (std::int64_t i = 0; i < n_; ++i) weights_[labels_[i]] += w_[i];
+    std::vector<std::int64_t> moved;
+    if (counted_k_ == k_) {
+      for (std::int64_t i = 0; i < n_; ++i)
+        if (labels_[i] != counted_[i]) moved.push_back(i);
+      if (4 * std::int64_t(moved.size()) < n_ && moves_since_fresh_ + std::int64_t(moved.size()) <= n_) {
+        apply_moves(moved);
+        sums_fresh_ = true;
+        return;
+      }
+    }
+    sums_.assign(k_ * d_, 0.0);
     const SumSchedule s = next_schedule();
     const auto t0 = std::chrono::steady_clock::now();
     switch (s) {
@@ -207,7 +226,43 @@ class CpuProblem final : public Problem {
     }
     double& best = schedule_seconds_[int(s)];
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    counted_ = labels_;
+    counted_k_ = k_;
+    moves_since_fresh_ = 0;
     sums_fresh_ = true;
+  }
+
+  /// sums -= the moved rows' old clusters' terms, += their new ones (see accumulate()); threads own
+  /// slices of features, each walking the moved rows in index order.
+  void apply_moves(const std::vector<std::int64_t>& moved) {
+    const std::int64_t m = std::int64_t(moved.size());
+    with_storage(x_.dtype, [&](auto tag) {
+      using S = decltype(tag);
+      const S* x = static_cast<const S*>(x_.data);
+#pragma omp parallel num_threads(threads_)
+      {
+        const std::int64_t parts = omp_get_num_threads(), me = omp_get_thread_num();
+        const std::int64_t f0 = d_ * me / parts, f1 = d_ * (me + 1) / parts;
+        for (std::int64_t t = 0; t < m && f0 < f1; ++t) {
+          const std::int64_t i = moved[t];
+          if (w_[i] == 0) continue;
+          const S* row = x + i * x_.row_stride;
+          double* from = &sums_[std::int64_t(counted_[i]) * d_];
+          double* to = &sums_[std::int64_t(labels_[i]) * d_];
+          const double wi = w_[i], scale = metric_ == Metric::Cosine ? row_scale_[i] : 1.0;
+          for (std::int64_t f = f0; f < f1; ++f) {
+            const double v = metric_ == Metric::Cosine ? wi * (widen(row[f]) * scale) : unweighted_ ? widen(row[f]) : wi * widen(row[f]);
+            from[f] -= v;
+            to[f] += v;
+          }
+        }
+      }
+      return 0;
+    });
+    for (std::int64_t j = 0; j < k_; ++j)  // no rounding residue in an empty cluster
+      if (!(weights_[j] > 0)) std::fill(&sums_[j * d_], &sums_[(j + 1) * d_], 0.0);
+    for (std::int64_t i : moved) counted_[i] = labels_[i];
+    moves_since_fresh_ += m;
   }
 
   /// The update's schedules (same bits): threads own slices of features and stream all rows in
@@ -843,6 +898,9 @@ class CpuProblem final : public Problem {
   std::vector<double> c_, previous_, sums_, weights_;
   bool sums_fresh_ = false;  ///< sums_/weights_ belong to the current labels
   double schedule_seconds_[3] = {kInf, kInf, kInf};  ///< the fastest time seen per SumSchedule
+  std::vector<std::int32_t> counted_;   ///< the labels sums_ were made for (accumulate())
+  std::int64_t counted_k_ = -1;         ///< the K they were made for
+  std::int64_t moves_since_fresh_ = 0;  ///< moves applied since the sums were last made afresh
   // Pruning (Hamerly bounds, L2): lower_[i] <= the true distance from row i to every centroid
   // but labels_[i], as of the centroids bound_c_; valid while bounds_valid_.
   bool prune_ = false;
