@@ -42,10 +42,22 @@ struct InfoOptions {
   bool json = false;
 };
 
+struct BenchOptions {
+  std::string suite = "quick";  ///< smoke, quick or full
+  std::string backend = "auto";
+  std::string dtype = "f32";    ///< f16, bf16, f32, f64
+  std::string precision = "exact";
+  int iters = 10;
+  int threads = 0;
+  std::string json;  ///< "-" = stdout
+  bool quiet = false;
+};
+
 void run_fit(const FitOptions& o);
 void run_predict(const PredictOptions& o);
 /// run_fit for a 3-D DATA, a batch of independent problems (run_fit calls it).
 void run_fit_batch(const FitOptions& o);
 void run_info(const InfoOptions& o);
+void run_bench(const BenchOptions& o);
 
 }  // namespace fkm::cli

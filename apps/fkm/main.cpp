@@ -162,9 +162,24 @@ int main(int argc, char** argv) {
   CLI::App* info_cmd = app.add_subcommand("info", "version, compiled backends, devices, and what --backend auto picks");
   info_cmd->add_flag("--json", info.json, "print the same as JSON");
 
+  fkm::cli::BenchOptions bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "time Lloyd iterations on synthetic data beside this machine's floor");
+  bench_cmd->option_defaults()->always_capture_default();
+  bench_cmd->add_option("--suite", bench.suite, "smoke (seconds, checks it runs), quick, or full (the CPU or GPU suite's shapes)")
+      ->check(CLI::IsMember({"smoke", "quick", "full"}));
+  bench_cmd->add_option("--backend", bench.backend, "backend: auto, reference, cpu, cuda, hip, kokkos")
+      ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda", "hip", "kokkos"}));
+  bench_cmd->add_option("--dtype", bench.dtype, "element type of the data: f16, bf16, f32, f64")
+      ->check(CLI::IsMember({"f16", "bf16", "f32", "f64"}));
+  bench_cmd->add_option("--precision", bench.precision, "exact or fast (GPU backends)")->check(CLI::IsMember({"exact", "fast"}));
+  bench_cmd->add_option("--iters", bench.iters, "Lloyd iterations a config (the first is not counted)");
+  bench_cmd->add_option("--threads", bench.threads, "CPU threads (0 = the OpenMP default)");
+  bench_cmd->add_option("--json", bench.json, "write the results as JSON to this file ('-' = stdout)")->check(kPath);
+  bench_cmd->add_flag("--quiet,-q", bench.quiet, "print nothing on stderr except errors");
+
   const std::string first = argc > 1 ? argv[1] : "";
-  if (!first.empty() && first[0] != '-' && first != "fit" && first != "predict" && first != "info") {
-    print_error(std::string("unknown subcommand '") + argv[1] + "' (expected fit, predict or info; see 'fkm --help')");
+  if (!first.empty() && first[0] != '-' && first != "fit" && first != "predict" && first != "info" && first != "bench") {
+    print_error(std::string("unknown subcommand '") + argv[1] + "' (expected fit, predict, info or bench; see 'fkm --help')");
     return kExitUsage;
   }
   try {
@@ -186,6 +201,7 @@ int main(int argc, char** argv) {
     if (fit_cmd->parsed()) fkm::cli::run_fit(fit);
     else if (fkm::cli::cluster().rank != 0) return kExitOk;  // predict and info run on rank 0 alone
     else if (predict_cmd->parsed()) fkm::cli::run_predict(predict);
+    else if (bench_cmd->parsed()) fkm::cli::run_bench(bench);
     else fkm::cli::run_info(info);
     // What went to stdout (`fkm info`) must have been written: a full disk or a closed stdout
     // is a failure, not a silent exit 0.

@@ -331,3 +331,24 @@ TEST_CASE("fit --pruning hamerly writes the same files as without it, and says h
   for (const auto& h : plain["history"]) CHECK(h["n_skipped"] == 0);
   CHECK(skipped > 0);  // separated blobs: once settled, most labels are proved
 }
+
+TEST_CASE("bench --suite smoke times every config and writes the JSON it promises") {
+  ScratchDir dir;
+  const auto r = run_fkm({"bench", "--suite", "smoke", "--iters", "3", "--backend", "cpu", "--json", dir.path("b.json")}, dir);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("ms/iter") != std::string::npos);
+  const auto j = nlohmann::json::parse(read_bytes(dir.path("b.json")));
+  CHECK(j["command"] == "bench");
+  CHECK(j["backend"] == "cpu");
+  CHECK(j["measured"]["fma_gflops"].get<double>() > 0);
+  REQUIRE(j["configs"].size() == 2);
+  for (const auto& c : j["configs"]) {
+    CHECK(c["iterations"] == 3);
+    CHECK(c["ms_per_iter"].get<double>() > 0);
+    CHECK(c["floor_ms"].get<double>() > 0);
+    CHECK(c["inertia"].get<double>() > 0);
+  }
+  check_usage_error(run_fkm({"bench", "--iters", "1"}, dir), {"--iters", "at least 2"});
+  check_usage_error(run_fkm({"bench", "--suite", "huge"}, dir), {"--suite", "huge"});
+}
