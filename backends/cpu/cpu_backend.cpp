@@ -434,7 +434,7 @@ class CpuProblem final : public Problem {
       KernelWorkspace<T> ws;
       ws.reserve(rows_per_block);
       std::vector<T> scores(rows_per_block * ld);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // per-row results: any schedule; dynamic survives a busy core
       for (std::int64_t b = 0; b < nb; ++b) {
         const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
         pack_block(i0, rows, tiles);
@@ -640,7 +640,7 @@ class CpuProblem final : public Problem {
           }
           pending.clear();
         };
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // per-row results: any schedule; dynamic survives a busy core
         for (std::int64_t b = 0; b < nb; ++b) {
           for (std::int64_t i = b * rows_per_block; i < std::min(n_, (b + 1) * rows_per_block); ++i) {
             if (!fresh) {
@@ -742,7 +742,7 @@ class CpuProblem final : public Problem {
         std::vector<T> best(rows_per_block);
         std::vector<std::int32_t> label(rows_per_block);
         std::vector<double> dist(rows_per_block, 0.0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // per-row results: any schedule; dynamic survives a busy core
         for (std::int64_t b = 0; b < nb; ++b) {
           const std::int64_t i0 = b * rows_per_block, rows = std::min(rows_per_block, n_ - i0);
           pack_block(i0, rows, tiles);
