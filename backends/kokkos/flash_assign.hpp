@@ -20,8 +20,16 @@
 // product), -<x, c_j> with unit c_j (cosine: 1/||x|| > 0 does not change the argmin). The
 // distance reported for the winner is recomputed in fp64 from the widened values, with the
 // reference's arithmetic.
+//
+// Kernel scale: fp32 squares overflow above ~1.8e19 and underflow below ~1e-23, so for data (or
+// given centroids) beyond 2^+-40 every fp32 score would be +inf (every label 0) or 0. The rows
+// and centroids are then multiplied, inside the kernel only, by a power of two (exact) that
+// brings the largest magnitude to about 2^10; every score is scale^2 times the unscaled one,
+// so the argmin is unchanged. The fp64 distances use the stored values.
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "fkm/params.hpp"
 #include "kokkos_types.hpp"
@@ -58,13 +66,33 @@ struct AssignTile<double, true> {
   static constexpr bool kInterleaved = false;
 };
 
+/// The kernel scale (see the top of this file) for a largest magnitude `largest` of the rows
+/// and centroids: 1 for fp64 scores and for magnitudes within 2^+-40, else the power of two that
+/// brings `largest` to about 2^10, clamped to what fp32 represents (2^-126..2^127: fp32 data is
+/// never below 2^-149, so even the clamped upscale takes its squares out of underflow).
+template <class T>
+double kernel_scale_for(double largest) {
+  if (!std::is_same<T, float>::value || !(largest > 0) || !std::isfinite(largest)) return 1.0;
+  const int e = std::ilogb(largest);
+  if (e <= 40 && e >= -40) return 1.0;
+  return std::ldexp(1.0, std::min(127, std::max(-126, 10 - e)));
+}
+
+/// Largest |v| of n host values (0 for none).
+inline double largest_magnitude(const double* v, Index n) {
+  double big = 0;
+  for (Index q = 0; q < n; ++q) big = std::max(big, std::abs(v[q]));
+  return big;
+}
+
 /// m centres prepared for assignment: fp64 rows (unit rows for cosine) for exact distances,
-/// the same rows in the compute type, and the score bias.
+/// the same rows times the kernel scale in the compute type, and the score bias.
 template <class T>
 struct Centres {
   DeviceMatrix<double> exact;
-  DeviceMatrix<T> packed;
-  DeviceVector<T> bias;  ///< ||packed_j||^2 (accumulated in fp64) for L2, 0 otherwise
+  DeviceMatrix<T> packed;  ///< exact * scale, rounded to T
+  DeviceVector<T> bias;    ///< ||packed_j||^2 (accumulated in fp64) for L2, 0 otherwise
+  T scale = T(1);          ///< kernel scale: rows are multiplied by it as they enter scratch
   Index m = 0;
 };
 
@@ -73,11 +101,12 @@ struct PackCentres {
   DeviceMatrix<double> exact;
   DeviceMatrix<T> packed;
   DeviceVector<T> bias;
+  double scale;
   bool l2;
   KOKKOS_INLINE_FUNCTION void operator()(Index j) const {
     double norm2 = 0;
     for (Index f = 0; f < Index(exact.extent(1)); ++f) {
-      const T v = T(exact(j, f));
+      const T v = T(exact(j, f) * scale);  // scaled in fp64 first: exact, whatever T's range
       packed(j, f) = v;
       norm2 += double(v) * double(v);
     }
@@ -85,18 +114,21 @@ struct PackCentres {
   }
 };
 
-/// Refills c.packed and c.bias from c.exact (after the fp64 centres changed in place).
+/// Refills c.packed and c.bias from c.exact (after the fp64 centres changed in place), with
+/// c's kernel scale.
 template <class T>
 void repack_centres(const Centres<T>& c, Metric metric) {
   Kokkos::parallel_for("fkm::kokkos::pack_centres", Range(0, c.m),
-                       PackCentres<T>{c.exact, c.packed, c.bias, metric == Metric::L2});
+                       PackCentres<T>{c.exact, c.packed, c.bias, double(c.scale), metric == Metric::L2});
 }
 
-/// Prepares m = exact.extent(0) centres (already unit rows for cosine); keeps a view of exact.
+/// Prepares m = exact.extent(0) centres (already unit rows for cosine) for kernel scale `scale`
+/// (kernel_scale_for); keeps a view of exact.
 template <class T>
-Centres<T> pack_centres(const DeviceMatrix<double>& exact, Metric metric) {
+Centres<T> pack_centres(const DeviceMatrix<double>& exact, Metric metric, double scale) {
   Centres<T> c;
   c.exact = exact;
+  c.scale = T(scale);
   c.m = Index(exact.extent(0));
   c.packed = uninitialised<DeviceMatrix<T>>("fkm::kokkos::centres_packed", c.m, Index(exact.extent(1)));
   c.bias = uninitialised<DeviceVector<T>>("fkm::kokkos::centres_bias", c.m);
@@ -168,7 +200,7 @@ struct FlashAssign {
         team.team_barrier();  // the previous chunk is consumed
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BM * BD), [&](const int e) {
           const int r = e / BD, f = e % BD;
-          xs(f * (BM + 1) + r) = (r < rows && f < fc) ? x.at(i0 + r, f0 + f) : T(0);
+          xs(f * (BM + 1) + r) = (r < rows && f < fc) ? x.at(i0 + r, f0 + f) * c.scale : T(0);
         });
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, BK * BD), [&](const int e) {
           const int r = e / BD, f = e % BD;

@@ -152,7 +152,9 @@ class KokkosProblem final : public Problem {
     previous_ = to_device("fkm::kokkos::previous_centroids", rows.data(), k, d_);
     sums_ = DeviceMatrix<double>("fkm::kokkos::sums", k, d_);
     weights_ = DeviceVector<double>("fkm::kokkos::cluster_weights", k);
-    centres_ = pack_centres<T>(c_, metric_);
+    // Given centroids may be far larger than the data (Lloyd's own stay within its range, and
+    // the scale is kept until the next set_centroids, as the CPU backend does).
+    centres_ = pack_centres<T>(c_, metric_, kernel_scale_for<T>(std::max(data_largest_, largest_magnitude(rows.data(), k * d_))));
   }
 
   void get_centroids(double* c) const override {
@@ -420,7 +422,8 @@ class KokkosProblem final : public Problem {
   /// (const: the scratch buffers are only a cache.)
   void nearest_of(const double* c, Index m) const {
     const auto rows = prepared_rows(c, m, d_, metric_);
-    const auto centres = pack_centres<T>(to_device("fkm::kokkos::candidates", rows.data(), m, d_), metric_);
+    const double scale = kernel_scale_for<T>(std::max(data_largest_, largest_magnitude(rows.data(), m * d_)));
+    const auto centres = pack_centres<T>(to_device("fkm::kokkos::candidates", rows.data(), m, d_), metric_, scale);
     if (Index(scratch_labels_.extent(0)) != n_) {
       scratch_labels_ = uninitialised<DeviceVector<std::int32_t>>("fkm::kokkos::nearest_labels", n_);
       scratch_dist_ = uninitialised<DeviceVector<double>>("fkm::kokkos::nearest_dist", n_);
@@ -440,8 +443,9 @@ class KokkosProblem final : public Problem {
     });
   }
 
-  /// The first non-finite value in row-major order, the first bad weight, and the number of
-  /// positive weights (index minima and counts: exact in any reduction order).
+  /// The first non-finite value in row-major order, the first bad weight, the number of
+  /// positive weights and the data's largest finite magnitude, for the kernel scale (index
+  /// minima, counts and a maximum: exact in any reduction order).
   void scan_values() {
     const auto x = x_;
     const auto w = w_;
@@ -466,6 +470,17 @@ class KokkosProblem final : public Problem {
     Kokkos::parallel_reduce(
         "fkm::kokkos::count_positive", Range(0, n_),
         KOKKOS_LAMBDA(Index i, Index & count) { count += (w(i) > 0 && is_finite(w(i))) ? 1 : 0; }, positive);
+    double largest = 0;
+    Kokkos::parallel_reduce(
+        "fkm::kokkos::largest_magnitude", Range(0, n_),
+        KOKKOS_LAMBDA(Index i, double& big) {
+          for (Index f = 0; f < d; ++f) {
+            const double v = x.at64(i, f) < 0 ? -x.at64(i, f) : x.at64(i, f);
+            if (is_finite(v) && v > big) big = v;
+          }
+        },
+        Kokkos::Max<double>(largest));
+    data_largest_ = std::max(largest, 0.0);  // (Max's identity is the lowest double when n = 0)
     // As the reference: rows in order, a row's data before its weight.
     const Index bad_row = first_bad == none ? none : first_bad / d;
     if (bad_row != none && bad_row <= first_bad_weight) {
@@ -489,6 +504,7 @@ class KokkosProblem final : public Problem {
   DeviceVector<double> weights_;
   Centres<T> centres_;
   ValueCheck check_;
+  double data_largest_ = 0;  ///< the data's largest finite magnitude (scan_values)
   // The label sort of accumulate() and accumulate_fixed() (const: its buffers are only a cache).
   mutable LabelSorter sorter_;
   // Buffers of the init primitives, kept between calls.

@@ -206,6 +206,63 @@ TEST_CASE("kokkos labels on uniform data differ from fp64 only at near-ties", "[
     }
 }
 
+namespace {
+
+/// x's values times 2^e, rounded to what bf16 holds (fp32 subnormals keep fewer bits), so that
+/// fp64, fp32 and bf16 again store the same numbers (fp16 cannot hold them: left empty).
+Data scaled(const Data& x, int e) {
+  Data out = x;
+  out.f32.clear();
+  out.f16.clear();
+  out.bf16.clear();
+  for (double& v : out.values) {
+    v = double(fkm::to_float(fkm::to_bfloat16(float(std::ldexp(v, e)))));
+    out.f32.push_back(float(v));
+    out.bf16.push_back(fkm::to_bfloat16(float(v)));
+  }
+  return out;
+}
+
+}  // namespace
+
+// fp32 squares overflow beyond ~2^64 and underflow below ~2^-75 (subnormal fp32 data lies
+// below 2^-126): the kernel scale keeps fp32 scores finite and exact, so the labels of
+// well-separated blobs are the reference's and the fp64 distances its bits.
+TEST_CASE("kokkos kernel scale: data around 2^70, 2^-90 and fp32 subnormals, centroids far beyond the data", "[kokkos][magnitudes]") {
+  const Data base = make_data(777, 9, 11, 31, 1);
+  for (const int e : {70, 100, -90, -129}) {
+    const Data x = scaled(base, e);
+    double largest = 0;
+    for (double v : x.values) largest = std::max(largest, std::abs(v));
+    // As meant: the largest magnitude is 2^(e+1)..2^(e+3) (for e = -129 every value is subnormal).
+    REQUIRE(largest >= std::ldexp(1.0, e + 1));
+    REQUIRE(largest < std::ldexp(1.0, e + 3));
+    for (DType t : {DType::F64, DType::F32, DType::BF16})
+      for (Metric m : kMetrics) {
+        CAPTURE(e, fkm::to_string(t), fkm::to_string(m));
+        auto kk = bind(BackendKind::Kokkos, x.view(t), m);
+        auto ref = bind(BackendKind::Reference, x.view(DType::F64), m);
+        const auto c0 = pick_centroids(x, 11);
+        kk->set_centroids(c0.data(), 11);
+        ref->set_centroids(c0.data(), 11);
+        for (int step = 0; step < 2; ++step) REQUIRE(lloyd_step_matches(*kk, *ref, 11, t));
+      }
+  }
+  // Data of ordinary size, every given centroid around 2^70: unscaled, every ||c||^2 is +inf
+  // in fp32 and no centroid could win. The nearest is then the one of smallest norm.
+  const Data x = make_data(501, 6, 7, 41);
+  auto far = pick_centroids(x, 7);
+  for (std::size_t q = 0; q < far.size(); ++q) far[q] = std::ldexp(far[q] + (q % 3 == 0 ? 9.0 : -9.0), 70);
+  for (DType t : {DType::F32, DType::F16, DType::BF16}) {
+    CAPTURE(fkm::to_string(t));
+    auto kk = bind(BackendKind::Kokkos, x.view(t), Metric::L2);
+    auto ref = bind(BackendKind::Reference, x.view(DType::F64), Metric::L2);
+    kk->set_centroids(far.data(), 7);
+    ref->set_centroids(far.data(), 7);
+    for (int step = 0; step < 2; ++step) REQUIRE(lloyd_step_matches(*kk, *ref, 7, t));
+  }
+}
+
 TEST_CASE("kokkos ties go to the lower index; duplicates and all-equal points", "[kokkos]") {
   // All points equal and all centroids equal: every label is 0, every other cluster is empty.
   std::vector<float> same(50 * 3, 1.5f);
