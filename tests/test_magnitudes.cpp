@@ -3,10 +3,10 @@
 // Every backend must give the reference's labels, as it does for ordinary data.
 #include "support.hpp"
 
-TEST_CASE("magnitudes: data around 1e20, 1e30, 1e-25 and 1e-35 cluster as the reference does", "[oracle][magnitudes]") {
+TEST_CASE("magnitudes: data around 1e20, 1e30, 1e-25, 1e-35 and 1e-39 (fp32 subnormals) cluster as the reference does", "[oracle][magnitudes]") {
   const std::int64_t n = 400, d = 7, k = 5;
   const auto base = fkm_test::blob_data(n, d, k, 6.0, 17);
-  for (const double magnitude : {1e20, 1e30, 1e-25, 1e-35}) {
+  for (const double magnitude : {1e20, 1e30, 1e-25, 1e-35, 1e-39}) {
     for (const fkm::DType dtype : {fkm::DType::F32, fkm::DType::BF16}) {
       std::vector<double> values(base);
       for (double& v : values) v *= magnitude;

@@ -875,7 +875,8 @@ class CpuProblem final : public Problem {
   static double kernel_scale_for(double largest) {
     if (!std::is_same_v<T, float> || !(largest > 0) || !std::isfinite(largest)) return 1;
     const int e = std::ilogb(largest);
-    return e > 40 || e < -40 ? std::ldexp(1.0, 10 - e) : 1.0;
+    // within float's range of powers of two (subnormal data, e.g. 1e-39, would ask for 2^140)
+    return e > 40 || e < -40 ? std::ldexp(1.0, std::clamp(10 - e, -126, 126)) : 1.0;
   }
 
   MatrixView x_;
