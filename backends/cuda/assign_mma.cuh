@@ -3,18 +3,26 @@
 //   block   [BM = 128 points] x [BN = 64 centroids] per centroid tile, 4 warps;
 //   warp    [32 points = 2 m16 tiles] x [64 centroids = 8 n8 tiles], 64 fp32 accumulators;
 //   k-chunk 128 bytes of a row (64 halves or 32 floats) per pipeline stage, 4 mma k-steps.
-// Points either stay resident in shared memory for the whole launch (small D: loaded once)
-// or stream chunk by chunk beside the centroids (large D). Centroid chunks are double
-// buffered with cp.async. Each centroid is given as NSPLIT terms (hi, lo[, lo2]) whose
-// products accumulate into the same fp32 accumulators, so fp16/bf16 points meet centroids
-// carried to ~fp32 accuracy (precision = exact) at NSPLIT x the tensor work; NSPLIT = 1 is
-// precision = fast. Scores are bias_j + mul_j * acc (mul carries each centroid's power-of-two
-// scale), the running (min, argmin) per row lives in registers, and rows finish through the
-// same finish_row() as the portable SIMT kernel.
+// Points either stay resident in shared memory for the whole tile (small D: loaded once) or
+// stream chunk by chunk beside the centroids (large D). Centroid chunks are double buffered
+// with cp.async. Each centroid is given as NSPLIT terms (hi, lo[, lo2]) whose products
+// accumulate into the same fp32 accumulators (NSPLIT > 1: the fp32-accurate re-score). Scores
+// are bias_j + mul_j * acc (mul carries the score unit and each centroid's power-of-two scale:
+// operands.cuh), the running (min, argmin) per row lives in registers, and rows finish
+// through the same finish_row() as the portable SIMT kernel.
+//
+// Three roles (MmaRole):
+//   Plain    every row, best score only: precision = fast.
+//   Screen   every row, one term, best and second-best score: a row whose label the fast
+//            arithmetic provably got right (core/kernels/screen.hpp) is finished, the others are
+//            listed for the re-score. The first pass of precision = exact.
+//   Rescore  only the listed rows (blocks stride over tiles of the list), NSPLIT terms: the
+//            second pass of precision = exact.
 #pragma once
 #include <cstdint>
 
 #include "../../core/kernels/assign.hpp"
+#include "../../core/kernels/screen.hpp"
 #if !defined(__HIP__)
 #include "mma.cuh"
 #endif
@@ -28,6 +36,8 @@ inline constexpr int kMmaBN = 64;
 inline constexpr int kChunkBytes = 128;
 inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-free ldmatrix rows
 
+enum class MmaRole { Plain, Screen, Rescore };
+
 template <class T>
 struct MmaAssignArgs {
   const T* x;             ///< rows 16-byte aligned: ld * sizeof(T) % 16 == 0
@@ -36,6 +46,8 @@ struct MmaAssignArgs {
   std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad of kMmaBN
   const float* bias;      ///< kpad values (+inf for padding)
   const float* mul;       ///< kpad values
+  const std::int32_t* rows = nullptr;       ///< Rescore: the listed rows
+  const std::int32_t* row_count = nullptr;  ///< Rescore: how many (device)
 };
 
 /// Dynamic shared memory of one block.
@@ -48,21 +60,27 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 
 // NVIDIA only (mma.sync, ldmatrix, cp.async); HIP runs the SIMT kernel of core/kernels/assign.hpp.
 #if !defined(__HIP__)
-template <class T, int NSPLIT, bool RESIDENT>
-__global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out) {
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kMmaThreads, 4)
+    assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
+  static_assert(ROLE != MmaRole::Screen || NSPLIT == 1, "the screen is the one-term pass");
+  constexpr bool kScreen = ROLE == MmaRole::Screen;
+  constexpr bool kListed = ROLE == MmaRole::Rescore;
   using Format = MmaFormat<T>;
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ double scratch[kMmaWarps];
+  __shared__ std::int64_t row_of[kMmaBM];
+  __shared__ std::int32_t row_label[kMmaWarps][32];
+  __shared__ float row_best[kMmaWarps][32], row_second[kMmaWarps][32];
   constexpr int BM = kMmaBM, BN = kMmaBN;
 
   const int tid = int(threadIdx.x), lane = kernels::lane_id(), warp = kernels::warp_id();
   const int g = lane / 4, t = lane % 4;
-  const std::int64_t i0 = std::int64_t(blockIdx.x) * BM;
   const std::int64_t row_bytes = a.d * std::int64_t(sizeof(T));
   const std::int64_t dpad_bytes = a.dpad * std::int64_t(sizeof(T));
   const int chunks = int(dpad_bytes / kChunkBytes);
-  const int tiles = int(a.kpad / BN);
-  const std::int64_t stages = std::int64_t(tiles) * chunks;
+  const int tiles_k = int(a.kpad / BN);
+  const int stages = tiles_k * chunks;  // kpad / 64 * dpad bytes / 128 fits easily
   const int x_pitch = RESIDENT ? int(dpad_bytes) + 16 : kChunkPitch;
 
   unsigned char* cs = smem;
@@ -70,20 +88,20 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   const auto* xg = reinterpret_cast<const unsigned char*>(a.x);
   const auto* cg = reinterpret_cast<const unsigned char*>(a.c);
 
-  // Chunk `ch` of this block's points into buffer `buf` (or its place in the resident tile).
+  // Chunk `ch` of this tile's points into buffer `buf` (or its place in the resident tile).
   auto load_x = [&](int ch, int buf) {
     unsigned char* base = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
     for (int e = tid; e < BM * (kChunkBytes / 16); e += kMmaThreads) {
       const int r = e / (kChunkBytes / 16), p = e % (kChunkBytes / 16);
-      const std::int64_t i = i0 + r, off = std::int64_t(ch) * kChunkBytes + p * 16;
-      std::int64_t valid = (i < a.n) ? row_bytes - off : 0;
+      const std::int64_t i = row_of[r], off = std::int64_t(ch) * kChunkBytes + p * 16;
+      std::int64_t valid = (i >= 0) ? row_bytes - off : 0;
       valid = valid < 0 ? 0 : (valid > 16 ? 16 : valid);
       const unsigned char* src = valid > 0 ? xg + (i * a.ld) * std::int64_t(sizeof(T)) + off : xg;
       kernels::copy_16<true>(base + r * x_pitch + p * 16, src, int(valid));
     }
   };
   // Stage s = (tile s / chunks, chunk s % chunks) of every centroid term into buffer `buf`.
-  auto load_c = [&](std::int64_t s, int buf) {
+  auto load_c = [&](int s, int buf) {
     const std::int64_t tile = s / chunks;
     const int ch = int(s % chunks);
     for (int e = tid; e < NSPLIT * BN * (kChunkBytes / 16); e += kMmaThreads) {
@@ -95,14 +113,25 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     }
   };
 
+  // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
+  // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
+  const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
+  const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
+
+  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data, or (Rescore) of the
+  // list, whose length only the device knows: the launch covers n rows and the blocks past the
+  // list's end return at once. (A loop over tiles instead would cost ~40 registers, and with
+  // them a block per SM.)
+  const std::int64_t limit = kListed ? std::int64_t(*a.row_count) : a.n;
+  const std::int64_t row_tile = blockIdx.x;
+  if (row_tile * BM >= limit) return;  // uniform over the block, before any barrier
+  for (int r = tid; r < BM; r += kMmaThreads) row_of[r] = kernels::tile_row(kListed ? a.rows : nullptr, limit, row_tile * BM + r);
+  __syncthreads();
+
   float acc[2][8][4];
-  float best[2][2];
-  std::int32_t best_j[2][2];
+  kernels::Best2 best[2][2];
   for (int mt = 0; mt < 2; ++mt)
-    for (int h = 0; h < 2; ++h) {
-      best[mt][h] = __int_as_float(0x7f800000);
-      best_j[mt][h] = 0;
-    }
+    for (int h = 0; h < 2; ++h) best[mt][h] = kernels::Best2{__int_as_float(0x7f800000), __int_as_float(0x7f800000), 0};
   for (int mt = 0; mt < 2; ++mt)
     for (int nt = 0; nt < 8; ++nt)
       for (int v = 0; v < 4; ++v) acc[mt][nt][v] = 0.f;
@@ -114,12 +143,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   load_c(0, 0);
   kernels::copy_commit<true>();
 
-  // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
-  // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
-  const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
-  const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
-
-  for (std::int64_t s = 0; s < stages; ++s) {
+  for (int s = 0; s < stages; ++s) {
     const int buf = int(s & 1);
     if (s + 1 < stages) {
       if (!RESIDENT) load_x(int((s + 1) % chunks), buf ^ 1);
@@ -132,6 +156,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     __syncthreads();
 
     const int ch = int(s % chunks);
+    const bool fresh = ch == 0;  // the tile's first chunk starts from a zero accumulator
     const unsigned char* xa = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
 #pragma unroll
     for (int ks = 0; ks < kChunkBytes / 32; ++ks) {
@@ -150,63 +175,103 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
           ldmatrix_x4(bf, cb + (np * 16 + b_row) * kChunkPitch);
 #pragma unroll
           for (int mt = 0; mt < 2; ++mt) {
-            Format::mma(acc[mt][2 * np], af[mt], bf[0], bf[1]);
-            Format::mma(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            if (ks == 0 && q == 0 && fresh) {
+              Format::mma_zero(acc[mt][2 * np], af[mt], bf[0], bf[1]);
+              Format::mma_zero(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            } else {
+              Format::mma(acc[mt][2 * np], af[mt], bf[0], bf[1]);
+              Format::mma(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            }
           }
         }
       }
     }
 
     if (ch == chunks - 1) {
-      // Epilogue of a centroid tile: scores, online argmin (ascending columns, strict '<').
-      const std::int64_t j0 = (s / chunks) * BN;
+      // Epilogue of a centroid tile: scores, online argmin (ascending columns, strict '<');
+      // the screen also keeps the second-best score. Columns 2t and 2t + 1 of each n8 tile
+      // belong to this lane: their bias and mul come as one 8-byte load each.
+      const int j0 = (s / chunks) * BN;
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
+      for (int nt = 0; nt < 8; ++nt) {
+        const int jp = j0 + nt * 8 + 2 * t;
+        const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
+        const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
-          const std::int64_t j = j0 + nt * 8 + 2 * t + c;
-          const float b = __ldg(a.bias + j), mu = __ldg(a.mul + j);
+          const float b = c ? b2.y : b2.x, mu = c ? m2.y : m2.x;
+          const std::int32_t j = std::int32_t(jp + c);
 #pragma unroll
           for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
               const float sc = fmaf(mu, acc[mt][nt][2 * h + c], b);
-              if (sc < best[mt][h]) {
-                best[mt][h] = sc;
-                best_j[mt][h] = std::int32_t(j);
+              kernels::Best2& bb = best[mt][h];
+              if constexpr (kScreen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
+              if (sc < bb.best) {
+                bb.best = sc;
+                bb.index = j;
               }
-              acc[mt][nt][2 * h + c] = 0.f;
             }
         }
+      }
     }
     __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
 
-  // Labels of the warp's 32 rows, then each row's exact fp64 distance by the whole warp (the
-  // points from the resident tile when they are there).
-  __shared__ std::int32_t row_label[kMmaWarps][32];
+  // Labels of the warp's 32 rows (and the screen's two best scores), then each row's exact
+  // fp64 distance by four lanes (the points from the resident tile when they are there).
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const auto r = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h], best_j[mt][h]});
-      if (t == 0) row_label[warp][mt * 16 + h * 8 + g] = r.index;
+      const int r = mt * 16 + h * 8 + g;
+      if constexpr (kScreen) {
+        const kernels::Best2 m = kernels::group_best2<4>(best[mt][h]);
+        if (t == 0) {
+          row_label[warp][r] = m.index;
+          row_best[warp][r] = m.best;
+          row_second[warp][r] = m.second;
+        }
+      } else {
+        const auto m = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h].best, best[mt][h].index});
+        if (t == 0) row_label[warp][r] = m.index;
+      }
     }
   __syncwarp();
-  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent and
-  // the centroid row is read 32 bytes per quad.
+  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
+  // and the centroid row is read 32 bytes per quad.
   double partial = 0;
 #pragma unroll 1
   for (int r0 = 0; r0 < 32; r0 += 8) {
     const int r = r0 + g;
-    const std::int64_t i = i0 + warp * 32 + r, ic = i < a.n ? i : a.n - 1;
+    const std::int64_t i = row_of[warp * 32 + r], ic = i >= 0 ? i : 0;  // slots past the end read row 0
     const std::int32_t j = row_label[warp][r];
     const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
-    const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
-    if (t == 0 && i < a.n) partial += kernels::finish_row(out, i, dist, j);
+    if constexpr (kScreen) {
+      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, j, t);
+      if (t == 0 && i >= 0) {
+        // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
+        const double fp64_err = double(a.d + 8) * 0x1p-51;
+        const bool l2 = out.metric == kernels::MetricCode::L2;
+        const double exact = l2 ? e.dist - e.xx : -e.dot;
+        const double exact_err = fp64_err * (l2 ? e.dist + e.xx : e.mag);
+        if (kernels::proves_label(screen, row_best[warp][r], row_second[warp][r], exact, exact_err, e.xx, a.d)) {
+          partial += kernels::finish_row(out, i, e.dist, j);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.count, 1);
+          screen.rows[slot] = std::int32_t(i);
+        }
+      }
+    } else {
+      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+      if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
+    }
   }
-  const double total = kernels::block_sum(partial, scratch);
-  if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
+  if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
+    const double total = kernels::block_sum(partial, scratch);
+    if (tid == 0) out.partials[blockIdx.x] = total;
+  }
 }
 
 #endif  // !__HIP__
