@@ -11,15 +11,20 @@
 // operands.cuh), the running (min, argmin) per row lives in registers, and rows finish
 // through the same finish_row() as the portable SIMT kernel.
 //
-// Three roles (MmaRole):
+// Four roles (MmaRole):
 //   Plain    every row, best score only: precision = fast.
 //   Screen   every row, one term, best and second-best score: a row whose label the fast
-//            arithmetic provably got right (core/kernels/screen.hpp) is finished, the others are
-//            listed for the re-score. The first pass of precision = exact.
-//   Rescore  only the listed rows (blocks stride over tiles of the list), NSPLIT terms: the
-//            second pass of precision = exact.
+//            arithmetic provably got right (core/kernels/screen.hpp, proof 1) is finished, the
+//            others are listed as `near`. The first pass of precision = exact.
+//   Pairs    the near rows, one term, the two best centroids and the third-best score: rows
+//            whose nearest centroid is provably one of the two (proof 2) take the nearer in
+//            fp64; the others are listed as `open`.
+//   Rescore  the open rows, NSPLIT terms (fp32-accurate): the last pass of precision = exact.
+// The listed roles (Pairs, Rescore) run the rows of a list whose length only the device knows:
+// the launch covers n rows and the blocks past the list's end return at once.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "../../core/kernels/assign.hpp"
 #include "../../core/kernels/screen.hpp"
@@ -36,7 +41,7 @@ inline constexpr int kMmaBN = 64;
 inline constexpr int kChunkBytes = 128;
 inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-free ldmatrix rows
 
-enum class MmaRole { Plain, Screen, Rescore };
+enum class MmaRole { Plain, Screen, Pairs, Rescore };
 
 template <class T>
 struct MmaAssignArgs {
@@ -46,8 +51,8 @@ struct MmaAssignArgs {
   std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad of kMmaBN
   const float* bias;      ///< kpad values (+inf for padding)
   const float* mul;       ///< kpad values
-  const std::int32_t* rows = nullptr;       ///< Rescore: the listed rows
-  const std::int32_t* row_count = nullptr;  ///< Rescore: how many (device)
+  const std::int32_t* rows = nullptr;       ///< Pairs, Rescore: the listed rows
+  const std::int32_t* row_count = nullptr;  ///< Pairs, Rescore: how many (device)
 };
 
 /// Dynamic shared memory of one block.
@@ -60,18 +65,26 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 
 // NVIDIA only (mma.sync, ldmatrix, cp.async); HIP runs the SIMT kernel of core/kernels/assign.hpp.
 #if !defined(__HIP__)
+/// Blocks per SM the register allocation must allow: 4 (at most 128 registers, as the one-term
+/// kernels had before the screen; their shared memory fits 4 blocks per SM up to D = 128 fp16)
+/// for the passes over every row; the pairs pass, over a few rows, gets room for its larger state.
+constexpr int mma_min_blocks(MmaRole role) { return role == MmaRole::Pairs ? 2 : 4; }
+
 template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
-__global__ void __launch_bounds__(kMmaThreads, 4)
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE))
     assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
-  static_assert(ROLE != MmaRole::Screen || NSPLIT == 1, "the screen is the one-term pass");
+  static_assert((ROLE != MmaRole::Screen && ROLE != MmaRole::Pairs) || NSPLIT == 1, "the screen's passes use one term");
   constexpr bool kScreen = ROLE == MmaRole::Screen;
-  constexpr bool kListed = ROLE == MmaRole::Rescore;
+  constexpr bool kPairs = ROLE == MmaRole::Pairs;
+  constexpr bool kListed = ROLE == MmaRole::Pairs || ROLE == MmaRole::Rescore;
+  using Candidates = std::conditional_t<kPairs, kernels::Best3, kernels::Best2>;
+  constexpr float kInf = __builtin_huge_valf();
   using Format = MmaFormat<T>;
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ double scratch[kMmaWarps];
   __shared__ std::int64_t row_of[kMmaBM];
   __shared__ std::int32_t row_label[kMmaWarps][32];
-  __shared__ float row_best[kMmaWarps][32], row_second[kMmaWarps][32];
+  __shared__ Candidates row_best[kMmaWarps][32];  // Screen, Pairs: the row's candidates
   constexpr int BM = kMmaBM, BN = kMmaBN;
 
   const int tid = int(threadIdx.x), lane = kernels::lane_id(), warp = kernels::warp_id();
@@ -118,10 +131,8 @@ __global__ void __launch_bounds__(kMmaThreads, 4)
   const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
   const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
 
-  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data, or (Rescore) of the
-  // list, whose length only the device knows: the launch covers n rows and the blocks past the
-  // list's end return at once. (A loop over tiles instead would cost ~40 registers, and with
-  // them a block per SM.)
+  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data or of the list (a loop
+  // over tiles instead would cost ~40 registers, and with them a block per SM).
   const std::int64_t limit = kListed ? std::int64_t(*a.row_count) : a.n;
   const std::int64_t row_tile = blockIdx.x;
   if (row_tile * BM >= limit) return;  // uniform over the block, before any barrier
@@ -129,9 +140,12 @@ __global__ void __launch_bounds__(kMmaThreads, 4)
   __syncthreads();
 
   float acc[2][8][4];
-  kernels::Best2 best[2][2];
+  Candidates best[2][2];
   for (int mt = 0; mt < 2; ++mt)
-    for (int h = 0; h < 2; ++h) best[mt][h] = kernels::Best2{__int_as_float(0x7f800000), __int_as_float(0x7f800000), 0};
+    for (int h = 0; h < 2; ++h) {
+      if constexpr (kPairs) best[mt][h] = kernels::Best3{kInf, kInf, kInf, 0, -1};
+      else best[mt][h] = kernels::Best2{kInf, kInf, 0};
+    }
   for (int mt = 0; mt < 2; ++mt)
     for (int nt = 0; nt < 8; ++nt)
       for (int v = 0; v < 4; ++v) acc[mt][nt][v] = 0.f;
@@ -206,11 +220,15 @@ __global__ void __launch_bounds__(kMmaThreads, 4)
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
               const float sc = fmaf(mu, acc[mt][nt][2 * h + c], b);
-              kernels::Best2& bb = best[mt][h];
-              if constexpr (kScreen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
-              if (sc < bb.best) {
-                bb.best = sc;
-                bb.index = j;
+              Candidates& bb = best[mt][h];
+              if constexpr (kPairs) {
+                kernels::push(bb, sc, j);
+              } else {
+                if constexpr (kScreen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
+                if (sc < bb.best) {
+                  bb.best = sc;
+                  bb.index = j;
+                }
               }
             }
         }
@@ -219,26 +237,31 @@ __global__ void __launch_bounds__(kMmaThreads, 4)
     __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
 
-  // Labels of the warp's 32 rows (and the screen's two best scores), then each row's exact
-  // fp64 distance by four lanes (the points from the resident tile when they are there).
+  // Each row's candidates from its quad, then its exact fp64 facts by the quad's four lanes (the
+  // points from the resident tile when they are there).
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int r = mt * 16 + h * 8 + g;
-      if constexpr (kScreen) {
+      if constexpr (kPairs) {
+        const kernels::Best3 m = kernels::group_best3<4>(best[mt][h]);
+        if (t == 0) row_best[warp][r] = m;
+      } else if constexpr (kScreen) {
         const kernels::Best2 m = kernels::group_best2<4>(best[mt][h]);
-        if (t == 0) {
-          row_label[warp][r] = m.index;
-          row_best[warp][r] = m.best;
-          row_second[warp][r] = m.second;
-        }
+        if (t == 0) row_best[warp][r] = m;
       } else {
         const auto m = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h].best, best[mt][h].index});
         if (t == 0) row_label[warp][r] = m.index;
       }
     }
   __syncwarp();
+  // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
+  const auto exact_score = [&](const kernels::RowExact& e) {
+    const double err = double(a.d + 8) * 0x1p-51;
+    return out.metric == kernels::MetricCode::L2 ? kernels::ExactScore{e.dist - e.xx, err * (e.dist + e.xx)}
+                                                 : kernels::ExactScore{-e.dot, err * e.mag};
+  };
   // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
   // and the centroid row is read 32 bytes per quad.
   double partial = 0;
@@ -246,24 +269,37 @@ __global__ void __launch_bounds__(kMmaThreads, 4)
   for (int r0 = 0; r0 < 32; r0 += 8) {
     const int r = r0 + g;
     const std::int64_t i = row_of[warp * 32 + r], ic = i >= 0 ? i : 0;  // slots past the end read row 0
-    const std::int32_t j = row_label[warp][r];
     const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
     if constexpr (kScreen) {
-      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, j, t);
+      const kernels::Best2 m = row_best[warp][r];
+      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, typename Format::Reads{});
       if (t == 0 && i >= 0) {
-        // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
-        const double fp64_err = double(a.d + 8) * 0x1p-51;
-        const bool l2 = out.metric == kernels::MetricCode::L2;
-        const double exact = l2 ? e.dist - e.xx : -e.dot;
-        const double exact_err = fp64_err * (l2 ? e.dist + e.xx : e.mag);
-        if (kernels::proves_label(screen, row_best[warp][r], row_second[warp][r], exact, exact_err, e.xx, a.d)) {
-          partial += kernels::finish_row(out, i, e.dist, j);
+        if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, a.d),
+                                  kernels::norm_up(e.dx2, a.d))) {
+          partial += kernels::finish_row(out, i, e.dist, m.index);
         } else {
-          const std::int32_t slot = atomicAdd(screen.count, 1);
-          screen.rows[slot] = std::int32_t(i);
+          const std::int32_t slot = atomicAdd(screen.near_count, 1);
+          screen.near_rows[slot] = std::int32_t(i);
+        }
+      }
+    } else if constexpr (kPairs) {
+      const kernels::Best3 m = row_best[warp][r];
+      const bool pair = m.j2 >= 0;  // uniform over the quad
+      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, typename Format::Reads{});
+      const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
+      if (t == 0 && i >= 0) {
+        if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, a.d),
+                                         kernels::norm_up(e1.dx2, a.d))) {
+          // the nearer in fp64, ties to the lower index (the reference's rule)
+          const bool second = e2.dist < e1.dist || (e2.dist == e1.dist && m.j2 < m.j1);
+          partial += kernels::finish_row(out, i, second ? e2.dist : e1.dist, second ? m.j2 : m.j1);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.open_count, 1);
+          screen.open_rows[slot] = std::int32_t(i);
         }
       }
     } else {
+      const std::int32_t j = row_label[warp][r];
       const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
       if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
     }

@@ -215,10 +215,15 @@ class CudaProblem final : public Problem {
     scan_values();
     scale_ = score_scale_for(data_largest_, dtype_, metric_);
     if (is_screen(path_)) {
+      // FKM_CUDA_SCREEN=pairs: the screen proves nothing (every row meets the pairs pass);
+      // =rescore: neither proof holds (every row is re-scored). For tests of those passes.
       const char* force = std::getenv("FKM_CUDA_SCREEN");
-      screen_force_ = force && std::strcmp(force, "all") == 0;
-      screen_rows_.allocate(n_, "re-score list", &budget_);
-      screen_count_.allocate(1, "re-score count", &budget_);
+      const std::string mode = force ? force : "";
+      screen_force_ = mode == "pairs" || mode == "rescore";
+      pairs_force_ = mode == "rescore";
+      near_rows_.allocate(n_, "near rows", &budget_);
+      open_rows_.allocate(n_, "open rows", &budget_);
+      list_counts_.allocate(2, "list lengths", &budget_);
     }
     assign_partials_.allocate((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, "assign partial sums", &budget_);
     scalars_.allocate(4, "scalars", &budget_);
@@ -665,8 +670,9 @@ class CudaProblem final : public Problem {
   };
 
   /// The screen's error-bound constants for operands of type Op (core/kernels/screen.hpp):
-  /// fp16/bf16 points meet their operands exactly in m16n8k16 steps; fp32 points are rounded to
-  /// tf32 (2^-11) in m16n8k8 steps. Operands below the smallest normal may be flushed.
+  /// fp16/bf16 points meet their operands in m16n8k16 steps, fp32 points (rounded to tf32, an
+  /// error the screen measures per row) in m16n8k8 steps. Operands below the smallest normal may
+  /// be flushed to zero.
   template <class Op>
   BoundSpec bound_spec(Operands& ops, std::int64_t dpad) {
     ops.bound.allocate(1, "screen bound", &budget_);
@@ -677,7 +683,6 @@ class CudaProblem final : public Problem {
     b.steps = int(dpad / (tf32 ? 8 : 16));
     const double delta = 0x1p-20, sd = double(b.steps) * delta;
     b.gamma = sd < 0.5 ? sd / (1 - sd) : kInf;  // kInf: nothing is proved (absurdly wide rows)
-    b.u_x = tf32 ? 0x1p-11 : 0.0;
     b.mu_x = b.mu_c = half ? 0x1p-14 : 0x1p-126;
     return b;
   }
@@ -744,11 +749,14 @@ class CudaProblem final : public Problem {
 #else
     MmaAssignArgs<T> a{xp<T>(), n_, d_, ld_, reinterpret_cast<const T*>(ops.terms.get()), ops.k, ops.kpad, ops.dpad,
                        ops.bias_f.get(), ops.mul_f.get()};
-    if (ROLE == MmaRole::Rescore) {
-      a.rows = screen.rows;
-      a.row_count = screen.count;
+    if (ROLE == MmaRole::Pairs) {
+      a.rows = screen.near_rows;
+      a.row_count = screen.near_count;
+    } else if (ROLE == MmaRole::Rescore) {
+      a.rows = screen.open_rows;
+      a.row_count = screen.open_count;
     }
-    // Rescore: the list is at most n long; blocks past its end return at once
+    // Pairs, Rescore: a list at most n long; blocks past its end return at once
     const int blocks = int((n_ + kMmaBM - 1) / kMmaBM);
     if (std::int64_t(ops.kpad / kMmaBN) * (ops.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
       throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": k x d too large for one assign launch");
@@ -774,9 +782,9 @@ class CudaProblem final : public Problem {
     const Acc* bias = sizeof(Acc) == 8 ? reinterpret_cast<const Acc*>(ops.bias_d.get()) : reinterpret_cast<const Acc*>(ops.bias_f.get());
     const Acc* mul = sizeof(Acc) == 8 ? reinterpret_cast<const Acc*>(ops.mul_d.get()) : reinterpret_cast<const Acc*>(ops.mul_f.get());
     kernels::SimtAssignArgs<T, Acc> a{xp<T>(), n_, d_, ld_, c, ops.k, ops.dpad, bias, mul};
-    if (listed) {
-      a.rows = listed->rows;
-      a.row_count = listed->count;
+    if (listed) {  // the re-score: the open rows
+      a.rows = listed->open_rows;
+      a.row_count = listed->open_count;
     }
     const int blocks = int((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM);  // listed: blocks past the end return
     kernels::assign_simt<T, Acc><<<blocks, kernels::kSimtThreads>>>(a, out);
@@ -788,19 +796,31 @@ class CudaProblem final : public Problem {
     return launch_simt<T, Acc>(ops, out, reinterpret_cast<const Acc*>(ops.terms.get()));
   }
 
-  /// precision = exact on tensor cores: the one-term screen finishes the rows it proves and
-  /// lists the others; the list is re-scored with NSPLIT centroid terms (0: FFMA on the fp32
-  /// operand copy, term 1 of TermRule::Tf32ThenFull). The list's order depends on the
-  /// scheduling, so the inertia is summed afterwards over all rows in index order.
+  /// precision = exact on tensor cores (core/kernels/screen.hpp): the one-term screen finishes
+  /// the rows it proves and lists the others as near; the pairs pass finishes the near rows
+  /// whose nearest centroid it proves one of two, and lists the rest as open; the open rows are
+  /// re-scored with NSPLIT centroid terms (0: FFMA on the fp32 operand copy, term 1 of
+  /// TermRule::Tf32ThenFull). The lists' order depends on the scheduling, so the inertia is
+  /// summed afterwards over all rows in index order.
   template <class T, int NSPLIT>
   double screen_and_rescore(const Operands& ops, const kernels::AssignOutput& out) {
-    check(gpu::memset(screen_count_.get(), 0, sizeof(std::int32_t)), "memset");
-    const kernels::ScreenArgs screen{ops.bound.get(), scale_.sigma(), ops.k, screen_force_, screen_rows_.get(),
-                                     screen_count_.get()};
+    check(gpu::memset(list_counts_.get(), 0, 2 * sizeof(std::int32_t)), "memset");
+    kernels::ScreenArgs screen;
+    screen.bound = ops.bound.get();
+    screen.sigma = scale_.sigma();
+    screen.k = ops.k;
+    screen.force_screen = screen_force_;
+    screen.force_pairs = pairs_force_;
+    screen.near_rows = near_rows_.get();
+    screen.near_count = list_counts_.get();
+    screen.open_rows = open_rows_.get();
+    screen.open_count = list_counts_.get() + 1;
     kernels::AssignOutput o = out;
     o.partials = nullptr;
     launch_mma<T, 1, MmaRole::Screen>(ops, o, screen);
     timer_.mark("assign screen");
+    launch_mma<T, 1, MmaRole::Pairs>(ops, o, screen);
+    timer_.mark("assign pairs");
     if constexpr (NSPLIT > 0) {
       launch_mma<T, NSPLIT, MmaRole::Rescore>(ops, o, screen);
     } else {
@@ -809,10 +829,11 @@ class CudaProblem final : public Problem {
     }
     timer_.mark("assign rescore");
     if (timer_.on()) {
-      std::int32_t listed = 0;
-      check(gpu::memcpy(&listed, screen_count_.get(), sizeof listed, gpu::kDeviceToHost), "copy re-score count");
+      std::int32_t listed[2] = {0, 0};
+      check(gpu::memcpy(listed, list_counts_.get(), sizeof listed, gpu::kDeviceToHost), "copy list lengths");
       timer_.tally("screened rows", n_);
-      timer_.tally("rescored rows", listed);
+      timer_.tally("near rows", listed[0]);
+      timer_.tally("rescored rows", listed[1]);
     }
     if (out.mode == kernels::AssignMode::LabelsOnly) return 0;
     const std::int64_t nb = (n_ + kReduceChunk - 1) / kReduceChunk;
@@ -928,8 +949,9 @@ class CudaProblem final : public Problem {
   double data_largest_ = 0;    ///< max |x_if| (scan_values)
   double centroid_bound_ = 0;  ///< an upper bound on max |c_jf| of the current centroids
   ScoreScale scale_;           ///< score unit and operand exponents (operands.cuh)
-  bool screen_force_ = false;  ///< FKM_CUDA_SCREEN=all: the screen proves nothing (tests the re-score)
-  DeviceBuffer<std::int32_t> screen_rows_, screen_count_;  ///< the re-score list (Screen paths)
+  bool screen_force_ = false;  ///< FKM_CUDA_SCREEN=pairs or rescore: proof 1 proves nothing
+  bool pairs_force_ = false;   ///< FKM_CUDA_SCREEN=rescore: proof 2 proves nothing
+  DeviceBuffer<std::int32_t> near_rows_, open_rows_, list_counts_;  ///< Screen paths: the lists and their lengths
 
   const void* x_ = nullptr;
   DeviceBuffer<unsigned char> x_owned_;

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "../../core/kernels/assign.hpp"
+
 namespace fkm::cuda {
 
 /// r[q] = the fragment of matrix q; lanes 8q..8q+7 give the row addresses of matrix q.
@@ -31,8 +33,14 @@ __device__ __forceinline__ std::uint32_t to_tf32(std::uint32_t bits) {
 template <class T>
 struct MmaFormat;
 
+/// The value the tensor cores multiply for a stored fp32 point: its tf32 rounding (prepare_a).
+struct ReadsTf32 {
+  __device__ __forceinline__ float operator()(float v) const { return __uint_as_float(to_tf32(__float_as_uint(v))); }
+};
+
 template <>
 struct MmaFormat<__half> {
+  using Reads = kernels::ReadsExact;
   __device__ __forceinline__ static void prepare_a(std::uint32_t (&)[4]) {}
   __device__ __forceinline__ static void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
     asm volatile(
@@ -51,6 +59,7 @@ struct MmaFormat<__half> {
 
 template <>
 struct MmaFormat<__nv_bfloat16> {
+  using Reads = kernels::ReadsExact;
   __device__ __forceinline__ static void prepare_a(std::uint32_t (&)[4]) {}
   __device__ __forceinline__ static void mma(float (&d)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
     asm volatile(
@@ -71,6 +80,7 @@ struct MmaFormat<__nv_bfloat16> {
 /// the centroids are stored already rounded.
 template <>
 struct MmaFormat<float> {
+  using Reads = ReadsTf32;
   __device__ __forceinline__ static void prepare_a(std::uint32_t (&a)[4]) {
     for (int q = 0; q < 4; ++q) a[q] = to_tf32(a[q]);
   }

@@ -70,7 +70,6 @@ inline ScoreScale score_scale_for(double largest, DType dtype, Metric metric) {
 struct BoundSpec {
   kernels::ScreenBound* out = nullptr;  ///< null: no bound wanted; else zeroed before the launch
   double gamma = 0;                     ///< tensor-core accumulation: steps delta / (1 - steps delta)
-  double u_x = 0;                       ///< rounding of the points (tf32: 2^-11), else 0
   double mu_x = 0, mu_c = 0;            ///< smallest normal of the points / operands as the mma reads them
   int steps = 0;                        ///< mma k-steps over dpad
 };
@@ -172,9 +171,11 @@ __global__ void prepare_operands(PrepareArgs p, Op* terms, Acc* bias, Acc* mul) 
       const double am = fabs(double(mul_j));
       const double biased = p.l2 ? score_norm : 0.0;
       const double beta = (0x1p-23 + double(p.dpad + 4) * 0x1p-52) * biased + 0x1p-149;
-      const double kappa = am * ((b.gamma * (1 + b.u_x) + b.u_x) * cn + rho + b.mu_c * root);
+      const double kappa = am * (b.gamma * cn + rho + b.mu_c * root);
+      const double nu = am * ((1 + b.gamma) * cn + b.mu_c * root);
       const double lambda = beta + 0x1p-149 + am * (b.mu_x * root * cn + double(b.steps) * 0x1p-126);
       atomicMax(&b.out->kappa_bits, __float_as_uint(float_up(kappa * (1 + 0x1p-30))));
+      atomicMax(&b.out->nu_bits, __float_as_uint(float_up(nu * (1 + 0x1p-30))));
       atomicMax(&b.out->lambda_bits, __float_as_uint(float_up(lambda * (1 + 0x1p-30))));
     }
   }

@@ -11,6 +11,7 @@
 // 256 threads as 16 x 16, each [TM = 4 rows] x [TN = 4 columns, strided by 16].
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "tile.hpp"
 
@@ -44,17 +45,27 @@ struct AssignOutput {
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
 /// A row's exact (fp64) facts against centroid j: the distance, and for the screen
-/// (core/kernels/screen.hpp) |x|^2, the raw dot product and sum_f |x_f c_f|.
+/// (core/kernels/screen.hpp) |x|^2, the raw dot product, sum_f |x_f c_f| and |x~ - x|^2 (x~:
+/// the row as the fast arithmetic reads it).
 struct RowExact {
-  double dist = 0, xx = 0, dot = 0, mag = 0;
+  double dist = 0, xx = 0, dot = 0, mag = 0, dx2 = 0;
+};
+
+/// The fast arithmetic reads the stored values unchanged (fp16/bf16 on tensor cores).
+struct ReadsExact {
+  template <class T>
+  FKM_DEVICE FKM_FORCEINLINE T operator()(T v) const { return v; }
 };
 
 /// The fp64 facts of a row (`x`, d values, in shared or global memory) against centroid j of
 /// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
 /// the fast arithmetic, distances and inertia are exact, as the reference computes them.
-/// Extras = false computes the distance alone.
-template <int Width, bool Extras, class T>
-FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j, int part) {
+/// Extras = false computes the distance alone; `fast` maps a stored value to the one the fast
+/// arithmetic multiplies (for dx2).
+template <int Width, bool Extras, class T, class Fast = ReadsExact>
+FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j, int part,
+                                              Fast fast = {}) {
+  constexpr bool kRounds = Extras && !std::is_same_v<Fast, ReadsExact>;
   const double* c = o.centroids + std::int64_t(j) * o.d;
   RowExact r;
   double s = 0;
@@ -64,6 +75,10 @@ FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x,
       const double xv = widen_to_double(x[f]), v = xv - c[f];
       s += v * v;
       if constexpr (Extras) r.xx += xv * xv;
+      if constexpr (kRounds) {
+        const double e = xv - widen_to_double(fast(x[f]));
+        r.dx2 += e * e;
+      }
     }
   } else {
 #pragma unroll 8
@@ -74,6 +89,10 @@ FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x,
         r.xx += xv * xv;
         r.mag += fabs(p);
       }
+      if constexpr (kRounds) {
+        const double e = xv - widen_to_double(fast(x[f]));
+        r.dx2 += e * e;
+      }
     }
   }
   for (int m = Width / 2; m > 0; m /= 2) {
@@ -82,6 +101,7 @@ FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x,
       r.xx += shuffle_xor(r.xx, m);
       r.mag += shuffle_xor(r.mag, m);
     }
+    if constexpr (kRounds) r.dx2 += shuffle_xor(r.dx2, m);
   }
   r.dot = s;
   switch (o.metric) {
