@@ -87,12 +87,8 @@ struct PrepareArgs {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-/// v rounded up to a float (an upper bound stays an upper bound).
-__device__ inline float float_up(double v) {
-  float f = float(v);
-  if (double(f) < v) f = nextafterf(f, __int_as_float(0x7f800000));
-  return f;
-}
+/// The bits of a non-negative double (their order is the values' order: atomicMax reduces them).
+__device__ inline unsigned long long bits_of(double v) { return (unsigned long long)__double_as_longlong(v); }
 
 /// The nearest operand value of v, and that value widened back.
 template <class Op>
@@ -174,9 +170,9 @@ __global__ void prepare_operands(PrepareArgs p, Op* terms, Acc* bias, Acc* mul) 
       const double kappa = am * (b.gamma * cn + rho + b.mu_c * root);
       const double nu = am * ((1 + b.gamma) * cn + b.mu_c * root);
       const double lambda = beta + 0x1p-149 + am * (b.mu_x * root * cn + double(b.steps) * 0x1p-126);
-      atomicMax(&b.out->kappa_bits, __float_as_uint(float_up(kappa * (1 + 0x1p-30))));
-      atomicMax(&b.out->nu_bits, __float_as_uint(float_up(nu * (1 + 0x1p-30))));
-      atomicMax(&b.out->lambda_bits, __float_as_uint(float_up(lambda * (1 + 0x1p-30))));
+      atomicMax(&b.out->kappa_bits, bits_of(kappa * (1 + 0x1p-30)));
+      atomicMax(&b.out->nu_bits, bits_of(nu * (1 + 0x1p-30)));
+      atomicMax(&b.out->lambda_bits, bits_of(lambda * (1 + 0x1p-30)));
     }
   }
 }

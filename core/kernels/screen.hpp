@@ -41,7 +41,8 @@
 //   kappa_j  = |mul_j| (gamma |c~_j| + rho_j + mu_c sqrt(dpad))
 //   nu_j     = |mul_j| ((1 + gamma) |c~_j| + mu_c sqrt(dpad))
 //   lambda_j = beta_j + 2^-149 + |mul_j| (mu_x sqrt(dpad) |c~_j| + steps 2^-126).
-// The operand preparation reduces kappa, nu, lambda = the maxima over j (rounded up).
+// The operand preparation reduces kappa, nu, lambda = the maxima over j (inflated by 2^-30 for
+// the fp64 rounding of their own computation).
 //
 // Proof 1 (Screen). Let S^ be j1's exact score computed in fp64 from the row (the same pass that
 // gives the reported distance), |S^ - S_j1| <= eps64. For j != j1, s_j >= s2 and v - u'|v| grows
@@ -61,10 +62,11 @@
 namespace fkm::kernels {
 
 /// The fast pass's error bound for one operand set:
-/// |s_j - S_j| <= u'|s_j| + |x| kappa + |x~ - x| nu + lambda. Stored as fp32 bit patterns so the
-/// preparation can reduce them with integer atomicMax (non-negative floats order as their bits).
+/// |s_j - S_j| <= u'|s_j| + |x| kappa + |x~ - x| nu + lambda. Stored as fp64 bit patterns so the
+/// preparation can reduce them with integer atomicMax (non-negative doubles order as their bits);
+/// fp64 because kappa and nu convert raw row norms into score units, a factor up to ~2^250.
 struct ScreenBound {
-  unsigned kappa_bits = 0, nu_bits = 0, lambda_bits = 0;
+  unsigned long long kappa_bits = 0, nu_bits = 0, lambda_bits = 0;
 };
 
 /// What the screen's passes need besides the assign arguments.
@@ -163,9 +165,9 @@ FKM_DEVICE FKM_FORCEINLINE Best3 group_best3(Best3 a) {
 /// norm = |x|, dnorm = |x~ - x| (fp64, rounded up).
 FKM_DEVICE FKM_FORCEINLINE double lowest_exact(const ScreenArgs& a, float s, double norm, double dnorm) {
   if (!isfinite(s)) return -__builtin_inf();
-  const double kappa = double(__uint_as_float(a.bound->kappa_bits));
-  const double nu = double(__uint_as_float(a.bound->nu_bits));
-  const double lambda = double(__uint_as_float(a.bound->lambda_bits));
+  const double kappa = __longlong_as_double((long long)a.bound->kappa_bits);
+  const double nu = __longlong_as_double((long long)a.bound->nu_bits);
+  const double lambda = __longlong_as_double((long long)a.bound->lambda_bits);
   const double v = double(s);
   return v - (kScoreRounding + 0x1p-40) * fabs(v) - norm * kappa - dnorm * nu - lambda;
 }
