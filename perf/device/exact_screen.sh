@@ -2,12 +2,15 @@
 # One device call for the CUDA assignment path (precision = exact by the screen, extreme
 # magnitudes): build, correctness, sanitizer, per-phase timing, the perf suite beside
 # flash-kmeans. Run from the source root on the GPU machine:
-#   perf/device/exact_screen.sh [steps...]      steps: build test sanitize timing perf (default: all)
+#   perf/device/exact_screen.sh [steps...]
+# steps: build test sanitize perf timing racecheck (default: all but racecheck, in that order).
+# PERF_ONLY=name,... limits the perf suite to some configs (perf/peers.py --only).
 # Carried inputs (git-ignored): .devsync/deps/prefix (perf/make_device_deps.sh: Catch2, CLI11,
 # json for the tests) and .devsync/peers (the flash_kmeans package). Builds into
-# /tmp/fkm_build_assign (sm_90a only). Everything runs under one deadline (BUDGET_S, default
-# 570 s, under the device tool's 600 s a command): each step gets at most what is left, the
-# perf suite last (peers.py writes its JSON after every config, so a cut run keeps its rows).
+# /tmp/fkm_build_assign (BUILD=...; sm_90a only). Everything runs under one deadline (BUDGET_S,
+# default 570 s, under the device tool's 600 s a command): each step gets at most what is left,
+# correctness first (peers.py writes its JSON after every config, so a cut run keeps its rows;
+# the summary's table shows which configs ran).
 # Writes to $OUT (7 files): summary.txt build.log tests.log sanitize.log timing.log perf.log
 # peers.json. Exit status 1 when a build, test or sanitizer step failed.
 set -u
@@ -19,7 +22,7 @@ PEERS=$SRC/.devsync/peers
 mkdir -p "$OUT"
 START=$(date +%s)
 BUDGET=${BUDGET_S:-570}
-steps=" ${*:-build test sanitize timing perf} "
+steps=" ${*:-build test sanitize perf timing} "
 status=0
 
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
@@ -81,9 +84,23 @@ if has sanitize; then
     "$BUILD/backends/cuda/fkm_cuda_selfcheck" tiny || status=1
   run "memcheck screen_check tiny" "$S" 60 "$SANITIZER" --tool memcheck --error-exitcode 9 \
     "$BUILD/backends/cuda/fkm_cuda_screen_check" tiny || status=1
-  run "racecheck screen_check tiny" "$S" 90 "$SANITIZER" --tool racecheck --error-exitcode 9 \
+fi
+if has racecheck; then  # shared-memory hazards of the screen's passes
+  run "racecheck screen_check tiny" "$OUT/sanitize.log" 120 "$SANITIZER" --tool racecheck --error-exitcode 9 \
     "$BUILD/backends/cuda/fkm_cuda_screen_check" tiny || status=1
-  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race reported" "$S" | sort | uniq -c | head -12 | tee -a "$OUT/summary.txt"
+fi
+if has sanitize || has racecheck; then
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race reported" "$OUT/sanitize.log" | sort | uniq -c | head -12 |
+    tee -a "$OUT/summary.txt"
+fi
+
+if has perf; then
+  export PYTHONPATH="$PEERS:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+  [ -d "$PEERS/flash_kmeans" ] || log "no $PEERS/flash_kmeans: flash-kmeans will report an import error"
+  run "perf suite (fkm exact + fast, flash-kmeans)" "$OUT/perf.log" 600 \
+    python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" --no-torch \
+    ${PERF_ONLY:+--only "$PERF_ONLY"}
+  [ -f "$OUT/peers.json" ] && python3 "$SRC/perf/table.py" "$OUT/peers.json" | tee -a "$OUT/summary.txt"
 fi
 
 if has timing; then  # per-phase device times and how many rows each pass of the screen left
@@ -99,14 +116,6 @@ if has timing; then  # per-phase device times and how many rows each pass of the
     | tee -a "$OUT/summary.txt"
   cat "$M.summary" >> "$M"
   rm -f "$M.summary"
-fi
-
-if has perf; then
-  export PYTHONPATH="$PEERS:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
-  [ -d "$PEERS/flash_kmeans" ] || log "no $PEERS/flash_kmeans: flash-kmeans will report an import error"
-  run "perf suite (fkm exact + fast, flash-kmeans)" "$OUT/perf.log" 600 \
-    python3 "$SRC/perf/peers.py" --bench "$BUILD/perf/fkm_bench" --out "$OUT/peers.json" --no-torch
-  [ -f "$OUT/peers.json" ] && python3 "$SRC/perf/table.py" "$OUT/peers.json" | tee -a "$OUT/summary.txt"
 fi
 
 log "done in $(($(date +%s) - START)) s, status $status"
