@@ -67,11 +67,12 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 #if !defined(__HIP__)
 /// Blocks per SM the register allocation must allow: 4 (at most 128 registers, as the one-term
 /// kernels had before the screen; their shared memory fits 4 blocks per SM up to D = 128 fp16)
-/// for the passes over every row; the pairs pass, over a few rows, gets room for its larger state.
-constexpr int mma_min_blocks(MmaRole role) { return role == MmaRole::Pairs ? 2 : 4; }
+/// for the passes over every row; 2 for the pairs pass (a few rows, a larger state) and for the
+/// three-term re-score (its shared memory allows 2 blocks per SM anyway).
+constexpr int mma_min_blocks(MmaRole role, int nsplit) { return role == MmaRole::Pairs || nsplit >= 3 ? 2 : 4; }
 
 template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
-__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE))
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
     assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
   static_assert((ROLE != MmaRole::Screen && ROLE != MmaRole::Pairs) || NSPLIT == 1, "the screen's passes use one term");
   constexpr bool kScreen = ROLE == MmaRole::Screen;
