@@ -3,18 +3,31 @@
 //   block   [BM = 128 points] x [BN = 64 centroids] per centroid tile, 4 warps;
 //   warp    [32 points = 2 m16 tiles] x [64 centroids = 8 n8 tiles], 64 fp32 accumulators;
 //   k-chunk 128 bytes of a row (64 halves or 32 floats) per pipeline stage, 4 mma k-steps.
-// Points either stay resident in shared memory for the whole launch (small D: loaded once)
-// or stream chunk by chunk beside the centroids (large D). Centroid chunks are double
-// buffered with cp.async. Each centroid is given as NSPLIT terms (hi, lo[, lo2]) whose
-// products accumulate into the same fp32 accumulators, so fp16/bf16 points meet centroids
-// carried to ~fp32 accuracy (precision = exact) at NSPLIT x the tensor work; NSPLIT = 1 is
-// precision = fast. Scores are bias_j + mul_j * acc (mul carries each centroid's power-of-two
-// scale), the running (min, argmin) per row lives in registers, and rows finish through the
-// same finish_row() as the portable SIMT kernel.
+// Points either stay resident in shared memory for the whole tile (small D: loaded once) or
+// stream chunk by chunk beside the centroids (large D). Centroid chunks are double buffered
+// with cp.async. Each centroid is given as NSPLIT terms (hi, lo[, lo2]) whose products
+// accumulate into the same fp32 accumulators (NSPLIT > 1: the fp32-accurate re-score). Scores
+// are bias_j + mul_j * acc (mul carries the score unit and each centroid's power-of-two scale:
+// operands.cuh), the running (min, argmin) per row lives in registers, and rows finish
+// through the same finish_row() as the portable SIMT kernel.
+//
+// Four roles (MmaRole):
+//   Plain    every row, best score only: precision = fast.
+//   Screen   every row, one term, best and second-best score: a row whose label the fast
+//            arithmetic provably got right (core/kernels/screen.hpp, proof 1) is finished, the
+//            others are listed as `near`. The first pass of precision = exact.
+//   Pairs    the near rows, one term, the two best centroids and the third-best score: rows
+//            whose nearest centroid is provably one of the two (proof 2) take the nearer in
+//            fp64; the others are listed as `open`.
+//   Rescore  the open rows, NSPLIT terms (fp32-accurate): the last pass of precision = exact.
+// The listed roles (Pairs, Rescore) run the rows of a list whose length only the device knows:
+// the launch covers n rows and the blocks past the list's end return at once.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "../../core/kernels/assign.hpp"
+#include "../../core/kernels/screen.hpp"
 #if !defined(__HIP__)
 #include "mma.cuh"
 #endif
@@ -28,6 +41,8 @@ inline constexpr int kMmaBN = 64;
 inline constexpr int kChunkBytes = 128;
 inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-free ldmatrix rows
 
+enum class MmaRole { Plain, Screen, Pairs, Rescore };
+
 template <class T>
 struct MmaAssignArgs {
   const T* x;             ///< rows 16-byte aligned: ld * sizeof(T) % 16 == 0
@@ -36,6 +51,8 @@ struct MmaAssignArgs {
   std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad of kMmaBN
   const float* bias;      ///< kpad values (+inf for padding)
   const float* mul;       ///< kpad values
+  const std::int32_t* rows = nullptr;       ///< Pairs, Rescore: the listed rows
+  const std::int32_t* row_count = nullptr;  ///< Pairs, Rescore: how many (device)
 };
 
 /// Dynamic shared memory of one block.
@@ -48,21 +65,36 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 
 // NVIDIA only (mma.sync, ldmatrix, cp.async); HIP runs the SIMT kernel of core/kernels/assign.hpp.
 #if !defined(__HIP__)
-template <class T, int NSPLIT, bool RESIDENT>
-__global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out) {
+/// Blocks per SM the register allocation must allow: 4 (at most 128 registers, as the one-term
+/// kernels had before the screen; their shared memory fits 4 blocks per SM up to D = 128 fp16)
+/// for the passes over every row; 2 for the pairs pass (a few rows, a larger state) and for the
+/// three-term re-score (its shared memory allows 2 blocks per SM anyway).
+constexpr int mma_min_blocks(MmaRole role, int nsplit) { return role == MmaRole::Pairs || nsplit >= 3 ? 2 : 4; }
+
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
+    assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
+  static_assert((ROLE != MmaRole::Screen && ROLE != MmaRole::Pairs) || NSPLIT == 1, "the screen's passes use one term");
+  constexpr bool kScreen = ROLE == MmaRole::Screen;
+  constexpr bool kPairs = ROLE == MmaRole::Pairs;
+  constexpr bool kListed = ROLE == MmaRole::Pairs || ROLE == MmaRole::Rescore;
+  using Candidates = std::conditional_t<kPairs, kernels::Best3, kernels::Best2>;
+  constexpr float kInf = __builtin_huge_valf();
   using Format = MmaFormat<T>;
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ double scratch[kMmaWarps];
+  __shared__ std::int64_t row_of[kMmaBM];
+  __shared__ std::int32_t row_label[kMmaWarps][32];
+  __shared__ Candidates row_best[kMmaWarps][32];  // Screen, Pairs: the row's candidates
   constexpr int BM = kMmaBM, BN = kMmaBN;
 
   const int tid = int(threadIdx.x), lane = kernels::lane_id(), warp = kernels::warp_id();
   const int g = lane / 4, t = lane % 4;
-  const std::int64_t i0 = std::int64_t(blockIdx.x) * BM;
   const std::int64_t row_bytes = a.d * std::int64_t(sizeof(T));
   const std::int64_t dpad_bytes = a.dpad * std::int64_t(sizeof(T));
   const int chunks = int(dpad_bytes / kChunkBytes);
-  const int tiles = int(a.kpad / BN);
-  const std::int64_t stages = std::int64_t(tiles) * chunks;
+  const int tiles_k = int(a.kpad / BN);
+  const int stages = tiles_k * chunks;  // kpad / 64 * dpad bytes / 128 fits easily
   const int x_pitch = RESIDENT ? int(dpad_bytes) + 16 : kChunkPitch;
 
   unsigned char* cs = smem;
@@ -70,20 +102,20 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   const auto* xg = reinterpret_cast<const unsigned char*>(a.x);
   const auto* cg = reinterpret_cast<const unsigned char*>(a.c);
 
-  // Chunk `ch` of this block's points into buffer `buf` (or its place in the resident tile).
+  // Chunk `ch` of this tile's points into buffer `buf` (or its place in the resident tile).
   auto load_x = [&](int ch, int buf) {
     unsigned char* base = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
     for (int e = tid; e < BM * (kChunkBytes / 16); e += kMmaThreads) {
       const int r = e / (kChunkBytes / 16), p = e % (kChunkBytes / 16);
-      const std::int64_t i = i0 + r, off = std::int64_t(ch) * kChunkBytes + p * 16;
-      std::int64_t valid = (i < a.n) ? row_bytes - off : 0;
+      const std::int64_t i = row_of[r], off = std::int64_t(ch) * kChunkBytes + p * 16;
+      std::int64_t valid = (i >= 0) ? row_bytes - off : 0;
       valid = valid < 0 ? 0 : (valid > 16 ? 16 : valid);
       const unsigned char* src = valid > 0 ? xg + (i * a.ld) * std::int64_t(sizeof(T)) + off : xg;
       kernels::copy_16<true>(base + r * x_pitch + p * 16, src, int(valid));
     }
   };
   // Stage s = (tile s / chunks, chunk s % chunks) of every centroid term into buffer `buf`.
-  auto load_c = [&](std::int64_t s, int buf) {
+  auto load_c = [&](int s, int buf) {
     const std::int64_t tile = s / chunks;
     const int ch = int(s % chunks);
     for (int e = tid; e < NSPLIT * BN * (kChunkBytes / 16); e += kMmaThreads) {
@@ -95,13 +127,25 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     }
   };
 
+  // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
+  // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
+  const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
+  const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
+
+  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data or of the list (a loop
+  // over tiles instead would cost ~40 registers, and with them a block per SM).
+  const std::int64_t limit = kListed ? std::int64_t(*a.row_count) : a.n;
+  const std::int64_t row_tile = blockIdx.x;
+  if (row_tile * BM >= limit) return;  // uniform over the block, before any barrier
+  for (int r = tid; r < BM; r += kMmaThreads) row_of[r] = kernels::tile_row(kListed ? a.rows : nullptr, limit, row_tile * BM + r);
+  __syncthreads();
+
   float acc[2][8][4];
-  float best[2][2];
-  std::int32_t best_j[2][2];
+  Candidates best[2][2];
   for (int mt = 0; mt < 2; ++mt)
     for (int h = 0; h < 2; ++h) {
-      best[mt][h] = __int_as_float(0x7f800000);
-      best_j[mt][h] = 0;
+      if constexpr (kPairs) best[mt][h] = kernels::Best3{kInf, kInf, kInf, 0, -1};
+      else best[mt][h] = kernels::Best2{kInf, kInf, 0};
     }
   for (int mt = 0; mt < 2; ++mt)
     for (int nt = 0; nt < 8; ++nt)
@@ -114,12 +158,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
   load_c(0, 0);
   kernels::copy_commit<true>();
 
-  // ldmatrix lane roles (see mma.cuh): A rows l % 16 at byte (l / 16) * 16; B rows
-  // (l / 16) * 8 + l % 8 at byte ((l / 8) % 2) * 16.
-  const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
-  const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
-
-  for (std::int64_t s = 0; s < stages; ++s) {
+  for (int s = 0; s < stages; ++s) {
     const int buf = int(s & 1);
     if (s + 1 < stages) {
       if (!RESIDENT) load_x(int((s + 1) % chunks), buf ^ 1);
@@ -132,6 +171,7 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
     __syncthreads();
 
     const int ch = int(s % chunks);
+    const bool fresh = ch == 0;  // the tile's first chunk starts from a zero accumulator
     const unsigned char* xa = RESIDENT ? xs + ch * kChunkBytes : xs + buf * BM * kChunkPitch;
 #pragma unroll
     for (int ks = 0; ks < kChunkBytes / 32; ++ks) {
@@ -150,63 +190,125 @@ __global__ void __launch_bounds__(kMmaThreads) assign_mma(MmaAssignArgs<T> a, ke
           ldmatrix_x4(bf, cb + (np * 16 + b_row) * kChunkPitch);
 #pragma unroll
           for (int mt = 0; mt < 2; ++mt) {
-            Format::mma(acc[mt][2 * np], af[mt], bf[0], bf[1]);
-            Format::mma(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            if (ks == 0 && q == 0 && fresh) {
+              Format::mma_zero(acc[mt][2 * np], af[mt], bf[0], bf[1]);
+              Format::mma_zero(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            } else {
+              Format::mma(acc[mt][2 * np], af[mt], bf[0], bf[1]);
+              Format::mma(acc[mt][2 * np + 1], af[mt], bf[2], bf[3]);
+            }
           }
         }
       }
     }
 
     if (ch == chunks - 1) {
-      // Epilogue of a centroid tile: scores, online argmin (ascending columns, strict '<').
-      const std::int64_t j0 = (s / chunks) * BN;
+      // Epilogue of a centroid tile: scores, online argmin (ascending columns, strict '<');
+      // the screen also keeps the second-best score. Columns 2t and 2t + 1 of each n8 tile
+      // belong to this lane: their bias and mul come as one 8-byte load each.
+      const int j0 = (s / chunks) * BN;
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt)
+      for (int nt = 0; nt < 8; ++nt) {
+        const int jp = j0 + nt * 8 + 2 * t;
+        const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
+        const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
-          const std::int64_t j = j0 + nt * 8 + 2 * t + c;
-          const float b = __ldg(a.bias + j), mu = __ldg(a.mul + j);
+          const float b = c ? b2.y : b2.x, mu = c ? m2.y : m2.x;
+          const std::int32_t j = std::int32_t(jp + c);
 #pragma unroll
           for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
               const float sc = fmaf(mu, acc[mt][nt][2 * h + c], b);
-              if (sc < best[mt][h]) {
-                best[mt][h] = sc;
-                best_j[mt][h] = std::int32_t(j);
+              Candidates& bb = best[mt][h];
+              if constexpr (kPairs) {
+                kernels::push(bb, sc, j);
+              } else {
+                if constexpr (kScreen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
+                if (sc < bb.best) {
+                  bb.best = sc;
+                  bb.index = j;
+                }
               }
-              acc[mt][nt][2 * h + c] = 0.f;
             }
         }
+      }
     }
     __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
 
-  // Labels of the warp's 32 rows, then each row's exact fp64 distance by the whole warp (the
+  // Each row's candidates from its quad, then its exact fp64 facts by the quad's four lanes (the
   // points from the resident tile when they are there).
-  __shared__ std::int32_t row_label[kMmaWarps][32];
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const auto r = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h], best_j[mt][h]});
-      if (t == 0) row_label[warp][mt * 16 + h * 8 + g] = r.index;
+      const int r = mt * 16 + h * 8 + g;
+      if constexpr (kPairs) {
+        const kernels::Best3 m = kernels::group_best3<4>(best[mt][h]);
+        if (t == 0) row_best[warp][r] = m;
+      } else if constexpr (kScreen) {
+        const kernels::Best2 m = kernels::group_best2<4>(best[mt][h]);
+        if (t == 0) row_best[warp][r] = m;
+      } else {
+        const auto m = kernels::group_argmin<4>(kernels::ArgMin<float>{best[mt][h].best, best[mt][h].index});
+        if (t == 0) row_label[warp][r] = m.index;
+      }
     }
   __syncwarp();
-  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent and
-  // the centroid row is read 32 bytes per quad.
+  // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
+  const auto exact_score = [&](const kernels::RowExact& e) {
+    const double err = double(a.d + 8) * 0x1p-51;
+    return out.metric == kernels::MetricCode::L2 ? kernels::ExactScore{e.dist - e.xx, err * (e.dist + e.xx)}
+                                                 : kernels::ExactScore{-e.dot, err * e.mag};
+  };
+  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
+  // and the centroid row is read 32 bytes per quad.
   double partial = 0;
 #pragma unroll 1
   for (int r0 = 0; r0 < 32; r0 += 8) {
     const int r = r0 + g;
-    const std::int64_t i = i0 + warp * 32 + r, ic = i < a.n ? i : a.n - 1;
-    const std::int32_t j = row_label[warp][r];
+    const std::int64_t i = row_of[warp * 32 + r], ic = i >= 0 ? i : 0;  // slots past the end read row 0
     const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
-    const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
-    if (t == 0 && i < a.n) partial += kernels::finish_row(out, i, dist, j);
+    if constexpr (kScreen) {
+      const kernels::Best2 m = row_best[warp][r];
+      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, typename Format::Reads{});
+      if (t == 0 && i >= 0) {
+        if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, a.d),
+                                  kernels::norm_up(e.dx2, a.d))) {
+          partial += kernels::finish_row(out, i, e.dist, m.index);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.near_count, 1);
+          screen.near_rows[slot] = std::int32_t(i);
+        }
+      }
+    } else if constexpr (kPairs) {
+      const kernels::Best3 m = row_best[warp][r];
+      const bool pair = m.j2 >= 0;  // uniform over the quad
+      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, typename Format::Reads{});
+      const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
+      if (t == 0 && i >= 0) {
+        if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, a.d),
+                                         kernels::norm_up(e1.dx2, a.d))) {
+          // the nearer in fp64, ties to the lower index (the reference's rule)
+          const bool second = e2.dist < e1.dist || (e2.dist == e1.dist && m.j2 < m.j1);
+          partial += kernels::finish_row(out, i, second ? e2.dist : e1.dist, second ? m.j2 : m.j1);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.open_count, 1);
+          screen.open_rows[slot] = std::int32_t(i);
+        }
+      }
+    } else {
+      const std::int32_t j = row_label[warp][r];
+      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+      if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
+    }
   }
-  const double total = kernels::block_sum(partial, scratch);
-  if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
+  if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
+    const double total = kernels::block_sum(partial, scratch);
+    if (tid == 0) out.partials[blockIdx.x] = total;
+  }
 }
 
 #endif  // !__HIP__

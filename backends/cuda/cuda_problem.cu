@@ -4,7 +4,9 @@
 // there are any.
 //
 //   assign()      FlashAssign (assign_mma.cuh on tensor cores, or the SIMT kernel of
-//                 core/kernels/assign.hpp) -> labels, dist, per-block inertia -> fixed-order sum
+//                 core/kernels/assign.hpp) -> labels, dist, per-block inertia -> fixed-order sum;
+//                 precision = exact: a one-term screen proves most labels (core/kernels/screen.hpp)
+//                 and the listed rest is re-scored with fp32-accurate arithmetic
 //   accumulate()  label histogram -> exclusive scan -> stable radix sort of (label, index) ->
 //                 segment sums (core/kernels/update.hpp), no floating-point atomics
 //   update()      divide, normalise (cosine), empties, shift; re-prepare centroid operands
@@ -25,6 +27,7 @@
 #include "assign_mma.cuh"
 #include "cuda_problem.hpp"
 #include "device_buffer.hpp"
+#include "operands.cuh"
 #include "point_kernels.cuh"
 
 namespace fkm::cuda {
@@ -35,8 +38,16 @@ constexpr std::int64_t kSegmentChunk = 256;  // sorted positions per update bloc
 constexpr std::int64_t kSampleChunk = 4096;  // points per sampling chunk
 constexpr std::int64_t kReduceChunk = 4096;  // points per partial of a whole-data sum
 
-/// Which FlashAssign kernel runs: tensor cores (term count = NSPLIT) or the SIMT fallback.
-enum class AssignPath { SimtF64, SimtF32, MmaHalf2, MmaHalf1, MmaBf16x3, MmaBf16x1, MmaTf32 };
+/// Which FlashAssign kernels run (choose_path): the SIMT kernel in fp64 or fp32 (fp32-accurate);
+/// one-term tensor cores (precision = fast: Fast*); or the screen, one-term tensor cores that
+/// prove most labels exact, then the re-score of the rest (precision = exact: Screen*; fp16
+/// re-scores with 2 centroid terms, bf16 with 3, fp32 with FFMA). Whatever the path, centroid
+/// sets beyond the score scale's range run in fp64 (Operands::wide, operands.cuh).
+enum class AssignPath { SimtF64, SimtF32, FastHalf, FastBf16, FastTf32, ScreenHalf, ScreenBf16, ScreenTf32 };
+
+bool is_screen(AssignPath p) {
+  return p == AssignPath::ScreenHalf || p == AssignPath::ScreenBf16 || p == AssignPath::ScreenTf32;
+}
 
 int grid_for(std::int64_t work, int threads) {
   return int(std::min<std::int64_t>((work + threads - 1) / threads, 65535LL * 16));
@@ -59,7 +70,9 @@ struct Operands {
   DeviceBuffer<unsigned char> terms;
   DeviceBuffer<float> bias_f, mul_f;
   DeviceBuffer<double> bias_d, mul_d;
+  DeviceBuffer<kernels::ScreenBound> bound;  ///< Screen paths: the fast pass's error bound
   std::int64_t k = 0, kpad = 0, dpad = 0;
+  bool wide = false;  ///< out of the score scale's range: unscaled fp64 operands, fp64 SIMT kernel
 };
 
 /// Sets the current device for the scope of a Problem call.
@@ -86,7 +99,20 @@ class PhaseTimer {
   ~PhaseTimer() {
     if (!on_) return;
     for (auto& p : phases_) std::fprintf(stderr, "fkm cuda phase %-16s %9.3f ms total, %6d calls\n", p.name, p.ms, p.calls);
+    for (auto& c : tallies_) std::fprintf(stderr, "fkm cuda count %-16s %12lld total, %6d calls\n", c.name, c.total, c.calls);
     for (auto e : pool_) (void)gpu::event_destroy(e);
+  }
+  bool on() const { return on_; }
+  /// Adds v to the counter `name` (printed with the phases).
+  void tally(const char* name, long long v) {
+    if (!on_) return;
+    for (auto& c : tallies_)
+      if (std::strcmp(c.name, name) == 0) {
+        c.total += v;
+        ++c.calls;
+        return;
+      }
+    tallies_.push_back({name, v, 1});
   }
   /// Marks the end of the phase that started at the previous mark (or at begin()).
   void begin() {
@@ -116,6 +142,11 @@ class PhaseTimer {
     double ms;
     int calls;
   };
+  struct Tally {
+    const char* name;
+    long long total;
+    int calls;
+  };
   gpu::Event record() {
     gpu::Event e;
     if (next_ < pool_.size()) {
@@ -130,6 +161,7 @@ class PhaseTimer {
   }
   bool on_ = false;
   std::vector<Phase> phases_;
+  std::vector<Tally> tallies_;
   std::vector<gpu::Event> pool_;
   std::size_t next_ = 0;
   gpu::Event last_{};
@@ -181,6 +213,18 @@ class CudaProblem final : public Problem {
       check_launch("row_stats");
     }
     scan_values();
+    scale_ = score_scale_for(data_largest_, dtype_, metric_);
+    if (is_screen(path_)) {
+      // FKM_CUDA_SCREEN=pairs: the screen proves nothing (every row meets the pairs pass);
+      // =rescore: neither proof holds (every row is re-scored). For tests of those passes.
+      const char* force = std::getenv("FKM_CUDA_SCREEN");
+      const std::string mode = force ? force : "";
+      screen_force_ = mode == "pairs" || mode == "rescore";
+      pairs_force_ = mode == "rescore";
+      near_rows_.allocate(n_, "near rows", &budget_);
+      open_rows_.allocate(n_, "open rows", &budget_);
+      list_counts_.allocate(2, "list lengths", &budget_);
+    }
     assign_partials_.allocate((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, "assign partial sums", &budget_);
     scalars_.allocate(4, "scalars", &budget_);
     check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "pinned host allocation");
@@ -239,12 +283,12 @@ class CudaProblem final : public Problem {
     k_ = k;
     centroids_.allocate(k * d_, "centroids", &budget_);
     previous_.allocate(k * d_, "previous centroids", &budget_);
-    upload_centres(c, k, centroids_.get());
+    centroid_bound_ = upload_centres(c, k, centroids_.get());
     check(gpu::memcpy(previous_.get(), centroids_.get(), k * d_ * sizeof(double), gpu::kDeviceToDevice), "copy centroids");
     empty_.allocate(k, "empty flags", &budget_);
     shift_parts_.allocate(k, "shift parts", &budget_);
     empty_list_.allocate(k, "empty list", &budget_);
-    prepare(ops_, centroids_.get(), k);
+    prepare(ops_, centroids_.get(), k, centroid_bound_);
     shift_valid_ = true;
     shift_ = 0;
   }
@@ -278,7 +322,9 @@ class CudaProblem final : public Problem {
                                         reinterpret_cast<std::int64_t*>(scalars_.get() + 2));
     check_launch("compact_flags");
     timer_.mark("finalize");
-    prepare(ops_, centroids_.get(), k_);
+    // New centroids are means of data rows (normalised for cosine); empty ones keep theirs.
+    centroid_bound_ = std::max(centroid_bound_, metric_ == Metric::Cosine ? 1.0 : data_largest_);
+    prepare(ops_, centroids_.get(), k_, centroid_bound_);
     timer_.mark("prepare operands");
     double shift = 0;
     std::int64_t count = 0;
@@ -300,7 +346,8 @@ class CudaProblem final : public Problem {
     for (std::int64_t t = 0; t < m; ++t)
       check(gpu::memcpy(centroids_.get() + ids[t] * d_, rows + t * d_, d_ * sizeof(double), gpu::kHostToDevice),
             "copy replaced centroid");
-    prepare(ops_, centroids_.get(), k_);
+    for (std::int64_t e = 0; e < m * d_; ++e) centroid_bound_ = std::max(centroid_bound_, std::abs(rows[e]));
+    prepare(ops_, centroids_.get(), k_, centroid_bound_);
     shift_valid_ = false;
   }
 
@@ -330,8 +377,8 @@ class CudaProblem final : public Problem {
     if (m == 0) return kInf;
     if (first_label + m > INT32_MAX) throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": update_nearest labels overflow int32");
     DeviceBuffer<double> centres(m * d_, "centres");
-    upload_centres(c, m, centres.get());
-    prepare(tmp_ops_, centres.get(), m);
+    const double largest = upload_centres(c, m, centres.get());
+    prepare(tmp_ops_, centres.get(), m, largest);
     kernels::AssignOutput out = output(kernels::AssignMode::UpdateNearest);
     out.centroids = centres.get();
     out.dist = dist_.get();
@@ -479,9 +526,9 @@ class CudaProblem final : public Problem {
     const bool fast = precision_ == Precision::Fast;
     switch (dtype_) {
       case DType::F64: return AssignPath::SimtF64;
-      case DType::F32: return (fast && !simt) ? AssignPath::MmaTf32 : AssignPath::SimtF32;
-      case DType::F16: return simt ? AssignPath::SimtF32 : (fast ? AssignPath::MmaHalf1 : AssignPath::MmaHalf2);
-      case DType::BF16: return simt ? AssignPath::SimtF32 : (fast ? AssignPath::MmaBf16x1 : AssignPath::MmaBf16x3);
+      case DType::F32: return simt ? AssignPath::SimtF32 : (fast ? AssignPath::FastTf32 : AssignPath::ScreenTf32);
+      case DType::F16: return simt ? AssignPath::SimtF32 : (fast ? AssignPath::FastHalf : AssignPath::ScreenHalf);
+      case DType::BF16: return simt ? AssignPath::SimtF32 : (fast ? AssignPath::FastBf16 : AssignPath::ScreenBf16);
     }
     return AssignPath::SimtF32;
   }
@@ -530,17 +577,17 @@ class CudaProblem final : public Problem {
   }
 
   void scan_values() {
-    DeviceBuffer<unsigned long long> flags(3, "value check");
-    const unsigned long long init[3] = {~0ull, ~0ull, 0ull};
+    DeviceBuffer<unsigned long long> flags(4, "value check");
+    const unsigned long long init[4] = {~0ull, ~0ull, 0ull, 0ull};
     check(gpu::memcpy(flags.get(), init, sizeof init, gpu::kHostToDevice), "init value check");
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
       fkm::cuda::check_values<T><<<grid_for(n_ * d_, 256), 256>>>(xp<T>(), n_, d_, ld_, weights(), flags.get(), flags.get() + 1,
-                                                       flags.get() + 2);
+                                                       flags.get() + 2, flags.get() + 3);
       return 0;
     });
     check_launch("check_values");
-    unsigned long long got[3];
+    unsigned long long got[4];
     check(gpu::memcpy(got, flags.get(), sizeof got, gpu::kDeviceToHost), "copy value check");
     const std::int64_t data_row = got[0] == ~0ull ? -1 : std::int64_t(got[0] / d_);
     const std::int64_t weight_row = got[1] == ~0ull ? -1 : std::int64_t(got[1]);
@@ -552,6 +599,7 @@ class CudaProblem final : public Problem {
       check_.in_weights = true;
     }
     check_.positive_weights = std::int64_t(got[2]);
+    std::memcpy(&data_largest_, &got[3], sizeof data_largest_);
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -593,8 +641,9 @@ class CudaProblem final : public Problem {
     return s;
   }
 
-  /// m centres (m x d fp64 host) to the device, normalised for cosine.
-  void upload_centres(const double* c, std::int64_t m, double* dst) const {
+  /// m centres (m x d fp64 host) to the device, normalised for cosine; returns their largest
+  /// magnitude (it decides whether the scaled kernels can take them: operands.cuh).
+  double upload_centres(const double* c, std::int64_t m, double* dst) const {
     std::vector<double> rows(c, c + m * d_);
     if (metric_ == Metric::Cosine)
       for (std::int64_t j = 0; j < m; ++j) {
@@ -606,102 +655,218 @@ class CudaProblem final : public Problem {
         }
       }
     check(gpu::memcpy(dst, rows.data(), m * d_ * sizeof(double), gpu::kHostToDevice), "copy centres");
+    double largest = 0;
+    for (double v : rows) largest = std::max(largest, std::abs(v));
+    return largest;
   }
 
   // ---- centroid operands and FlashAssign ----------------------------------------------------
+  /// How one operand set is laid out and scaled.
+  struct OperandPlan {
+    int nsplit;
+    std::int64_t kpad, dpad;
+    TermRule rule;
+    OperandRange range;
+  };
+
+  /// The screen's error-bound constants for operands of type Op (core/kernels/screen.hpp):
+  /// fp16/bf16 points meet their operands in m16n8k16 steps, fp32 points (rounded to tf32, an
+  /// error the screen measures per row) in m16n8k8 steps. Operands below the smallest normal may
+  /// be flushed to zero.
+  template <class Op>
+  BoundSpec bound_spec(Operands& ops, std::int64_t dpad) {
+    ops.bound.allocate(1, "screen bound", &budget_);
+    check(gpu::memset(ops.bound.get(), 0, sizeof(kernels::ScreenBound)), "memset");
+    BoundSpec b;
+    b.out = ops.bound.get();
+    const bool half = std::is_same_v<Op, gpu::half>, tf32 = sizeof(Op) == 4;
+    b.steps = int(dpad / (tf32 ? 8 : 16));
+    const double delta = 0x1p-20, sd = double(b.steps) * delta;
+    b.gamma = sd < 0.5 ? sd / (1 - sd) : kInf;  // kInf: nothing is proved (absurdly wide rows)
+    b.mu_x = b.mu_c = half ? 0x1p-14 : 0x1p-126;
+    return b;
+  }
+
   template <class Op, class Acc>
-  void prepare_as(Operands& ops, const double* c, std::int64_t k, int nsplit, std::int64_t kpad, std::int64_t dpad,
-                  bool scaled, bool tf32) {
+  void prepare_as(Operands& ops, const double* c, std::int64_t k, const OperandPlan& plan, BoundSpec bound) {
     ops.k = k;
-    ops.kpad = kpad;
-    ops.dpad = dpad;
-    ops.terms.allocate(std::int64_t(nsplit) * kpad * dpad * std::int64_t(sizeof(Op)), "centroid operands", &budget_);
+    ops.kpad = plan.kpad;
+    ops.dpad = plan.dpad;
+    ops.terms.allocate(std::int64_t(plan.nsplit) * plan.kpad * plan.dpad * std::int64_t(sizeof(Op)), "centroid operands",
+                       &budget_);
     Acc *bias, *mul;
     if constexpr (sizeof(Acc) == 8) {
-      ops.bias_d.allocate(kpad, "centroid bias", &budget_);
-      ops.mul_d.allocate(kpad, "centroid scale", &budget_);
+      ops.bias_d.allocate(plan.kpad, "centroid bias", &budget_);
+      ops.mul_d.allocate(plan.kpad, "centroid scale", &budget_);
       bias = ops.bias_d.get();
       mul = ops.mul_d.get();
     } else {
-      ops.bias_f.allocate(kpad, "centroid bias", &budget_);
-      ops.mul_f.allocate(kpad, "centroid scale", &budget_);
+      ops.bias_f.allocate(plan.kpad, "centroid bias", &budget_);
+      ops.mul_f.allocate(plan.kpad, "centroid scale", &budget_);
       bias = ops.bias_f.get();
       mul = ops.mul_f.get();
     }
-    prepare_operands<Op, Acc><<<int(kpad), 128>>>(c, k, d_, kpad, dpad, nsplit, metric_ == Metric::L2, scaled, tf32,
-                                                  reinterpret_cast<Op*>(ops.terms.get()), bias, mul);
+    const bool scaled = plan.range != OperandRange::Unscaled;
+    PrepareArgs a{c, k, d_, plan.kpad, plan.dpad, plan.nsplit, plan.rule, plan.range, metric_ == Metric::L2,
+                  scaled ? scale_.s_total : 0, scale_.wide_shift, bound};
+    prepare_operands<Op, Acc><<<int(plan.kpad), 128>>>(a, reinterpret_cast<Op*>(ops.terms.get()), bias, mul);
     check_launch("prepare_operands");
   }
 
-  void prepare(Operands& ops, const double* c, std::int64_t k) {
+  /// Operands of k centroids (fp64, on the device) whose largest magnitude is at most `largest`.
+  void prepare(Operands& ops, const double* c, std::int64_t k, double largest) {
     auto pad = [](std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; };
-    const std::int64_t kpad = pad(k, kMmaBN);
+    const std::int64_t kpad = pad(k, kMmaBN), dpad16 = pad(d_, kChunkBytes / 2), dpad32 = pad(d_, kChunkBytes / 4);
+    ops.wide = path_ != AssignPath::SimtF64 && !scale_.centroids_in_range(largest);
+    if (path_ == AssignPath::SimtF64 || ops.wide)
+      return prepare_as<double, double>(ops, c, k, {1, k, d_, TermRule::Split, OperandRange::Unscaled}, {});
     switch (path_) {
-      case AssignPath::SimtF64: return prepare_as<double, double>(ops, c, k, 1, k, d_, false, false);
-      case AssignPath::SimtF32: return prepare_as<float, float>(ops, c, k, 1, k, d_, false, false);
-      case AssignPath::MmaHalf2: return prepare_as<gpu::half, float>(ops, c, k, 2, kpad, pad(d_, kChunkBytes / 2), true, false);
-      case AssignPath::MmaHalf1: return prepare_as<gpu::half, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), true, false);
-      case AssignPath::MmaBf16x3:
-        return prepare_as<gpu::bfloat16, float>(ops, c, k, 3, kpad, pad(d_, kChunkBytes / 2), false, false);
-      case AssignPath::MmaBf16x1:
-        return prepare_as<gpu::bfloat16, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 2), false, false);
-      case AssignPath::MmaTf32: return prepare_as<float, float>(ops, c, k, 1, kpad, pad(d_, kChunkBytes / 4), false, true);
+      case AssignPath::SimtF64: break;
+      case AssignPath::SimtF32:
+        return prepare_as<float, float>(ops, c, k, {1, k, d_, TermRule::Split, OperandRange::Wide}, {});
+      case AssignPath::FastHalf:
+        return prepare_as<gpu::half, float>(ops, c, k, {1, kpad, dpad16, TermRule::Split, OperandRange::Half}, {});
+      case AssignPath::ScreenHalf:
+        return prepare_as<gpu::half, float>(ops, c, k, {2, kpad, dpad16, TermRule::Split, OperandRange::Half},
+                                            bound_spec<gpu::half>(ops, dpad16));
+      case AssignPath::FastBf16:
+        return prepare_as<gpu::bfloat16, float>(ops, c, k, {1, kpad, dpad16, TermRule::Split, OperandRange::Wide}, {});
+      case AssignPath::ScreenBf16:
+        return prepare_as<gpu::bfloat16, float>(ops, c, k, {3, kpad, dpad16, TermRule::Split, OperandRange::Wide},
+                                                bound_spec<gpu::bfloat16>(ops, dpad16));
+      case AssignPath::FastTf32:
+        return prepare_as<float, float>(ops, c, k, {1, kpad, dpad32, TermRule::Tf32ThenFull, OperandRange::Wide}, {});
+      case AssignPath::ScreenTf32:
+        return prepare_as<float, float>(ops, c, k, {2, kpad, dpad32, TermRule::Tf32ThenFull, OperandRange::Wide},
+                                        bound_spec<float>(ops, dpad32));
     }
   }
 
-  template <class T, int NSPLIT>
-  std::int64_t launch_mma(const Operands& ops, const kernels::AssignOutput& out) {
+  template <class T, int NSPLIT, MmaRole ROLE>
+  std::int64_t launch_mma(const Operands& ops, const kernels::AssignOutput& out, const kernels::ScreenArgs& screen) {
 #if defined(__HIP__)
     throw Error(ErrorCode::Internal, "hip: no tensor-core FlashAssign on this platform");
 #else
     MmaAssignArgs<T> a{xp<T>(), n_, d_, ld_, reinterpret_cast<const T*>(ops.terms.get()), ops.k, ops.kpad, ops.dpad,
                        ops.bias_f.get(), ops.mul_f.get()};
+    if (ROLE == MmaRole::Pairs) {
+      a.rows = screen.near_rows;
+      a.row_count = screen.near_count;
+    } else if (ROLE == MmaRole::Rescore) {
+      a.rows = screen.open_rows;
+      a.row_count = screen.open_count;
+    }
+    // Pairs, Rescore: a list at most n long; blocks past its end return at once
     const int blocks = int((n_ + kMmaBM - 1) / kMmaBM);
+    if (std::int64_t(ops.kpad / kMmaBN) * (ops.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
+      throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": k x d too large for one assign launch");
     const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true>(ops.dpad);
     if (resident_bytes <= 150 * 1024) {
-      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true>, int(resident_bytes)),
-            "allow_dynamic_shared");
-      assign_mma<T, NSPLIT, true><<<blocks, kMmaThreads, resident_bytes>>>(a, out);
+      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true, ROLE>, int(resident_bytes)), "allow_dynamic_shared");
+      assign_mma<T, NSPLIT, true, ROLE><<<blocks, kMmaThreads, resident_bytes>>>(a, out, screen);
     } else {
       const std::int64_t bytes = mma_smem_bytes<T, NSPLIT, false>(ops.dpad);
-      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, false>, int(bytes)),
-            "allow_dynamic_shared");
-      assign_mma<T, NSPLIT, false><<<blocks, kMmaThreads, bytes>>>(a, out);
+      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, false, ROLE>, int(bytes)), "allow_dynamic_shared");
+      assign_mma<T, NSPLIT, false, ROLE><<<blocks, kMmaThreads, bytes>>>(a, out, screen);
     }
     check_launch("assign_mma");
     return blocks;
 #endif
   }
 
+  /// The SIMT kernel over every row (rows == null) or over the re-score list. c: the operand
+  /// rows (ldc = ops.dpad) in the arithmetic type.
   template <class T, class Acc>
-  std::int64_t launch_simt(const Operands& ops, const kernels::AssignOutput& out) {
+  std::int64_t launch_simt(const Operands& ops, const kernels::AssignOutput& out, const Acc* c,
+                           const kernels::ScreenArgs* listed = nullptr) {
     const Acc* bias = sizeof(Acc) == 8 ? reinterpret_cast<const Acc*>(ops.bias_d.get()) : reinterpret_cast<const Acc*>(ops.bias_f.get());
     const Acc* mul = sizeof(Acc) == 8 ? reinterpret_cast<const Acc*>(ops.mul_d.get()) : reinterpret_cast<const Acc*>(ops.mul_f.get());
-    kernels::SimtAssignArgs<T, Acc> a{xp<T>(), n_, d_, ld_, reinterpret_cast<const Acc*>(ops.terms.get()), ops.k, ops.dpad, bias, mul};
-    const int blocks = int((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM);
+    kernels::SimtAssignArgs<T, Acc> a{xp<T>(), n_, d_, ld_, c, ops.k, ops.dpad, bias, mul};
+    if (listed) {  // the re-score: the open rows
+      a.rows = listed->open_rows;
+      a.row_count = listed->open_count;
+    }
+    const int blocks = int((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM);  // listed: blocks past the end return
     kernels::assign_simt<T, Acc><<<blocks, kernels::kSimtThreads>>>(a, out);
     check_launch("assign_simt");
     return blocks;
+  }
+  template <class T, class Acc>
+  std::int64_t launch_simt(const Operands& ops, const kernels::AssignOutput& out) {
+    return launch_simt<T, Acc>(ops, out, reinterpret_cast<const Acc*>(ops.terms.get()));
+  }
+
+  /// precision = exact on tensor cores (core/kernels/screen.hpp): the one-term screen finishes
+  /// the rows it proves and lists the others as near; the pairs pass finishes the near rows
+  /// whose nearest centroid it proves one of two, and lists the rest as open; the open rows are
+  /// re-scored with NSPLIT centroid terms (0: FFMA on the fp32 operand copy, term 1 of
+  /// TermRule::Tf32ThenFull). The lists' order depends on the scheduling, so the inertia is
+  /// summed afterwards over all rows in index order.
+  template <class T, int NSPLIT>
+  double screen_and_rescore(const Operands& ops, const kernels::AssignOutput& out) {
+    check(gpu::memset(list_counts_.get(), 0, 2 * sizeof(std::int32_t)), "memset");
+    kernels::ScreenArgs screen;
+    screen.bound = ops.bound.get();
+    screen.sigma = scale_.sigma();
+    screen.k = ops.k;
+    screen.force_screen = screen_force_;
+    screen.force_pairs = pairs_force_;
+    screen.near_rows = near_rows_.get();
+    screen.near_count = list_counts_.get();
+    screen.open_rows = open_rows_.get();
+    screen.open_count = list_counts_.get() + 1;
+    kernels::AssignOutput o = out;
+    o.partials = nullptr;
+    launch_mma<T, 1, MmaRole::Screen>(ops, o, screen);
+    timer_.mark("assign screen");
+    launch_mma<T, 1, MmaRole::Pairs>(ops, o, screen);
+    timer_.mark("assign pairs");
+    if constexpr (NSPLIT > 0) {
+      launch_mma<T, NSPLIT, MmaRole::Rescore>(ops, o, screen);
+    } else {
+      const auto* full = reinterpret_cast<const float*>(ops.terms.get()) + ops.kpad * ops.dpad;
+      launch_simt<T, float>(ops, o, full, &screen);
+    }
+    timer_.mark("assign rescore");
+    if (timer_.on()) {
+      std::int32_t listed[2] = {0, 0};
+      check(gpu::memcpy(listed, list_counts_.get(), sizeof listed, gpu::kDeviceToHost), "copy list lengths");
+      timer_.tally("screened rows", n_);
+      timer_.tally("near rows", listed[0]);
+      timer_.tally("rescored rows", listed[1]);
+    }
+    if (out.mode == kernels::AssignMode::LabelsOnly) return 0;
+    const std::int64_t nb = (n_ + kReduceChunk - 1) / kReduceChunk;
+    chunk_sums<<<int(nb), 256>>>(SampleMass{out.weights, out.dist, false}, n_, kReduceChunk, out.partials);
+    check_launch("chunk_sums");
+    const double total = sum_to_host(out.partials, nb);
+    timer_.mark("assign readback");
+    return total;
   }
 
   /// Runs FlashAssign over all points; returns the fixed-order sum of the rows' contributions.
   double run_assign(const Operands& ops, const kernels::AssignOutput& out) {
     std::int64_t blocks = 0;
     timer_.begin();
-    switch (path_) {
-      case AssignPath::SimtF64: blocks = launch_simt<double, double>(ops, out); break;
-      case AssignPath::SimtF32:
-        blocks = with_device_type(dtype_, [&](auto tag) -> std::int64_t {
-          using T = decltype(tag);
-          if constexpr (std::is_same_v<T, double>) return 0;
-          else return launch_simt<T, float>(ops, out);
-        });
-        break;
-      case AssignPath::MmaHalf2: blocks = launch_mma<gpu::half, 2>(ops, out); break;
-      case AssignPath::MmaHalf1: blocks = launch_mma<gpu::half, 1>(ops, out); break;
-      case AssignPath::MmaBf16x3: blocks = launch_mma<gpu::bfloat16, 3>(ops, out); break;
-      case AssignPath::MmaBf16x1: blocks = launch_mma<gpu::bfloat16, 1>(ops, out); break;
-      case AssignPath::MmaTf32: blocks = launch_mma<float, 1>(ops, out); break;
+    if (ops.wide || path_ == AssignPath::SimtF64) {
+      blocks = with_device_type(dtype_, [&](auto tag) { return launch_simt<decltype(tag), double>(ops, out); });
+    } else {
+      switch (path_) {
+        case AssignPath::SimtF64: break;
+        case AssignPath::SimtF32:
+          blocks = with_device_type(dtype_, [&](auto tag) -> std::int64_t {
+            using T = decltype(tag);
+            if constexpr (std::is_same_v<T, double>) return 0;
+            else return launch_simt<T, float>(ops, out);
+          });
+          break;
+        case AssignPath::FastHalf: blocks = launch_mma<gpu::half, 1, MmaRole::Plain>(ops, out, {}); break;
+        case AssignPath::FastBf16: blocks = launch_mma<gpu::bfloat16, 1, MmaRole::Plain>(ops, out, {}); break;
+        case AssignPath::FastTf32: blocks = launch_mma<float, 1, MmaRole::Plain>(ops, out, {}); break;
+        case AssignPath::ScreenHalf: return screen_and_rescore<gpu::half, 2>(ops, out);
+        case AssignPath::ScreenBf16: return screen_and_rescore<gpu::bfloat16, 3>(ops, out);
+        case AssignPath::ScreenTf32: return screen_and_rescore<float, 0>(ops, out);
+      }
     }
     timer_.mark("assign kernel");
     if (out.mode == kernels::AssignMode::LabelsOnly) return 0;
@@ -781,6 +946,12 @@ class CudaProblem final : public Problem {
   MemoryBudget budget_;
   AssignPath path_ = AssignPath::SimtF32;
   ValueCheck check_;
+  double data_largest_ = 0;    ///< max |x_if| (scan_values)
+  double centroid_bound_ = 0;  ///< an upper bound on max |c_jf| of the current centroids
+  ScoreScale scale_;           ///< score unit and operand exponents (operands.cuh)
+  bool screen_force_ = false;  ///< FKM_CUDA_SCREEN=pairs or rescore: proof 1 proves nothing
+  bool pairs_force_ = false;   ///< FKM_CUDA_SCREEN=rescore: proof 2 proves nothing
+  DeviceBuffer<std::int32_t> near_rows_, open_rows_, list_counts_;  ///< Screen paths: the lists and their lengths
 
   const void* x_ = nullptr;
   DeviceBuffer<unsigned char> x_owned_;

@@ -46,16 +46,21 @@ __global__ void row_stats(const T* x, std::int64_t n, std::int64_t d, std::int64
 }
 
 /// First non-finite data element (as i * d + f) and first bad weight row, by atomic minimum
-/// (order independent), and the number of positive finite weights.
+/// (order independent), the number of positive finite weights, and the largest finite |x_if|
+/// as fp64 bits (atomic maximum: non-negative doubles order as their bits).
 template <class T>
 __global__ void check_values(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, const double* w,
                              unsigned long long* first_bad_data, unsigned long long* first_bad_weight,
-                             unsigned long long* positive) {
+                             unsigned long long* positive, unsigned long long* largest) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  double big = 0;
   for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n * d; e += stride) {
     const std::int64_t i = e / d, f = e % d;
-    if (!isfinite(to_double(x[i * ld + f]))) atomicMin(first_bad_data, (unsigned long long)e);
+    const double v = to_double(x[i * ld + f]);
+    if (!isfinite(v)) atomicMin(first_bad_data, (unsigned long long)e);
+    else big = fabs(v) > big ? fabs(v) : big;
   }
+  if (big > 0) atomicMax(largest, (unsigned long long)__double_as_longlong(big));
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const double wi = w ? w[i] : 1.0;
     if (!(wi >= 0 && isfinite(wi))) atomicMin(first_bad_weight, (unsigned long long)i);
@@ -120,64 +125,6 @@ __global__ void sum_rows(const double* in, std::int64_t blocks, std::int64_t d, 
   double s = 0;
   for (std::int64_t b = 0; b < blocks; ++b) s += in[b * d + f];
   out[f] = s;
-}
-
-/// Centroid operands for FlashAssign, one block per (padded) centroid row j:
-///   terms [nsplit][kpad][dpad] of type Op: c = sum of the terms (each the rounding of what the
-///   previous ones left), scaled by 2^-e_j (fp16 only: keeps the terms in fp16 range);
-///   bias_j = ||c_j||^2 (L2) else 0, +inf for padding rows; mul_j = -2 (L2) or -1, times 2^e_j.
-template <class Op, class Acc>
-__global__ void prepare_operands(const double* c, std::int64_t k, std::int64_t d, std::int64_t kpad, std::int64_t dpad,
-                                 int nsplit, bool l2, bool scaled, bool tf32, Op* terms, Acc* bias, Acc* mul) {
-  __shared__ double scratch[1024 / kWarpSize];
-  __shared__ double shared_norm, shared_scale;
-  const std::int64_t j = blockIdx.x;
-  const bool real = j < k;
-  double s2 = 0, amax = 0;
-  if (real)
-    for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) {
-      const double v = c[j * d + f];
-      s2 += v * v;
-      amax = fabs(v) > amax ? fabs(v) : amax;
-    }
-  const double norm2 = kernels::block_sum(s2, scratch);
-  // block max, via the same fixed pattern
-  double m = amax;
-  for (int o = kWarpSize / 2; o > 0; o /= 2) m = fmax(m, kernels::shuffle_xor(m, o));
-  __syncthreads();
-  if (kernels::lane_id() == 0) scratch[kernels::warp_id()] = m;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double mm = 0;
-    for (int w = 0; w < int(blockDim.x) / kWarpSize; ++w) mm = fmax(mm, scratch[w]);
-    shared_norm = norm2;
-    int e = 0;
-    if (scaled && mm > 0) e = int(ceil(log2(mm))) - 14;  // largest scaled value in (2^13, 2^14]
-    shared_scale = scaled ? ldexp(1.0, e) : 1.0;
-  }
-  __syncthreads();
-  const double scale = shared_scale;
-  for (std::int64_t f = threadIdx.x; f < dpad; f += blockDim.x) {
-    double rest = (real && f < d) ? c[j * d + f] / scale : 0.0;
-    for (int q = 0; q < nsplit; ++q) {
-      Op term;
-      double back;
-      if constexpr (sizeof(Op) == 2) {
-        term = gpu::from_double<Op>(rest);
-        back = double(gpu::to_float(term));
-      } else {
-        term = Op(rest);
-        if (tf32) term = Op(gpu::round_to_tf32(float(rest)));
-        back = double(term);
-      }
-      terms[(std::int64_t(q) * kpad + j) * dpad + f] = term;
-      rest -= back;
-    }
-  }
-  if (threadIdx.x == 0) {
-    bias[j] = real ? Acc(l2 ? shared_norm : 0.0) : Acc(__builtin_inf());
-    mul[j] = real ? Acc((l2 ? -2.0 : -1.0) * scale) : Acc(0);
-  }
 }
 
 /// Histogram of the labels below k (integer atomics: order independent). With k <= kSmemBins

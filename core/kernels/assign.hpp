@@ -11,6 +11,7 @@
 // 256 threads as 16 x 16, each [TM = 4 rows] x [TN = 4 columns, strided by 16].
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #include "tile.hpp"
 
@@ -43,30 +44,79 @@ struct AssignOutput {
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-/// The fp64 distance of a row (`x`, d values, in shared or global memory) to centroid j of
+/// A row's exact (fp64) facts against centroid j: the distance, and for the screen
+/// (core/kernels/screen.hpp) |x|^2, the raw dot product, sum_f |x_f c_f| and |x~ - x|^2 (x~:
+/// the row as the fast arithmetic reads it).
+struct RowExact {
+  double dist = 0, xx = 0, dot = 0, mag = 0, dx2 = 0;
+};
+
+/// The fast arithmetic reads the stored values unchanged (fp16/bf16 on tensor cores).
+struct ReadsExact {
+  template <class T>
+  FKM_DEVICE FKM_FORCEINLINE T operator()(T v) const { return v; }
+};
+
+/// The fp64 facts of a row (`x`, d values, in shared or global memory) against centroid j of
 /// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
 /// the fast arithmetic, distances and inertia are exact, as the reference computes them.
-template <int Width, class T>
-FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j,
-                                                 int part) {
+/// Extras = false computes the distance alone; `fast` maps a stored value to the one the fast
+/// arithmetic multiplies (for dx2).
+template <int Width, bool Extras, class T, class Fast = ReadsExact>
+FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j, int part,
+                                              Fast fast = {}) {
+  constexpr bool kRounds = Extras && !std::is_same_v<Fast, ReadsExact>;
   const double* c = o.centroids + std::int64_t(j) * o.d;
+  RowExact r;
   double s = 0;
   if (o.metric == MetricCode::L2) {
 #pragma unroll 8
     for (std::int64_t f = part; f < o.d; f += Width) {
-      const double v = widen_to_double(x[f]) - c[f];
+      const double xv = widen_to_double(x[f]), v = xv - c[f];
       s += v * v;
+      if constexpr (Extras) r.xx += xv * xv;
+      if constexpr (kRounds) {
+        const double e = xv - widen_to_double(fast(x[f]));
+        r.dx2 += e * e;
+      }
     }
   } else {
 #pragma unroll 8
-    for (std::int64_t f = part; f < o.d; f += Width) s += widen_to_double(x[f]) * c[f];
+    for (std::int64_t f = part; f < o.d; f += Width) {
+      const double xv = widen_to_double(x[f]), p = xv * c[f];
+      s += p;
+      if constexpr (Extras) {
+        r.xx += xv * xv;
+        r.mag += fabs(p);
+      }
+      if constexpr (kRounds) {
+        const double e = xv - widen_to_double(fast(x[f]));
+        r.dx2 += e * e;
+      }
+    }
   }
-  for (int m = Width / 2; m > 0; m /= 2) s += shuffle_xor(s, m);
+  for (int m = Width / 2; m > 0; m /= 2) {
+    s += shuffle_xor(s, m);
+    if constexpr (Extras) {
+      r.xx += shuffle_xor(r.xx, m);
+      r.mag += shuffle_xor(r.mag, m);
+    }
+    if constexpr (kRounds) r.dx2 += shuffle_xor(r.dx2, m);
+  }
+  r.dot = s;
   switch (o.metric) {
-    case MetricCode::L2: return s;
-    case MetricCode::Cosine: return 1.0 - s * o.row_scale[i];
-    default: return -s;
+    case MetricCode::L2: r.dist = s; break;
+    case MetricCode::Cosine: r.dist = 1.0 - s * o.row_scale[i]; break;
+    default: r.dist = -s;
   }
+  return r;
+}
+
+/// The fp64 distance of a row to centroid j (exact_row without the extras).
+template <int Width, class T>
+FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j,
+                                                 int part) {
+  return exact_row<Width, false>(o, x, i, j, part).dist;
 }
 
 /// Writes row i's result; returns its contribution w_i * dist_i to the block's partial sum.
@@ -90,6 +140,8 @@ FKM_DEVICE FKM_FORCEINLINE double finish_row(const AssignOutput& o, std::int64_t
 
 /// Points and centroids as one assign launch sees them. Acc: the arithmetic type (float or
 /// double); centroids, bias and mul are already in it. c is [k rows x ldc], zero padded.
+/// With `rows`, the launch runs only the *row_count rows listed there (the re-score of the
+/// screen, core/kernels/screen.hpp), in list order.
 template <class T, class Acc>
 struct SimtAssignArgs {
   const T* x;
@@ -98,6 +150,8 @@ struct SimtAssignArgs {
   std::int64_t k, ldc;
   const Acc* bias;  ///< k values
   const Acc* mul;   ///< k values
+  const std::int32_t* rows = nullptr;       ///< null: rows 0..n
+  const std::int32_t* row_count = nullptr;  ///< with rows: how many are listed (device)
 };
 
 template <class T>
@@ -107,6 +161,13 @@ template <class T, class Acc>
 FKM_DEVICE FKM_FORCEINLINE Acc load_as(const T* p) {
   if constexpr (sizeof(T) == 2) return Acc(widen_to_float(*p));
   else return Acc(*p);
+}
+
+/// The row at position `pos` of a launch's rows (the list `rows`, or 0..limit when it is null),
+/// or -1 past the end.
+FKM_DEVICE FKM_FORCEINLINE std::int64_t tile_row(const std::int32_t* rows, std::int64_t limit, std::int64_t pos) {
+  if (pos >= limit) return -1;
+  return rows ? std::int64_t(rows[pos]) : pos;
 }
 
 inline constexpr int kSimtBM = 64, kSimtBN = 64, kSimtBK = 16, kSimtTM = 4, kSimtTN = 4;
@@ -119,9 +180,17 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
   __shared__ Acc xs[BK][BM + 1];
   __shared__ Acc cs[BK][BN + 1];
   __shared__ double scratch[kSimtThreads / kWarpSize];
+  __shared__ std::int64_t row_of[BM];
 
   const int tid = int(threadIdx.x), tx = tid % GX, ty = tid / GX;
+  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data or of the list, whose
+  // length only the device knows: the launch covers n rows and the blocks past the list's end
+  // return at once (a loop over tiles would double the registers).
+  const std::int64_t limit = a.rows ? std::int64_t(*a.row_count) : a.n;
   const std::int64_t i0 = std::int64_t(blockIdx.x) * BM;
+  if (i0 >= limit) return;  // uniform over the block, before any barrier
+  for (int r = tid; r < BM; r += kSimtThreads) row_of[r] = tile_row(a.rows, limit, i0 + r);
+  __syncthreads();
 
   Acc best[TM];
   std::int32_t best_j[TM];
@@ -137,8 +206,8 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
     for (std::int64_t k0 = 0; k0 < a.d; k0 += BK) {
       for (int e = tid; e < BM * BK; e += kSimtThreads) {
         const int r = e / BK, kk = e % BK;
-        const std::int64_t i = i0 + r, f = k0 + kk;
-        xs[kk][r] = (i < a.n && f < a.d) ? load_as<T, Acc>(a.x + i * a.ld + f) : Acc(0);
+        const std::int64_t i = row_of[r], f = k0 + kk;
+        xs[kk][r] = (i >= 0 && f < a.d) ? load_as<T, Acc>(a.x + i * a.ld + f) : Acc(0);
       }
       for (int e = tid; e < BN * BK; e += kSimtThreads) {
         const int r = e / BK, kk = e % BK;
@@ -174,12 +243,12 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
   double partial = 0;
   for (int m = 0; m < TM; ++m) {
     const ArgMin<Acc> r = group_argmin<GX>(ArgMin<Acc>{best[m], best_j[m]});
-    const std::int64_t i = i0 + ty * TM + m;
-    // Every lane of the warp takes part in the distance's shuffles, also for rows past the end
-    // (clamped to the last row; their result is dropped).
-    const std::int64_t ic = i < a.n ? i : a.n - 1;
+    const std::int64_t i = row_of[ty * TM + m];
+    // Every lane of the warp takes part in the distance's shuffles, also for slots past the
+    // end (they read row 0; their result is dropped).
+    const std::int64_t ic = i >= 0 ? i : 0;
     const double dist = out.mode == AssignMode::LabelsOnly ? 0.0 : exact_distance<GX>(out, a.x + ic * a.ld, ic, r.index, tx);
-    if (tx == 0 && i < a.n) partial += finish_row(out, i, dist, r.index);
+    if (tx == 0 && i >= 0) partial += finish_row(out, i, dist, r.index);
   }
   const double total = block_sum(partial, scratch);
   if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;

@@ -68,6 +68,23 @@ FKM_DEVICE FKM_FORCEINLINE T block_sum(T v, T* scratch) {
   return total;
 }
 
+/// Maximum of v over the block (blockDim.x threads, a multiple of the warp width), returned to
+/// every thread. `scratch` holds one T per warp.
+template <class T>
+FKM_DEVICE FKM_FORCEINLINE T block_max(T v, T* scratch) {
+  for (int m = kWarpSize / 2; m > 0; m /= 2) {
+    const T o = shuffle_xor(v, m);
+    v = o > v ? o : v;
+  }
+  const int warps = int(blockDim.x) / kWarpSize;
+  __syncthreads();
+  if (lane_id() == 0) scratch[warp_id()] = v;
+  __syncthreads();
+  T r = scratch[0];
+  for (int w = 1; w < warps; ++w) r = scratch[w] > r ? scratch[w] : r;
+  return r;
+}
+
 // ---- global -> shared copies ------------------------------------------------------------------
 
 /// True where 16-byte asynchronous copies exist (NVIDIA sm_80 and newer).
