@@ -217,7 +217,7 @@ struct FlashAssign {
             for (int a = 0; a < RM; ++a) xv[a] = xs(f * (BM + 1) + r0 + a);
             for (int b = 0; b < RK; ++b) cv[b] = cs(f * (BK + 1) + column(g, b));
             for (int a = 0; a < RM; ++a)
-              for (int b = 0; b < RK; ++b) acc[a][b] += xv[a] * cv[b];
+              for (int b = 0; b < RK; ++b) acc[a][b] = multiply_add(xv[a], cv[b], acc[a][b]);
           }
           for (int a = 0; a < RM; ++a)
             for (int b = 0; b < RK; ++b) dots((r0 + a) * BK + column(g, b)) = acc[a][b];

@@ -1,0 +1,147 @@
+#!/bin/bash
+# One device round for the Kokkos backend on Kokkos-Cuda (issue 7): build fkm with the CUDA and
+# Kokkos backends against a Kokkos 4 built with its CUDA backend for Hopper, run the behaviour
+# suite and the Kokkos tests with the Kokkos backend on the GPU, then time the perf suite's
+# n1m_k1024 and n8m_k1024 (fp16, D = 128) with the Kokkos backend beside the CUDA backend.
+#   OUT=... BUDGET_S=... FKM_DEVSYNC=... perf/device/kokkos-cuda.sh [steps...]
+# steps: build test perf (default: all, in that order).
+# Inputs (git-ignored, carried in $FKM_DEVSYNC):
+#   deps/prefix                      Catch2, CLI11, nlohmann_json (perf/make_device_deps.sh)
+#   kokkos-cuda-extra/kokkos-4.6.01-cuda-hopper   Kokkos 4.6.01 installed with Kokkos_ENABLE_CUDA,
+#       Kokkos_ARCH_HOPPER90, Kokkos_ENABLE_COMPILE_AS_CMAKE_LANGUAGE (built with nvcc 13.0 on the
+#       development machine; docs/backends.md has the recipe)
+#   kokkos-cuda-extra/kokkos-4.6.01-cuda13-src.tar.gz   the same source (with the CUDA 13 patch,
+#       kokkos-4.6.01-cuda13.patch beside it): built here (-j16) only if the carried install
+#       cannot be used (KOKKOS_FROM_SOURCE=1 forces it).
+# Everything runs under one deadline (BUDGET_S, default 570 s); each step gets at most what is left.
+# Writes to $OUT: summary.txt build.log tests.log perf.log bench.jsonl ratio.txt ratio.json rates.json
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${OUT:-/tmp/kokkos-cuda-out}
+DEVSYNC=${FKM_DEVSYNC:-$SRC/.devsync}
+BUILD=${BUILD:-/tmp/kokkos-cuda-build}
+DEPS=$DEVSYNC/deps/prefix
+EXTRA=$DEVSYNC/kokkos-cuda-extra
+KOKKOS=$EXTRA/kokkos-4.6.01-cuda-hopper
+NVCC=/usr/local/cuda/bin/nvcc
+mkdir -p "$OUT"
+START=$(date +%s)
+BUDGET=${BUDGET_S:-570}
+steps=" ${*:-build test perf} "
+status=0
+
+log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+left() { echo $((START + BUDGET - $(date +%s))); }
+limit() {
+  local l
+  l=$(left)
+  [ "$1" -lt "$l" ] && l=$1
+  [ "$l" -lt 1 ] && l=1
+  echo "$l"
+}
+has() { [[ "$steps" == *" $1 "* ]]; }
+# run NAME LOGFILE WANT CMD...: CMD under a timeout, output appended to LOGFILE, rc logged
+run() {
+  local name=$1 file=$2 want=$3
+  shift 3
+  echo "##### $name: $*" >> "$file"
+  timeout "$(limit "$want")" "$@" >> "$file" 2>&1
+  local rc=$?
+  log "$name rc=$rc$([ $rc -eq 124 ] && echo ' (timed out)')"
+  return $rc
+}
+
+build_kokkos_from_source() {
+  local ksrc=/tmp/kokkos-cuda-kokkos-src kbuild=/tmp/kokkos-cuda-kokkos-build
+  rm -rf "$ksrc" "$kbuild" && mkdir -p "$ksrc"
+  tar -C "$ksrc" -xzf "$EXTRA/kokkos-4.6.01-cuda13-src.tar.gz" || return 1
+  KOKKOS=/tmp/kokkos-cuda-kokkos-install
+  run "kokkos configure (from source)" "$OUT/build.log" 90 cmake -S "$ksrc/kokkos" -B "$kbuild" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$KOKKOS" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CUDA_COMPILER="$NVCC" \
+    -DKokkos_ENABLE_CUDA=ON -DKokkos_ENABLE_SERIAL=ON -DKokkos_ARCH_HOPPER90=ON \
+    -DKokkos_ENABLE_COMPILE_AS_CMAKE_LANGUAGE=ON -DKokkos_ENABLE_TESTS=OFF -DKokkos_ENABLE_EXAMPLES=OFF \
+    -DCMAKE_CXX_STANDARD=17 -DBUILD_SHARED_LIBS=OFF || return 1
+  run "kokkos build+install (from source)" "$OUT/build.log" 240 cmake --build "$kbuild" --target install -j16 || return 1
+}
+
+configure_fkm() {
+  rm -rf "$BUILD"
+  run "configure fkm (cuda + kokkos, Kokkos at $KOKKOS)" "$OUT/build.log" 120 cmake -S "$SRC" -B "$BUILD" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON -DFKM_ENABLE_KOKKOS=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
+    -DCMAKE_CUDA_COMPILER="$NVCC" -DFKM_BUILD_TESTS=ON -DFKM_BUILD_APPS=ON \
+    -DCMAKE_PREFIX_PATH="$DEPS;$KOKKOS" -DKokkos_ROOT="$KOKKOS"
+}
+
+TARGETS="fkm_tests fkm_kokkos_tests fkm_thread_tests fkm_bench fkm_cli"
+if has build; then
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee -a "$OUT/summary.txt"
+  log "source $(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo '?'), budget ${BUDGET}s"
+  if [ "${KOKKOS_FROM_SOURCE:-0}" = 1 ] || [ ! -f "$KOKKOS/lib/cmake/Kokkos/KokkosConfig.cmake" ]; then
+    log "Kokkos from source (carried install absent or KOKKOS_FROM_SOURCE=1)"
+    build_kokkos_from_source || { tail -40 "$OUT/build.log"; exit 1; }
+  fi
+  if ! configure_fkm; then
+    log "configure failed with $KOKKOS: building Kokkos here from the carried source"
+    build_kokkos_from_source && configure_fkm || { tail -40 "$OUT/build.log"; exit 1; }
+  fi
+  if ! run "build ($TARGETS)" "$OUT/build.log" 420 ninja -C "$BUILD" -j"${JOBS:-16}" $TARGETS; then
+    if grep -qE "libkokkos|GLIBCXX|undefined reference.*Kokkos" "$OUT/build.log" && [ "$KOKKOS" = "$EXTRA/kokkos-4.6.01-cuda-hopper" ]; then
+      log "link against the carried Kokkos failed: building Kokkos here from the carried source"
+      build_kokkos_from_source && configure_fkm &&
+        run "build again ($TARGETS)" "$OUT/build.log" 420 ninja -C "$BUILD" -j"${JOBS:-16}" $TARGETS || { tail -40 "$OUT/build.log"; exit 1; }
+    else
+      grep -E "error|Error" "$OUT/build.log" | head -30 | tee -a "$OUT/summary.txt"
+      exit 1
+    fi
+  fi
+fi
+
+if has test; then
+  T="$OUT/tests.log"
+  run "fkm info" "$T" 30 "$BUILD/apps/fkm/fkm" info
+  grep -iE "kokkos|cuda" "$T" | head -8 | tee -a "$OUT/summary.txt"
+  # The Kokkos-specific checks (every dtype, metric, strided rows, K = 1, K = N, determinism...)
+  run "fkm_kokkos_tests (Kokkos vs reference, on Kokkos-Cuda)" "$T" 200 "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" || status=1
+  grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
+  # The shared behaviour suite with the Kokkos backend only (the reference is always the oracle)
+  FKM_TEST_BACKENDS=kokkos run "fkm_tests (behaviour suite, FKM_TEST_BACKENDS=kokkos)" "$T" 300 "$BUILD/tests/fkm_tests" || status=1
+  grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
+  FKM_TEST_BACKENDS=kokkos run "fkm_thread_tests (concurrency, kokkos)" "$T" 90 "$BUILD/tests/fkm_thread_tests" || status=1
+  grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
+  grep -E "FAILED|failed|REQUIRE|CHECK\(" "$T" | head -30 >> "$OUT/summary.txt"
+fi
+
+if has perf; then
+  P="$OUT/perf.log"
+  export PYTHONPATH="$DEVSYNC/peers${PYTHONPATH:+:$PYTHONPATH}"
+  timeout "$(limit 90)" python3 "$SRC/perf/gpu_rates.py" > "$OUT/rates.json" 2>> "$P"
+  if [ -s "$OUT/rates.json" ]; then
+    F16=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['f16_tflops'])")
+    F32=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['f32_tflops'])")
+    BW=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['copy_gbps'])")
+    log "rates (measured): fp16 tensor $F16 TFLOP/s, fp32 $F32 TFLOP/s, copy $BW GB/s"
+  else  # nominal H200 SXM figures, said so in the summary
+    F16=989 F32=67 BW=4800
+    echo '{"f16_tflops": 989, "f32_tflops": 67, "copy_gbps": 4800, "source": "nominal H200 SXM datasheet (torch not available)"}' > "$OUT/rates.json"
+    log "rates: torch unavailable, nominal H200 SXM datasheet figures: fp16 tensor $F16, fp32 $F32 TFLOP/s, $BW GB/s"
+  fi
+  : > "$OUT/bench.jsonl"
+  # name N: the perf suite's configs (perf/peers.py): D = 128, K = 1024, fp16 data on the device.
+  # The CUDA backend's floor uses the fp16 tensor rate; the Kokkos kernel is fp32 SIMT (FMA):
+  # its floor uses the fp32 rate. Both: N*D*2 bytes / bandwidth as the memory floor.
+  for cfg in "n1m_k1024 1048576" "n8m_k1024 8388608"; do
+    set -- $cfg
+    for be in cuda kokkos; do
+      rate=$F16
+      [ "$be" = kokkos ] && rate=$F32
+      run "bench $1 $be" "$P" 150 "$BUILD/perf/fkm_bench" --backend $be --name "$1" --n "$2" --d 128 --k 1024 \
+        --dtype f16 --iters 10 --warmup 3 --matrix-tflops "$rate" --hbm-gbps "$BW" || status=1
+      grep '^{' "$P" | tail -1 >> "$OUT/bench.jsonl"
+    done
+  done
+  sort -u "$OUT/bench.jsonl" -o "$OUT/bench.jsonl"
+  python3 "$SRC/perf/backend_ratio.py" "$OUT/bench.jsonl" --json "$OUT/ratio.json" | tee "$OUT/ratio.txt" | tee -a "$OUT/summary.txt"
+fi
+
+log "done in $(( $(date +%s) - START ))s, status $status"
+exit $status
