@@ -7,12 +7,16 @@
 # steps: build test perf (default: all, in that order).
 # Inputs (git-ignored, carried in $FKM_DEVSYNC):
 #   deps/prefix                      Catch2, CLI11, nlohmann_json (perf/make_device_deps.sh)
-#   kokkos-cuda-extra/kokkos-4.6.01-cuda-hopper   Kokkos 4.6.01 installed with Kokkos_ENABLE_CUDA,
-#       Kokkos_ARCH_HOPPER90, Kokkos_ENABLE_COMPILE_AS_CMAKE_LANGUAGE (built with nvcc 13.0 on the
-#       development machine; docs/backends.md has the recipe)
-#   kokkos-cuda-extra/kokkos-4.6.01-cuda13-src.tar.gz   the same source (with the CUDA 13 patch,
-#       kokkos-4.6.01-cuda13.patch beside it): built here (-j16) only if the carried install
-#       cannot be used (KOKKOS_FROM_SOURCE=1 forces it).
+#   kokkos-cuda-extra/kokkos-4.6.01-cuda-hopper.tar.xz   Kokkos 4.6.01 (cmake/kokkos-4.6.01-cuda13.patch
+#       applied) installed with Kokkos_ENABLE_CUDA, Kokkos_ARCH_HOPPER90,
+#       Kokkos_ENABLE_COMPILE_AS_CMAKE_LANGUAGE (built with nvcc 13.0 on the development machine;
+#       docs/backends.md has the recipe); relocatable, unpacked to /tmp
+#   kokkos-cuda-extra/kokkos-4.6.01-cuda13-src.tar.gz   the same patched source: built here (-j16)
+#       only if the carried install cannot be used (KOKKOS_FROM_SOURCE=1 forces it)
+#   kokkos-cuda-extra/prebuilt.tar.xz   optional: the test and bench executables built on the
+#       development machine (nvcc 13.0, sm_90a) from this very tree. Used, to save device time,
+#       only when its SOURCE_HASH equals the hash of this tree's sources and they start here;
+#       otherwise (or with PREBUILT=0) everything is built here.
 # Everything runs under one deadline (BUDGET_S, default 570 s); each step gets at most what is left.
 # Writes to $OUT: summary.txt build.log tests.log perf.log bench.jsonl ratio.txt ratio.json rates.json
 set -u
@@ -22,7 +26,7 @@ DEVSYNC=${FKM_DEVSYNC:-$SRC/.devsync}
 BUILD=${BUILD:-/tmp/kokkos-cuda-build}
 DEPS=$DEVSYNC/deps/prefix
 EXTRA=$DEVSYNC/kokkos-cuda-extra
-KOKKOS=$EXTRA/kokkos-4.6.01-cuda-hopper
+KOKKOS=/tmp/kokkos-cuda-kokkos-carried
 NVCC=/usr/local/cuda/bin/nvcc
 mkdir -p "$OUT"
 START=$(date +%s)
@@ -72,10 +76,34 @@ configure_fkm() {
     -DCMAKE_PREFIX_PATH="$DEPS;$KOKKOS" -DKokkos_ROOT="$KOKKOS"
 }
 
+# The hash of what the executables are built from (perf/device/source_hash.sh; also run when
+# prebuilt.tar.xz is made).
+HASH=$(bash "$SRC/perf/device/source_hash.sh" "$SRC")
 TARGETS="fkm_tests fkm_kokkos_tests fkm_thread_tests fkm_bench fkm_cli"
+BINS="tests/fkm_tests backends/kokkos/tests/fkm_kokkos_tests tests/fkm_thread_tests perf/fkm_bench apps/fkm/fkm"
+use_prebuilt() {
+  [ "${PREBUILT:-1}" = 1 ] && [ -f "$EXTRA/prebuilt.tar.xz" ] || return 1
+  rm -rf "$BUILD" && mkdir -p "$BUILD" && tar -C "$BUILD" -xJf "$EXTRA/prebuilt.tar.xz" || return 1
+  local want
+  want=$(cat "$BUILD/SOURCE_HASH" 2>/dev/null)
+  if [ "$want" != "$HASH" ]; then
+    log "prebuilt executables are of sources $want, this tree is $HASH: building here"
+    return 1
+  fi
+  for b in $BINS; do [ -x "$BUILD/$b" ] || return 1; done
+  if ! timeout 60 "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" --list-tests > /dev/null 2>> "$OUT/build.log"; then
+    log "prebuilt executables do not start here: building here"
+    return 1
+  fi
+  log "prebuilt executables (sources $HASH, $(cat "$BUILD/BUILT_WITH" 2>/dev/null)) start here: using them"
+}
+
 if has build; then
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee -a "$OUT/summary.txt"
-  log "source $(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo '?'), budget ${BUDGET}s"
+  log "sources $HASH, budget ${BUDGET}s"
+fi
+if has build && ! use_prebuilt; then
+  rm -rf "$KOKKOS" && mkdir -p "$KOKKOS" && tar -C "$KOKKOS" -xJf "$EXTRA/kokkos-4.6.01-cuda-hopper.tar.xz" 2>> "$OUT/build.log"
   if [ "${KOKKOS_FROM_SOURCE:-0}" = 1 ] || [ ! -f "$KOKKOS/lib/cmake/Kokkos/KokkosConfig.cmake" ]; then
     log "Kokkos from source (carried install absent or KOKKOS_FROM_SOURCE=1)"
     build_kokkos_from_source || { tail -40 "$OUT/build.log"; exit 1; }
@@ -85,7 +113,7 @@ if has build; then
     build_kokkos_from_source && configure_fkm || { tail -40 "$OUT/build.log"; exit 1; }
   fi
   if ! run "build ($TARGETS)" "$OUT/build.log" 420 ninja -C "$BUILD" -j"${JOBS:-16}" $TARGETS; then
-    if grep -qE "libkokkos|GLIBCXX|undefined reference.*Kokkos" "$OUT/build.log" && [ "$KOKKOS" = "$EXTRA/kokkos-4.6.01-cuda-hopper" ]; then
+    if grep -qE "libkokkos|GLIBCXX|undefined reference.*Kokkos" "$OUT/build.log" && [ "$KOKKOS" = /tmp/kokkos-cuda-kokkos-carried ]; then
       log "link against the carried Kokkos failed: building Kokkos here from the carried source"
       build_kokkos_from_source && configure_fkm &&
         run "build again ($TARGETS)" "$OUT/build.log" 420 ninja -C "$BUILD" -j"${JOBS:-16}" $TARGETS || { tail -40 "$OUT/build.log"; exit 1; }
@@ -99,7 +127,7 @@ fi
 if has test; then
   T="$OUT/tests.log"
   run "fkm info" "$T" 30 "$BUILD/apps/fkm/fkm" info
-  grep -iE "kokkos|cuda" "$T" | head -8 | tee -a "$OUT/summary.txt"
+  grep -iE "kokkos|cuda" "$T" | grep -v '^#####' | head -8 | tee -a "$OUT/summary.txt"
   # The Kokkos-specific checks (every dtype, metric, strided rows, K = 1, K = N, determinism...)
   run "fkm_kokkos_tests (Kokkos vs reference, on Kokkos-Cuda)" "$T" 200 "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" || status=1
   grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
