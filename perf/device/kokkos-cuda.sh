@@ -2,7 +2,8 @@
 # One device round for the Kokkos backend on Kokkos-Cuda (issue 7): build fkm with the CUDA and
 # Kokkos backends against a Kokkos 4 built with its CUDA backend for Hopper, run the behaviour
 # suite and the Kokkos tests with the Kokkos backend on the GPU, then time the perf suite's
-# n1m_k1024 and n8m_k1024 (fp16, D = 128) with the Kokkos backend beside the CUDA backend.
+# n1m_k1024 and n8m_k1024 (fp16, D = 128) with the Kokkos backend (both of its GPU assignment
+# schedules) beside the CUDA backend.
 #   OUT=... BUDGET_S=... FKM_DEVSYNC=... perf/device/kokkos-cuda.sh [steps...]
 # steps: build test perf (default: all, in that order).
 # Inputs (git-ignored, carried in $FKM_DEVSYNC):
@@ -157,13 +158,16 @@ if has perf; then
   # name N: the perf suite's configs (perf/peers.py): D = 128, K = 1024, fp16 data on the device.
   # The CUDA backend's floor uses the fp16 tensor rate; the Kokkos kernel is fp32 SIMT (FMA):
   # its floor uses the fp32 rate. Both: N*D*2 bytes / bandwidth as the memory floor.
+  # kokkos/scratch: the Kokkos backend with its other GPU schedule (FKM_KOKKOS_ASSIGN=scratch).
   for cfg in "n1m_k1024 1048576" "n8m_k1024 8388608"; do
     set -- $cfg
-    for be in cuda kokkos; do
-      rate=$F16
-      [ "$be" = kokkos ] && rate=$F32
-      run "bench $1 $be" "$P" 150 "$BUILD/perf/fkm_bench" --backend $be --name "$1" --n "$2" --d 128 --k 1024 \
-        --dtype f16 --iters 10 --warmup 3 --matrix-tflops "$rate" --hbm-gbps "$BW" || status=1
+    for be in cuda kokkos kokkos/scratch; do
+      rate=$F16 name=$1 schedule=
+      [ "$be" != cuda ] && rate=$F32
+      [ "$be" = kokkos/scratch ] && name="$1/scratch" schedule=scratch
+      FKM_KOKKOS_ASSIGN=$schedule run "bench $name ${be%%/*}" "$P" 150 "$BUILD/perf/fkm_bench" --backend "${be%%/*}" \
+        --name "$name" --n "$2" --d 128 --k 1024 --dtype f16 --iters 10 --warmup 3 --matrix-tflops "$rate" \
+        --hbm-gbps "$BW" || status=1
       grep '^{' "$P" | tail -1 >> "$OUT/bench.jsonl"
     done
   done

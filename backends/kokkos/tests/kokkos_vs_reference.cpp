@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <vector>
@@ -687,4 +688,33 @@ TEST_CASE("kokkos device views: viewed in place, the bits of host views; bad dev
   bad.weights.device = device;
   require_error(fkm::ErrorCode::InvalidData, "weights is not device memory", [&] { for_device.bind(bad); });
 #endif
+}
+
+TEST_CASE("kokkos GPU assignment schedules (registers, scratch) give the same bits", "[kokkos][device]") {
+  if (fkm::select_backend(BackendKind::Kokkos).accepts(fkm::MemorySpace::Host) &&
+      !fkm::select_backend(BackendKind::Kokkos).accepts(fkm::MemorySpace::Device))
+    return;  // host execution spaces have one schedule
+  struct Shape {
+    std::int64_t n, d, k;
+  };
+  const Shape shapes[] = {{597, 43, 37}, {131, 7, 1}, {65, 5, 65}, {1029, 130, 300}, {300, 1, 9}};
+  for (const Shape& s : shapes)
+    for (DType t : kDtypes)
+      for (Metric m : kMetrics) {
+        CAPTURE(s.n, s.d, s.k, fkm::to_string(t), fkm::to_string(m));
+        const Data x = make_data(s.n, s.d, s.k, 3 + s.n);
+        auto kk = bind(BackendKind::Kokkos, x.view(t), m);
+        const auto c0 = pick_centroids(x, s.k);
+        kk->set_centroids(c0.data(), s.k);
+        ::unsetenv("FKM_KOKKOS_ASSIGN");
+        const double registers = kk->assign();
+        const auto labels = labels_of<std::int32_t>(*kk);
+        const auto dist = distances_of(*kk);
+        ::setenv("FKM_KOKKOS_ASSIGN", "scratch", 1);
+        const double scratch = kk->assign();
+        ::unsetenv("FKM_KOKKOS_ASSIGN");
+        REQUIRE(labels_of<std::int32_t>(*kk) == labels);
+        REQUIRE(distances_of(*kk) == dist);
+        REQUIRE(scratch == registers);
+      }
 }
