@@ -35,7 +35,7 @@ BUDGET=${BUDGET_S:-570}
 steps=" ${*:-build test perf} "
 status=0
 
-log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+log() { echo "== [$(( $(date +%s) - START ))s] $*" | tee -a "$OUT/summary.txt"; }
 left() { echo $((START + BUDGET - $(date +%s))); }
 limit() {
   local l
@@ -45,6 +45,16 @@ limit() {
   echo "$l"
 }
 has() { [[ "$steps" == *" $1 "* ]]; }
+# Seconds kept for the perf step while the tests run (a short budget still times the configs).
+RESERVE=0
+[[ "$steps" == *" perf "* ]] && [ "$BUDGET" -lt 200 ] && RESERVE=${PERF_RESERVE:-25}
+# test_limit WANT: like limit, less the perf reserve (>= 5)
+test_limit() {
+  local l=$(( $(left) - RESERVE ))
+  [ "$1" -lt "$l" ] && l=$1
+  [ "$l" -lt 5 ] && l=5
+  echo "$l"
+}
 # run NAME LOGFILE WANT CMD...: CMD under a timeout, output appended to LOGFILE, rc logged
 run() {
   local name=$1 file=$2 want=$3
@@ -92,7 +102,7 @@ use_prebuilt() {
     return 1
   fi
   for b in $BINS; do [ -x "$BUILD/$b" ] || return 1; done
-  if ! timeout 60 "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" --list-tests > /dev/null 2>> "$OUT/build.log"; then
+  if ! timeout 30 "$BUILD/apps/fkm/fkm" info > /dev/null 2>> "$OUT/build.log"; then
     log "prebuilt executables do not start here: building here"
     return 1
   fi
@@ -130,12 +140,12 @@ if has test; then
   run "fkm info" "$T" 30 "$BUILD/apps/fkm/fkm" info
   grep -iE "kokkos|cuda" "$T" | grep -v '^#####' | head -8 | tee -a "$OUT/summary.txt"
   # The Kokkos-specific checks (every dtype, metric, strided rows, K = 1, K = N, determinism...)
-  run "fkm_kokkos_tests (Kokkos vs reference, on Kokkos-Cuda)" "$T" 200 "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" || status=1
+  run "fkm_kokkos_tests (Kokkos vs reference, on Kokkos-Cuda)" "$T" "$(test_limit 200)" "$BUILD/backends/kokkos/tests/fkm_kokkos_tests" || status=1
   grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
   # The shared behaviour suite with the Kokkos backend only (the reference is always the oracle)
-  FKM_TEST_BACKENDS=kokkos run "fkm_tests (behaviour suite, FKM_TEST_BACKENDS=kokkos)" "$T" 300 "$BUILD/tests/fkm_tests" || status=1
+  FKM_TEST_BACKENDS=kokkos run "fkm_tests (behaviour suite, FKM_TEST_BACKENDS=kokkos)" "$T" "$(test_limit 300)" "$BUILD/tests/fkm_tests" || status=1
   grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
-  FKM_TEST_BACKENDS=kokkos run "fkm_thread_tests (concurrency, kokkos)" "$T" 90 "$BUILD/tests/fkm_thread_tests" || status=1
+  FKM_TEST_BACKENDS=kokkos run "fkm_thread_tests (concurrency, kokkos)" "$T" "$(test_limit 90)" "$BUILD/tests/fkm_thread_tests" || status=1
   grep -E "test cases|assertions" "$T" | tail -2 | tee -a "$OUT/summary.txt"
   grep -E "FAILED|failed|REQUIRE|CHECK\(" "$T" | head -30 >> "$OUT/summary.txt"
 fi
@@ -143,12 +153,19 @@ fi
 if has perf; then
   P="$OUT/perf.log"
   export PYTHONPATH="$DEVSYNC/peers${PYTHONPATH:+:$PYTHONPATH}"
-  timeout "$(limit 90)" python3 "$SRC/perf/gpu_rates.py" > "$OUT/rates.json" 2>> "$P"
+  # Rates measured by an earlier round on this device kind may be carried ($EXTRA/rates.json) to
+  # save device time; the summary says which.
+  if [ -s "$EXTRA/rates.json" ]; then
+    cp "$EXTRA/rates.json" "$OUT/rates.json"
+    log "rates carried from an earlier round: $(cat "$OUT/rates.json")"
+  else
+    timeout "$(limit 90)" python3 "$SRC/perf/gpu_rates.py" > "$OUT/rates.json" 2>> "$P"
+  fi
   if [ -s "$OUT/rates.json" ]; then
     F16=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['f16_tflops'])")
     F32=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['f32_tflops'])")
     BW=$(python3 -c "import json;print(json.load(open('$OUT/rates.json'))['copy_gbps'])")
-    log "rates (measured): fp16 tensor $F16 TFLOP/s, fp32 $F32 TFLOP/s, copy $BW GB/s"
+    log "rates: fp16 tensor $F16 TFLOP/s, fp32 $F32 TFLOP/s, copy $BW GB/s"
   else  # nominal H200 SXM figures, said so in the summary
     F16=989 F32=67 BW=4800
     echo '{"f16_tflops": 989, "f32_tflops": 67, "copy_gbps": 4800, "source": "nominal H200 SXM datasheet (torch not available)"}' > "$OUT/rates.json"
@@ -158,15 +175,15 @@ if has perf; then
   # name N: the perf suite's configs (perf/peers.py): D = 128, K = 1024, fp16 data on the device.
   # The CUDA backend's floor uses the fp16 tensor rate; the Kokkos kernel is fp32 SIMT (FMA):
   # its floor uses the fp32 rate. Both: N*D*2 bytes / bandwidth as the memory floor.
-  # kokkos/scratch: the Kokkos backend with its other GPU schedule (FKM_KOKKOS_ASSIGN=scratch).
+  # kokkos/scratch (with SCRATCH_TOO=1): the Kokkos backend's other GPU schedule (FKM_KOKKOS_ASSIGN=scratch).
   for cfg in "n1m_k1024 1048576" "n8m_k1024 8388608"; do
     set -- $cfg
-    for be in cuda kokkos kokkos/scratch; do
+    for be in cuda kokkos ${SCRATCH_TOO:+kokkos/scratch}; do
       rate=$F16 name=$1 schedule=
       [ "$be" != cuda ] && rate=$F32
       [ "$be" = kokkos/scratch ] && name="$1/scratch" schedule=scratch
       FKM_KOKKOS_ASSIGN=$schedule run "bench $name ${be%%/*}" "$P" 150 "$BUILD/perf/fkm_bench" --backend "${be%%/*}" \
-        --name "$name" --n "$2" --d 128 --k 1024 --dtype f16 --iters 10 --warmup 3 --matrix-tflops "$rate" \
+        --name "$name" --n "$2" --d 128 --k 1024 --dtype f16 --iters "${ITERS:-10}" --warmup 3 --matrix-tflops "$rate" \
         --hbm-gbps "$BW" || status=1
       grep '^{' "$P" | tail -1 >> "$OUT/bench.jsonl"
     done
