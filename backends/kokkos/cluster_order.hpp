@@ -11,8 +11,10 @@
 // - Keys (GPU spaces, where a thread walking sqrt(n) points is slow): a sort of the unique keys
 //   label * n + i, then order = key % n; cluster sizes by integer atomics (exact in any order)
 //   and a scan. On Kokkos-Cuda the sort is CUB's radix sort over only the bits the keys use
-//   (log2((m + 1) * n), 34 for n = 8M, m = 1024), its scratch kept between calls (Kokkos::sort
-//   hands Thrust Kokkos iterators, which makes it a merge sort); elsewhere Kokkos::sort.
+//   (log2((m + 1) * n), 34 for n = 8M, m = 1024) in place, its scratch kept between calls:
+//   Kokkos::sort hands Thrust Kokkos iterators, for which Thrust copies the keys to a fresh
+//   temporary, radix-sorts all 64 bits and copies them back, on every call. Elsewhere
+//   Kokkos::sort.
 #pragma once
 #include <algorithm>
 #include <cmath>
