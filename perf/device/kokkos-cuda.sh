@@ -186,6 +186,7 @@ if has perf; then
         --name "$name" --n "$2" --d 128 --k 1024 --dtype f16 --iters "${ITERS:-10}" --warmup 3 --matrix-tflops "$rate" \
         --hbm-gbps "$BW" || status=1
       grep '^{' "$P" | tail -1 >> "$OUT/bench.jsonl"
+      tail -1 "$OUT/bench.jsonl" | python3 -c "import json,sys; r=json.load(sys.stdin); print('   %s %s: %.3f ms/iter (assign %.3f), floor %.3f' % (r['name'], r['backend'], r['ms_per_iter'], r['ms_assign'], r['floor_ms']))" | tee -a "$OUT/summary.txt"
     done
   done
   sort -u "$OUT/bench.jsonl" -o "$OUT/bench.jsonl"
