@@ -1,7 +1,9 @@
-// fkm_bench: times Lloyd iterations of the CUDA backend with CUDA events and writes JSON.
+// fkm_bench: times Lloyd iterations of a GPU backend with CUDA events and writes JSON.
 //   fkm_bench --n N --d D --k K [--batch B] [--dtype f16|bf16|f32] [--precision exact|fast]
-//             [--data FILE] [--iters 10] [--warmup 3] [--matrix-tflops R] [--hbm-gbps BW]
-//             [--name NAME] [--json OUT]
+//             [--backend cuda|kokkos] [--data FILE] [--iters 10] [--warmup 3]
+//             [--matrix-tflops R] [--hbm-gbps BW] [--name NAME] [--json OUT]
+// --backend kokkos times the Kokkos backend on the same device data (a build with
+// FKM_ENABLE_KOKKOS against a Kokkos-Cuda; it has no precision modes: --precision is ignored).
 // Data: FILE holds B*N*D raw values of the dtype (the peer script writes it, so every
 // implementation sees the same numbers), else a deterministic random set generated on the GPU.
 // One iteration = assign + accumulate + update (the host reads back its scalars each time);
@@ -58,7 +60,7 @@ __global__ void generate(T* x, long long n, long long d, int blobs, unsigned lon
 
 struct Args {
   long long n = 1 << 20, d = 128, k = 1024, batch = 1;
-  std::string dtype = "f16", precision = "exact", data, name, json;
+  std::string dtype = "f16", precision = "exact", backend = "cuda", data, name, json;
   int iters = 10, warmup = 3;
   double matrix_tflops = 0, hbm_gbps = 0;
 };
@@ -73,6 +75,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--batch") a.batch = std::atoll(v.c_str());
     else if (k == "--dtype") a.dtype = v;
     else if (k == "--precision") a.precision = v;
+    else if (k == "--backend") a.backend = v;
     else if (k == "--data") a.data = v;
     else if (k == "--iters") a.iters = std::atoi(v.c_str());
     else if (k == "--warmup") a.warmup = std::atoi(v.c_str());
@@ -127,7 +130,19 @@ int main(int argc, char** argv) {
   }
   cuda_ok(cudaDeviceSynchronize(), "data");
 
-  const fkm::Backend& backend = fkm::select_backend(fkm::BackendKind::Cuda, fkm::MemorySpace::Device);
+  if (a.backend != "cuda" && a.backend != "kokkos") {
+    std::fprintf(stderr, "fkm_bench: --backend must be cuda or kokkos (got %s)\n", a.backend.c_str());
+    return 2;
+  }
+  const fkm::BackendKind kind = a.backend == "kokkos" ? fkm::BackendKind::Kokkos : fkm::BackendKind::Cuda;
+  const fkm::Backend* found = nullptr;
+  try {
+    found = &fkm::select_backend(kind, fkm::MemorySpace::Device);
+  } catch (const fkm::Error& e) {
+    std::fprintf(stderr, "fkm_bench: %s\n", e.what());
+    return 2;
+  }
+  const fkm::Backend& backend = *found;
   std::vector<std::unique_ptr<fkm::Problem>> problems;
   for (long long b = 0; b < a.batch; ++b) {
     fkm::ProblemSpec spec;
@@ -151,6 +166,9 @@ int main(int argc, char** argv) {
   for (int it = 0; it < a.warmup + a.iters; ++it) {
     float t_assign = 0, t_all = 0;
     for (auto& p : problems) {
+      // (Kokkos runs on its own stream: the device is idle here, and each step below has read
+      // its results back, so events on the default stream bound the whole step either way.)
+      cuda_ok(cudaDeviceSynchronize(), "sync");
       cuda_ok(cudaEventRecord(e0), "record");
       p->assign();
       cuda_ok(cudaEventRecord(e1), "record");
@@ -181,11 +199,11 @@ int main(int argc, char** argv) {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   char buf[2048];
   std::snprintf(buf, sizeof buf,
-                "{\"name\": \"%s\", \"impl\": \"fkm\", \"device\": \"%s\", \"date\": \"%s\", \"batch\": %lld, \"n\": %lld, "
+                "{\"name\": \"%s\", \"impl\": \"fkm\", \"backend\": \"%s\", \"device\": \"%s\", \"date\": \"%s\", \"batch\": %lld, \"n\": %lld, "
                 "\"d\": %lld, \"k\": %lld, \"dtype\": \"%s\", \"precision\": \"%s\", \"iters\": %d, \"ms_per_iter\": %.5f, "
                 "\"ms_assign\": %.5f, \"tflops\": %.3f, \"gbps\": %.2f, \"floor_ms\": %.5f, \"over_floor\": %.3f, "
                 "\"matrix_tflops\": %.1f, \"hbm_gbps\": %.1f, \"device_name\": \"%s\"}",
-                a.name.c_str(), problems[0]->device_name().c_str(), date, a.batch, a.n, a.d, a.k, a.dtype.c_str(),
+                a.name.c_str(), a.backend.c_str(), problems[0]->device_name().c_str(), date, a.batch, a.n, a.d, a.k, a.dtype.c_str(),
                 a.precision.c_str(), a.iters, ms, ms_assign, flops / (ms * 1e-3) / 1e12, bytes / (ms * 1e-3) / 1e9, floor_ms,
                 floor_ms > 0 ? ms / floor_ms : 0.0, a.matrix_tflops, a.hbm_gbps, prop.name);
   std::printf("%s\n", buf);

@@ -54,7 +54,9 @@ void run_info(const InfoOptions& o) {
     std::printf("  %-10s compiled, %zu device%s\n", b.name.c_str(), b.devices.size(), b.devices.size() == 1 ? "" : "s");
     for (std::size_t i = 0; i < b.devices.size(); ++i) {
       const DeviceInfo& d = b.devices[i];
-      const bool host = b.kind == BackendKind::Cpu || b.kind == BackendKind::Reference || b.kind == BackendKind::Kokkos;
+      // (Kokkos counts threads on a host execution space, multiprocessors on a GPU one.)
+      const bool host = b.kind == BackendKind::Cpu || b.kind == BackendKind::Reference ||
+                        (b.kind == BackendKind::Kokkos && !select_backend(BackendKind::Kokkos).accepts(MemorySpace::Device));
       std::printf("    [%zu] %s, %s, %s, %d %s\n", i, d.name.c_str(), d.arch.c_str(), memory_string(d.memory_bytes).c_str(),
                   d.compute_units, host ? (d.compute_units == 1 ? "thread" : "threads") : "compute units");
     }

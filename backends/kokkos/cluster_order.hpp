@@ -8,15 +8,27 @@
 //     count   hist(b, j)   = number of points of block b with label j       (one thread per block)
 //     offset  hist(b, j)  := start(j) + points of label j in blocks before b (one thread per label)
 //     scatter order(hist(b, label_i)++) = i, in index order inside a block  (one thread per block)
-// - Keys (GPU spaces, where a thread walking sqrt(n) points is slow): Kokkos::sort of the unique
-//   keys label * n + i (Kokkos 4 uses Thrust / rocThrust there when available), then
-//   order = key % n; cluster sizes by integer atomics (exact in any order) and a scan.
+// - Keys (GPU spaces, where a thread walking sqrt(n) points is slow): a sort of the unique keys
+//   label * n + i, then order = key % n; cluster sizes by integer atomics (exact in any order)
+//   and a scan. On Kokkos-Cuda the sort is CUB's radix sort over only the bits the keys use
+//   (log2((m + 1) * n), 34 for n = 8M, m = 1024) in place, its scratch kept between calls:
+//   Kokkos::sort hands Thrust Kokkos iterators, for which Thrust copies the keys to a fresh
+//   temporary, radix-sorts all 64 bits and copies them back, on every call. Elsewhere
+//   Kokkos::sort.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include <Kokkos_Sort.hpp>
+#if defined(KOKKOS_ENABLE_CUDA)
+#include <cub/device/device_radix_sort.cuh>
+
+#include "fkm/error.hpp"
+#endif
 
 #include "kokkos_types.hpp"
 #include "ordered_sum.hpp"
@@ -135,15 +147,51 @@ class LabelSorter {
       keys(i) = b * n + i;
       Kokkos::atomic_add(&counts(b), Index(1));  // (atomic_increment is deprecated in Kokkos 4)
     });
-    Kokkos::sort(keys);
-    Kokkos::parallel_for("fkm::kokkos::keys_to_order", Range(0, n), KOKKOS_LAMBDA(Index p) { order(p) = keys(p) % n; });
+    const auto sorted = sort_unique_keys(keys_, n, (m + 1) * n - 1);
+    Kokkos::parallel_for("fkm::kokkos::keys_to_order", Range(0, n), KOKKOS_LAMBDA(Index p) { order(p) = sorted(p) % n; });
     exclusive_scan(counts, groups_.start);
   }
+
+  /// The n keys of `keys` (= keys_, all in [0, largest]) in increasing order: in place, or on
+  /// Kokkos-Cuda in whichever of keys_ / spare_keys_ CUB's double buffer left them (that one
+  /// becomes keys_).
+  DeviceVector<Index> sort_unique_keys(DeviceVector<Index> keys, Index n, Index largest) {
+#if defined(KOKKOS_ENABLE_CUDA)
+    if constexpr (std::is_same<ExecSpace, Kokkos::Cuda>::value) {
+      if (Index(spare_keys_.extent(0)) != n) spare_keys_ = uninitialised<DeviceVector<Index>>("fkm::kokkos::spare_keys", n);
+      int bits = 1;  // the keys are non-negative: sort their low `bits` bits as unsigned
+      while (bits < 63 && (largest >> bits) != 0) ++bits;
+      using Key = unsigned long long;
+      static_assert(sizeof(Key) == sizeof(Index), "keys are 64-bit");
+      cub::DoubleBuffer<Key> buffers(reinterpret_cast<Key*>(keys.data()), reinterpret_cast<Key*>(spare_keys_.data()));
+      const cudaStream_t stream = ExecSpace().cuda_stream();
+      std::size_t bytes = 0;
+      cuda_check(cub::DeviceRadixSort::SortKeys(nullptr, bytes, buffers, n, 0, bits, stream), "size");
+      if (sort_scratch_.extent(0) < bytes)
+        sort_scratch_ = uninitialised<Kokkos::View<unsigned char*, MemSpace>>("fkm::kokkos::sort_scratch", bytes);
+      cuda_check(cub::DeviceRadixSort::SortKeys(sort_scratch_.data(), bytes, buffers, n, 0, bits, stream), "run");
+      if (buffers.selector == 0) return keys;
+      std::swap(keys_, spare_keys_);  // the sorted keys are in the spare buffer: keep it as keys_
+      return keys_;
+    }
+#endif
+    (void)largest;
+    Kokkos::sort(keys);
+    return keys;
+  }
+
+#if defined(KOKKOS_ENABLE_CUDA)
+  static void cuda_check(cudaError_t s, const char* what) {
+    if (s != cudaSuccess)
+      throw Error(ErrorCode::Internal, std::string("kokkos backend: CUB radix sort (") + what + "): " + cudaGetErrorString(s));
+  }
+#endif
 
  private:
   Method method_;
   Kokkos::View<Index**, Kokkos::LayoutRight, MemSpace> hist_;
-  DeviceVector<Index> counts_, keys_;
+  DeviceVector<Index> counts_, keys_, spare_keys_;
+  Kokkos::View<unsigned char*, MemSpace> sort_scratch_;
   ClusterOrder groups_;
 };
 

@@ -16,7 +16,15 @@ class KokkosBackend final : public Backend {
  public:
   BackendKind kind() const override { return BackendKind::Kokkos; }
   std::string name() const override { return "kokkos"; }
-  std::vector<DeviceInfo> devices() const override { return {describe_device()}; }
+  /// Kokkos' device; none when Kokkos cannot start (a Kokkos-Cuda build on a machine without a
+  /// usable GPU): binding then fails with the reason (ensure_initialized).
+  std::vector<DeviceInfo> devices() const override {
+    try {
+      return {describe_device()};
+    } catch (const Error&) {
+      return {};
+    }
+  }
 
   /// Host views always (viewed in place or copied); device views when Kokkos runs on a GPU,
   /// whose memory space is then the caller's (see kokkos_problem.hpp).

@@ -64,6 +64,7 @@ Rows<DT> place_rows(const MatrixView& v) {
   x.d = v.cols;
   // (A shard of a distributed fit may have no rows, whatever its stride.)
   const Index extent = v.rows > 0 ? (v.rows - 1) * v.row_stride + v.cols : 0;
+  if (v.space == MemorySpace::Device) check_device_pointer(v.data, extent, v.device, "data");
   if (v.space == MemorySpace::Device || kernels_read_host) {
     x.data = Kokkos::View<const S*, MemSpace>(static_cast<const S*>(v.data), extent);
     x.stride = v.row_stride;
@@ -84,11 +85,16 @@ inline DeviceVector<double> place_weights(const VectorView& w, Index n) {
   auto out = uninitialised<DeviceVector<double>>("fkm::kokkos::weights", n);
   if (w.data == nullptr) {
     Kokkos::deep_copy(out, 1.0);
-  } else if (w.space == MemorySpace::Host) {
+    return out;
+  }
+  if (w.space == MemorySpace::Host) {
     auto host = Kokkos::create_mirror_view(out);
     for (Index i = 0; i < n; ++i) host(i) = fkm::detail::weight_at(w, i);
     Kokkos::deep_copy(out, host);
-  } else if (w.dtype == DType::F64) {
+    return out;
+  }
+  check_device_pointer(w.data, n, w.device, "weights");
+  if (w.dtype == DType::F64) {
     Kokkos::deep_copy(out, Kokkos::View<const double*, MemSpace>(static_cast<const double*>(w.data), n));
   } else {
     Kokkos::View<const float*, MemSpace> in(static_cast<const float*>(w.data), n);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "fkm/error.hpp"
 #include "kokkos_types.hpp"
@@ -33,6 +34,18 @@ void ensure_initialized() {
   if (Kokkos::is_finalized())
     throw Error(ErrorCode::Unsupported,
                 "Kokkos was already finalized in this process; the Kokkos backend cannot re-initialize it");
+#endif
+#if defined(KOKKOS_ENABLE_CUDA)
+  // Kokkos::initialize aborts the process when its GPU is missing: say so with an error instead.
+  if (std::is_same<ExecSpace, Kokkos::Cuda>::value) {
+    int count = 0;
+    const cudaError_t s = cudaGetDeviceCount(&count);
+    if (s != cudaSuccess || count == 0) {
+      (void)cudaGetLastError();
+      throw Error(ErrorCode::Unsupported, std::string("Kokkos was built for Cuda but no CUDA device is usable: ") +
+                                              (s != cudaSuccess ? cudaGetErrorString(s) : "no device"));
+    }
+  }
 #endif
   // Kokkos' start-up hints (e.g. "OMP_PROC_BIND not set") are silenced: fkm is a library and
   // its CLI prints only its own messages. Applications wanting them initialise Kokkos first.
@@ -72,6 +85,41 @@ DeviceInfo describe_device() {
 #endif
   if (kernels_read_host) info.name += " on host (" + std::to_string(info.compute_units) + " threads)";
   return info;
+}
+
+int device_ordinal() {
+  ensure_initialized();
+#if defined(KOKKOS_ENABLE_CUDA)
+  if (std::is_same<ExecSpace, Kokkos::Cuda>::value) return ExecSpace().cuda_device();
+#endif
+  return kernels_read_host ? -1 : 0;
+}
+
+void check_device_pointer(const void* data, std::int64_t elements, int device, const char* what) {
+  if (elements == 0) return;
+  ensure_initialized();
+  const std::string prefix = std::string("kokkos backend (") + ExecSpace::name() + "): device_view " + what;
+  if (kernels_read_host) throw Error(ErrorCode::Unsupported, prefix + ": this execution space cannot read device memory");
+  if (data == nullptr) throw Error(ErrorCode::InvalidData, prefix + " is a null pointer");
+#if defined(KOKKOS_ENABLE_CUDA)
+  if (std::is_same<ExecSpace, Kokkos::Cuda>::value) {
+    const int mine = device_ordinal();
+    if (device != mine)
+      throw Error(ErrorCode::InvalidData, prefix + " says device " + std::to_string(device) +
+                                              ", Kokkos runs on device " + std::to_string(mine));
+    cudaPointerAttributes a{};
+    if (cudaPointerGetAttributes(&a, data) != cudaSuccess) {
+      (void)cudaGetLastError();  // reset the error this query left behind
+      throw Error(ErrorCode::InvalidData, prefix + ": CUDA does not know the pointer");
+    }
+    if (a.type != cudaMemoryTypeDevice && a.type != cudaMemoryTypeManaged)
+      throw Error(ErrorCode::InvalidData, prefix + " is not device memory (a host pointer in a device view?)");
+    if (a.device != mine)
+      throw Error(ErrorCode::InvalidData, prefix + " lives on device " + std::to_string(a.device) +
+                                              ", Kokkos runs on device " + std::to_string(mine));
+  }
+#endif
+  (void)device;  // other GPU spaces (HIP, SYCL): the pointer is taken as the view says
 }
 
 }  // namespace fkm::kokkos

@@ -18,6 +18,7 @@
 // Problem holds (locked_problem.hpp says why a lock and not an instance per fit).
 #pragma once
 #include <mutex>
+#include <cstdint>
 #include <string>
 
 #include "fkm/backend.hpp"
@@ -32,5 +33,16 @@ std::unique_lock<std::mutex> exclusive_use();
 
 /// The execution space and the device it runs on, e.g. "Kokkos Serial on host".
 DeviceInfo describe_device();
+
+/// The ordinal of the GPU Kokkos runs on (what a device view's `device` must say); 0 on GPU
+/// spaces other than Cuda, -1 on host execution spaces.
+int device_ordinal();
+
+/// Checks a device view's pointer before kernels read it: on Kokkos-Cuda, that `data` is
+/// device (or managed) memory of the GPU Kokkos runs on and that the view's `device` ordinal
+/// says that GPU; otherwise throws Error(InvalidData) naming `what` and the problem (other GPU
+/// spaces take the pointer as given; host spaces throw Error(Unsupported)). Nothing to check
+/// when `elements` = 0.
+void check_device_pointer(const void* data, std::int64_t elements, int device, const char* what);
 
 }  // namespace fkm::kokkos

@@ -51,6 +51,23 @@ KOKKOS_INLINE_FUNCTION double device_sqrt(double v) {
 #endif
 }
 
+/// acc + a * b for the fp32 score kernel (flash_assign.hpp). On a GPU it is one fused
+/// multiply-add (one instruction, one rounding): the backend's GPU sources are compiled without
+/// contraction (backends/kokkos/CMakeLists.txt: --fmad=false / -ffp-contract=off) so that its
+/// fp64 arithmetic is the reference's operation by operation, and this is the one place that
+/// asks for the fused form back. On the host it is a multiply and an add (the host compilers
+/// contract nothing in ISO C++ mode, and a fused multiply-add without -mfma is a library call).
+/// Only the fp32 scores change, i.e. labels at near-ties: the tests' tolerance for them.
+KOKKOS_INLINE_FUNCTION float multiply_add(float a, float b, float acc) {
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+  return fmaf(a, b, acc);
+#else
+  return acc + a * b;
+#endif
+}
+/// fp64 scores stay a multiply and an add everywhere: the same bits on host and GPU spaces.
+KOKKOS_INLINE_FUNCTION double multiply_add(double a, double b, double acc) { return acc + a * b; }
+
 /// NaN and +-Inf are the values for which v - v is not 0 (no isfinite needed on the device).
 KOKKOS_INLINE_FUNCTION bool is_finite(double v) { return v - v == 0.0; }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <vector>
@@ -598,4 +599,122 @@ TEST_CASE("kokkos label sort: both methods give the unique stable order", "[kokk
       }
     }
   }
+}
+
+namespace {
+
+/// A copy of host bytes in Kokkos' memory space (device memory on a GPU space).
+Kokkos::View<unsigned char*, fkm::kokkos::MemSpace> device_copy(const void* host, std::size_t bytes) {
+  Kokkos::View<unsigned char*, fkm::kokkos::MemSpace> out("test::device_copy", bytes);
+  Kokkos::deep_copy(out, Kokkos::View<const unsigned char*, Kokkos::HostSpace>(static_cast<const unsigned char*>(host), bytes));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("kokkos device views: viewed in place, the bits of host views; bad device pointers are errors", "[kokkos][device]") {
+  using fkm::MemorySpace;
+  fkm::kokkos::ensure_initialized();
+  const fkm::Backend& kokkos = fkm::select_backend(BackendKind::Kokkos);
+  if (!kokkos.accepts(MemorySpace::Device)) {  // a host execution space: refused up front
+    require_error(fkm::ErrorCode::Unsupported, "device memory", [] { fkm::select_backend(BackendKind::Kokkos, MemorySpace::Device); });
+    return;
+  }
+  const int device = fkm::kokkos::device_ordinal();
+  const Data x = make_data(1029, 19, 130, 5, 3);  // strided rows: viewed with their stride
+  std::vector<float> w(x.n);
+  for (std::int64_t i = 0; i < x.n; ++i) w[i] = i % 11 == 0 ? 0.0f : 0.5f + float(i % 7);
+  const auto dev_w = device_copy(w.data(), w.size() * sizeof(float));
+  for (DType t : kDtypes)
+    for (Metric m : {Metric::L2, Metric::Cosine}) {
+      CAPTURE(fkm::to_string(t), fkm::to_string(m));
+      const fkm::MatrixView host = x.view(t);
+      const auto dev_x = device_copy(host.data, fkm::size_of(t) * std::size_t(x.n * x.stride));
+      fkm::MatrixView on_device = host;
+      on_device.data = dev_x.data();
+      on_device.space = MemorySpace::Device;
+      on_device.device = device;
+      fkm::ProblemSpec hs, ds;
+      hs.x = host;
+      hs.metric = m;
+      hs.weights = fkm::host_vector(w.data(), x.n);
+      ds = hs;
+      ds.x = on_device;
+      ds.weights = fkm::VectorView{dev_w.data(), x.n, DType::F32, MemorySpace::Device, device};
+      auto from_host = kokkos.bind(hs);
+      auto from_device = fkm::select_backend(BackendKind::Kokkos, MemorySpace::Device).bind(ds);
+      const auto c0 = pick_centroids(x, 130);
+      from_host->set_centroids(c0.data(), 130);
+      from_device->set_centroids(c0.data(), 130);
+      REQUIRE(from_device->total_weight() == from_host->total_weight());
+      for (int step = 0; step < 3; ++step) {
+        REQUIRE(from_device->assign() == from_host->assign());
+        REQUIRE(labels_of<std::int32_t>(*from_device) == labels_of<std::int32_t>(*from_host));
+        REQUIRE(distances_of(*from_device) == distances_of(*from_host));
+        from_host->accumulate();
+        from_device->accumulate();
+        REQUIRE(from_device->update() == from_host->update());
+        REQUIRE(centroids_of(*from_device, 130) == centroids_of(*from_host, 130));
+      }
+    }
+  // The public API on device views: the same result as on host views.
+  fkm::KMeansParams p;
+  p.k = 37;
+  p.seed = 11;
+  p.max_iter = 10;
+  p.backend = BackendKind::Kokkos;
+  const auto dev_x = device_copy(x.f32.data(), x.f32.size() * sizeof(float));
+  const auto on_host = fkm::fit(x.view(DType::F32), p);
+  const auto on_device = fkm::fit(fkm::device_view(static_cast<const float*>(static_cast<const void*>(dev_x.data())), x.n, x.d,
+                                                   device, x.stride),
+                                  p);
+  REQUIRE(on_device.labels == on_host.labels);
+  REQUIRE(on_device.centroids == on_host.centroids);
+  REQUIRE(on_device.inertia == on_host.inertia);
+#if defined(KOKKOS_ENABLE_CUDA)
+  // Kokkos-Cuda checks the pointer: host memory, or a view naming another device, is an error.
+  fkm::ProblemSpec bad;
+  bad.x = x.view(DType::F32);
+  bad.x.space = MemorySpace::Device;
+  bad.x.device = device;
+  const fkm::Backend& for_device = fkm::select_backend(BackendKind::Kokkos, MemorySpace::Device);
+  require_error(fkm::ErrorCode::InvalidData, "not device memory", [&] { for_device.bind(bad); });
+  bad.x.data = dev_x.data();
+  bad.x.device = device + 1;
+  require_error(fkm::ErrorCode::InvalidData, "says device", [&] { for_device.bind(bad); });
+  bad.x.device = device;
+  bad.weights = fkm::host_vector(w.data(), x.n);
+  bad.weights.space = MemorySpace::Device;
+  bad.weights.device = device;
+  require_error(fkm::ErrorCode::InvalidData, "weights is not device memory", [&] { for_device.bind(bad); });
+#endif
+}
+
+TEST_CASE("kokkos GPU assignment schedules (registers, scratch) give the same bits", "[kokkos][device]") {
+  if (fkm::select_backend(BackendKind::Kokkos).accepts(fkm::MemorySpace::Host) &&
+      !fkm::select_backend(BackendKind::Kokkos).accepts(fkm::MemorySpace::Device))
+    return;  // host execution spaces have one schedule
+  struct Shape {
+    std::int64_t n, d, k;
+  };
+  const Shape shapes[] = {{597, 43, 37}, {131, 7, 1}, {65, 5, 65}, {1029, 130, 300}, {300, 1, 9}};
+  for (const Shape& s : shapes)
+    for (DType t : kDtypes)
+      for (Metric m : kMetrics) {
+        CAPTURE(s.n, s.d, s.k, fkm::to_string(t), fkm::to_string(m));
+        const Data x = make_data(s.n, s.d, s.k, 3 + s.n);
+        auto kk = bind(BackendKind::Kokkos, x.view(t), m);
+        const auto c0 = pick_centroids(x, s.k);
+        kk->set_centroids(c0.data(), s.k);
+        ::unsetenv("FKM_KOKKOS_ASSIGN");
+        const double registers = kk->assign();
+        const auto labels = labels_of<std::int32_t>(*kk);
+        const auto dist = distances_of(*kk);
+        ::setenv("FKM_KOKKOS_ASSIGN", "scratch", 1);
+        const double scratch = kk->assign();
+        ::unsetenv("FKM_KOKKOS_ASSIGN");
+        REQUIRE(labels_of<std::int32_t>(*kk) == labels);
+        REQUIRE(distances_of(*kk) == dist);
+        REQUIRE(scratch == registers);
+      }
 }
