@@ -63,6 +63,13 @@ inline Status event_destroy(Event e) { return hipEventDestroy(e); }
 inline Status event_record(Event e, Stream stream = nullptr) { return hipEventRecord(e, stream); }
 inline Status event_synchronize(Event e) { return hipEventSynchronize(e); }
 inline Status event_elapsed_ms(float* ms, Event start, Event end) { return hipEventElapsedTime(ms, start, end); }
+/// An event without timing (cheapest: ordering only, for the copy/compute pipeline).
+inline Status event_create_ordering(Event* e) { return hipEventCreateWithFlags(e, hipEventDisableTiming); }
+/// A stream that does not synchronise with the legacy default stream (the streaming copies).
+inline Status stream_create_nonblocking(Stream* s) { return hipStreamCreateWithFlags(s, hipStreamNonBlocking); }
+inline Status stream_destroy(Stream s) { return hipStreamDestroy(s); }
+/// Work queued on `stream` after this call waits for `e`.
+inline Status stream_wait_event(Stream stream, Event e) { return hipStreamWaitEvent(stream, e, 0); }
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {
@@ -130,6 +137,13 @@ inline Status event_destroy(Event e) { return cudaEventDestroy(e); }
 inline Status event_record(Event e, Stream stream = nullptr) { return cudaEventRecord(e, stream); }
 inline Status event_synchronize(Event e) { return cudaEventSynchronize(e); }
 inline Status event_elapsed_ms(float* ms, Event start, Event end) { return cudaEventElapsedTime(ms, start, end); }
+/// An event without timing (cheapest: ordering only, for the copy/compute pipeline).
+inline Status event_create_ordering(Event* e) { return cudaEventCreateWithFlags(e, cudaEventDisableTiming); }
+/// A stream that does not synchronise with the legacy default stream (the streaming copies).
+inline Status stream_create_nonblocking(Stream* s) { return cudaStreamCreateWithFlags(s, cudaStreamNonBlocking); }
+inline Status stream_destroy(Stream s) { return cudaStreamDestroy(s); }
+/// Work queued on `stream` after this call waits for `e`.
+inline Status stream_wait_event(Stream stream, Event e) { return cudaStreamWaitEvent(stream, e, 0); }
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {
