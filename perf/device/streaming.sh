@@ -3,7 +3,10 @@
 # behaviour suite on CUDA, the CUDA self-check, compute-sanitizer memcheck of a tiny streamed
 # fit, then perf: streamed vs resident fits on N x 128 fp16 with the transfer floor beside them,
 # and the resident fkm_bench configs the new update touches. Run from the source root:
-#   perf/device/streaming.sh [steps...]      steps: build test sanitize perf (default: all)
+#   perf/device/streaming.sh [steps...]
+# steps (default: all, in this order): build stest (streaming tests) sbench (streamed vs resident
+# perf) suite (whole behaviour suite on CUDA, self-check, CLI flags) sanitize rbench (resident
+# fkm_bench configs the new update touches).
 # Env: OUT (logs, default /tmp/fkm_stream_out), BUDGET_S (deadline, default 570 s), FKM_DEVSYNC
 # (carried .devsync: deps/prefix has Catch2, CLI11, json), BUILD (default /tmp/streaming-build),
 # STREAM_N (rows of the perf data, default 33554432 = 32M), STREAM_KS (default 4096,64,16).
@@ -17,7 +20,7 @@ DEPS=$DEVSYNC/deps/prefix
 mkdir -p "$OUT"
 START=$(date +%s)
 BUDGET=${BUDGET_S:-570}
-steps=" ${*:-build test sanitize perf} "
+steps=" ${*:-build stest sbench suite sanitize rbench} "
 status=0
 
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
@@ -53,11 +56,23 @@ if has build; then
     fkm_cli fkm_cli_tests || { tail -40 "$OUT/build.log"; exit 1; }
 fi
 
-if has test; then
+if has stest; then
   T="$OUT/tests.log"
   FKM_TEST_BACKENDS=cuda run "fkm_tests [streaming] (streamed vs resident, cuda)" "$T" 150 "$BUILD/tests/fkm_tests" \
     "[streaming]" || status=1
   grep -E "test cases|assertions|FAILED|failed" "$T" | tail -6 | tee -a "$OUT/summary.txt"
+fi
+
+if has sbench; then
+  P="$OUT/perf.log"
+  run "stream bench N=${STREAM_N:-33554432} D=128 fp16 K=${STREAM_KS:-4096,64,16} cap 4G" "$P" 240 \
+    "$BUILD/perf/fkm_stream_bench" --n "${STREAM_N:-33554432}" --d 128 --ks "${STREAM_KS:-4096,64,16}" --cap 4G \
+    --iters 5 --json "$OUT/stream_bench.json" || status=1
+  grep -E "^K=|pinned|device" "$P" | tee -a "$OUT/summary.txt"
+fi
+
+if has suite; then
+  T="$OUT/tests.log"
   FKM_TEST_BACKENDS=cuda run "fkm_tests (whole behaviour suite, cuda)" "$T" 200 "$BUILD/tests/fkm_tests" || status=1
   grep -E "test cases|assertions|FAILED|failed" "$T" | tail -6 | tee -a "$OUT/summary.txt"
   run "selfcheck" "$T" 90 "$BUILD/backends/cuda/fkm_cuda_selfcheck" || status=1
@@ -72,18 +87,13 @@ if has sanitize; then
   grep -E "ERROR SUMMARY|Invalid|test cases|assertions" "$S" | sort | uniq -c | head -12 | tee -a "$OUT/summary.txt"
 fi
 
-if has perf; then
+if has rbench; then
   P="$OUT/perf.log"
-  run "stream bench N=${STREAM_N:-33554432} D=128 fp16 K=${STREAM_KS:-4096,64,16} cap 4G" "$P" 300 \
-    "$BUILD/perf/fkm_stream_bench" --n "${STREAM_N:-33554432}" --d 128 --ks "${STREAM_KS:-4096,64,16}" --cap 4G \
-    --iters 5 --json "$OUT/stream_bench.json" || status=1
-  grep -E "^K=|pinned|device" "$P" | tee -a "$OUT/summary.txt"
   # the resident update changed (per-cluster group order): resident configs it touches
   for cfg in "--n 33554432 --d 128 --k 4096" "--n 1048576 --d 128 --k 65536" "--n 1048576 --d 128 --k 1024"; do
     run "fkm_bench resident $cfg" "$P" 60 "$BUILD/perf/fkm_bench" $cfg --dtype f16 --iters 10 --warmup 3 || status=1
   done
-  grep -E "ms_per_iter" "$P" | sed -E 's/.*"name": "([^"]*)".*"ms_per_iter": ([0-9.]+), "ms_assign": ([0-9.]+).*/  \1 ms\/iter \2 assign \3/' \
-    | tee -a "$OUT/summary.txt"
+  grep -E "ms_per_iter" "$P" | tee -a "$OUT/summary.txt"
 fi
 
 log "done in $(($(date +%s) - START)) s, status $status"
