@@ -3,9 +3,13 @@
 // that stress the chunking: a last chunk shorter than an assignment tile, K larger than a chunk,
 // K = 1, every 16-bit and 32-bit dtype, every init, weights, empties, every metric; a budget
 // that forces streaming; a budget too small for the centroids themselves. On backends without
-// streaming (CPU, reference, Kokkos) only the memory-size parser runs.
+// streaming (CPU, reference, Kokkos) only the memory-size parser and the placement plan (plain
+// C++) run.
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
+#include "../backends/cuda_hip/stream_plan.hpp"
 #include "support.hpp"
 
 namespace {
@@ -55,6 +59,7 @@ void check_streamed_equals_resident(fkm::BackendKind backend, const Case& c, con
   CHECK(streamed.placement.chunks == (c.n + streamed.placement.chunk_rows - 1) / streamed.placement.chunk_rows);
   CHECK(streamed.placement.chunk_choice == "stream_chunk_rows");
   CHECK(streamed.placement.h2d_bytes_per_second > 0);
+  CHECK((streamed.placement.transfer == "staged" || streamed.placement.transfer == "page-locked in place"));
   fkm_test::check_same_result(streamed, resident);
 }
 
@@ -114,6 +119,24 @@ TEST_CASE("streaming: streamed fits equal resident fits bit for bit at awkward s
       INFO(describe(c));
       check_streamed_equals_resident(backend, c, fkm_test::blob_data(c.n, c.d, 23, 3.0, std::uint64_t(c.n + c.d)));
     }
+    // rows in the device layout (16-byte rows) are copied from the caller's memory locked in
+    // place; FKM_CUDA_STREAM_STAGING=1 sends them through the staging buffers instead
+    for (const char* staging : {"0", "1"}) {
+      ::setenv("FKM_CUDA_STREAM_STAGING", staging, 1);
+      const Case c{2 * kQuantum + 9, 16, 13, fkm::DType::F16};
+      INFO(describe(c) << ", FKM_CUDA_STREAM_STAGING=" << staging);
+      check_streamed_equals_resident(backend, c, fkm_test::blob_data(c.n, c.d, 13, 3.0, 8));
+      fkm::KMeansParams p;
+      p.k = 3;
+      p.max_iter = 1;
+      p.backend = backend;
+      p.stream_chunk_rows = kQuantum;
+      const auto data = fkm_test::as_dtype(fkm_test::uniform_data(c.n, c.d, 2), c.n, c.d, fkm::DType::F16);
+      const std::string transfer = fkm::fit(data.view(), p).placement.transfer;
+      if (staging[0] == '1') CHECK(transfer == "staged");
+      else if (transfer != "page-locked in place") WARN("the host memory could not be page-locked: " << transfer);
+    }
+    ::unsetenv("FKM_CUDA_STREAM_STAGING");
   }
 }
 
@@ -191,8 +214,9 @@ TEST_CASE("streaming: a budget too small for the centroids and one chunk names t
   }
 }
 
-// Small enough for compute-sanitizer (perf/device/streaming.sh runs it by name): every streamed
-// kernel and copy of a fit, k-means++ and k-means|| init, weights, cosine, empties.
+// Small enough for compute-sanitizer (perf/device/streaming.sh runs it by name, with and without
+// FKM_CUDA_STREAM_STAGING=1): every streamed kernel and copy of a fit, staged and in place,
+// k-means++, random and k-means|| init, weights, cosine.
 TEST_CASE("streaming: tiny streamed fit", "[.][streaming-tiny]") {
   for (const auto backend : gpu_backends()) {
     const std::int64_t n = kQuantum + 5, d = 9;
@@ -200,5 +224,69 @@ TEST_CASE("streaming: tiny streamed fit", "[.][streaming-tiny]") {
     check_streamed_equals_resident(backend, c, fkm_test::blob_data(n, d, 5, 2.0, 3));
     c = Case{n, d, 4, fkm::DType::F32, fkm::Metric::Cosine, fkm::Init::KMeansParallel, fkm::Precision::Exact, true};
     check_streamed_equals_resident(backend, c, fkm_test::blob_data(n, d, 4, 2.0, 4));
+    // 32-byte rows: copied from the caller's memory locked in place (unless staging is forced)
+    c = Case{n, 8, 6, fkm::DType::F32, fkm::Metric::L2, fkm::Init::Random, fkm::Precision::Fast, true};
+    check_streamed_equals_resident(backend, c, fkm_test::blob_data(n, 8, 6, 2.0, 5));
   }
+}
+
+// The placement plan itself (plain C++: runs on every CI machine, GPU or not).
+TEST_CASE("streaming: the placement plan", "[streaming]") {
+  fkm::gpu::PlacementCosts c;
+  c.n = 1000000;
+  c.resident_bytes = 300000000;
+  c.streamed_fixed_bytes = 10000000;
+  c.streamed_row_bytes = 800;
+  c.copy_row_bytes = 256;
+  fkm::gpu::PlacementRequest r;
+  r.budget_bytes = 400000000;
+  r.h2d_bytes_per_second = 50e9;
+  r.assign_rows_per_second = 1e9;
+  // fits: resident, whatever the rates
+  auto p = fkm::gpu::plan_placement(c, r, "cuda");
+  CHECK_FALSE(p.streamed);
+  CHECK(p.device_bytes_needed == c.resident_bytes);
+  // does not fit: streamed, chunks of whole quanta, at most what the budget holds
+  r.budget_bytes = r.cap_bytes = 200000000;
+  p = fkm::gpu::plan_placement(c, r, "cuda");
+  REQUIRE(p.streamed);
+  CHECK(p.chunk_choice == "auto");
+  CHECK(p.chunk_rows % fkm::gpu::kRowQuantum == 0);
+  CHECK(c.streamed_fixed_bytes + p.chunk_rows * c.streamed_row_bytes <= r.budget_bytes);
+  CHECK(p.chunks == (c.n + p.chunk_rows - 1) / p.chunk_rows);
+  // the IO-aware size: sqrt(N * overhead / (copy + compute)), rounded up to a quantum
+  const double per_row = 256 / 50e9 + 1 / 1e9;
+  const auto ideal = std::int64_t(std::sqrt(1e6 * fkm::gpu::kChunkOverheadSeconds / per_row));
+  CHECK(p.chunk_rows == (ideal + fkm::gpu::kRowQuantum - 1) / fkm::gpu::kRowQuantum * fkm::gpu::kRowQuantum);
+  // slower compute (large K): longer per-row time, smaller chunks
+  r.assign_rows_per_second = 1e7;
+  CHECK(fkm::gpu::plan_placement(c, r, "cuda").chunk_rows < p.chunk_rows);
+  // a tight budget clamps the chunk
+  r.assign_rows_per_second = 1e9;
+  r.budget_bytes = r.cap_bytes = c.streamed_fixed_bytes + 5000 * c.streamed_row_bytes;
+  CHECK(fkm::gpu::plan_placement(c, r, "cuda").chunk_rows == fkm::gpu::kRowQuantum);
+  // forced: the given rows, rounded up, even when the data fits
+  r.budget_bytes = 400000000;
+  r.cap_bytes = 0;
+  r.chunk_rows = 10000;
+  p = fkm::gpu::plan_placement(c, r, "cuda");
+  CHECK(p.streamed);
+  CHECK(p.chunk_rows == 3 * fkm::gpu::kRowQuantum);
+  CHECK(p.chunk_choice == "stream_chunk_rows");
+  // never longer than the data (in whole quanta)
+  c.n = 5000;
+  r.chunk_rows = 1 << 30;
+  CHECK(fkm::gpu::plan_placement(c, r, "cuda").chunk_rows == 2 * fkm::gpu::kRowQuantum);
+  // too small: the minimum is named
+  c.n = 1000000;
+  r.chunk_rows = 0;
+  r.budget_bytes = r.cap_bytes = 1000000;
+  const std::string minimum = std::to_string(fkm::gpu::minimum_streaming_bytes(c));
+  fkm_test::check_error([&] { fkm::gpu::plan_placement(c, r, "cuda"); }, fkm::ErrorCode::OutOfMemory,
+                        "max_device_bytes = 1000000 is too small");
+  fkm_test::check_error([&] { fkm::gpu::plan_placement(c, r, "cuda"); }, fkm::ErrorCode::OutOfMemory,
+                        "need at least " + minimum + " bytes");
+  // a device view cannot be streamed: over the budget is an error saying so
+  r.can_stream = false;
+  fkm_test::check_error([&] { fkm::gpu::plan_placement(c, r, "cuda"); }, fkm::ErrorCode::OutOfMemory, "device view");
 }

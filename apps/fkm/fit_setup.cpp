@@ -185,6 +185,7 @@ nlohmann::ordered_json placement_json(const DataPlacement& p) {
   j["chunks"] = p.chunks;
   j["buffers"] = p.buffers;
   j["chunk_choice"] = p.chunk_choice;
+  j["transfer"] = p.transfer;
   j["h2d_bytes_per_second"] = p.h2d_bytes_per_second;
   j["assign_rows_per_second"] = p.assign_rows_per_second;
   return j;

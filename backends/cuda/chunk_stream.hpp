@@ -8,8 +8,12 @@
 #pragma once
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,11 +56,124 @@ class PinnedArray {
   std::int64_t count_ = 0;
 };
 
+/// The caller's rows page-locked in place for the fit (unregistered at the end), so the DMA
+/// engine reads them directly: no host copy at all, the bus's full speed. Tried first when the
+/// rows are already in the device layout (16-byte rows, no padding); when the memory cannot be
+/// locked (limits, a mapping the driver refuses) the rows go through the staging buffers.
+class HostRegistration {
+ public:
+  HostRegistration() = default;
+  HostRegistration(const HostRegistration&) = delete;
+  HostRegistration& operator=(const HostRegistration&) = delete;
+  ~HostRegistration() {
+    if (ours_) (void)gpu::host_unregister(base_);
+  }
+  /// Locks [p, p + bytes) (whole pages); true when it is page-locked now (by us or before).
+  bool lock(const void* p, std::size_t bytes) {
+    if (gpu::host_is_pinned(p)) return usable_ = true;
+    const std::uintptr_t page = 4096, start = reinterpret_cast<std::uintptr_t>(p) / page * page;
+    const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes + page - 1) / page * page;
+    void* base = reinterpret_cast<void*>(start);
+    for (bool read_only : {false, true}) {  // read-only: a memory-mapped input file
+      const gpu::Status s = gpu::host_register(base, std::size_t(end - start), read_only);
+      if (s == gpu::kSuccess) {
+        base_ = base;
+        ours_ = true;
+        return usable_ = true;
+      }
+      gpu::clear_last_error();
+      if (s == gpu::kAlreadyRegistered) break;  // partly locked by someone else: stage instead
+    }
+    return usable_ = false;
+  }
+  bool usable() const { return usable_; }
+
+ private:
+  void* base_ = nullptr;
+  bool ours_ = false, usable_ = false;
+};
+
+/// Host threads kept for the staging copies (one memcpy does not keep up with a PCIe 5 DMA
+/// engine, and starting threads per chunk would cost more than a small chunk's copy).
+class CopyPool {
+ public:
+  explicit CopyPool(int threads) : threads_(std::max(1, threads)) {
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { serve(); });
+  }
+  CopyPool(const CopyPool&) = delete;
+  CopyPool& operator=(const CopyPool&) = delete;
+  ~CopyPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int threads() const { return threads_; }
+
+  /// Runs f(part) for every part in [0, parts) on the pool and the calling thread; returns when
+  /// all are done.
+  void run(int parts, const std::function<void(int)>& f) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &f;
+      parts_ = parts;
+      next_ = 0;
+      pending_ = parts;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lock(mutex_);
+    finished_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      int part;
+      const std::function<void(int)>* job;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!job_ || next_ >= parts_) return;
+        part = next_++;
+        job = job_;
+      }
+      (*job)(part);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) finished_.notify_all();
+    }
+  }
+  void serve() {
+    std::uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      work();
+    }
+  }
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, next_ = 0, pending_ = 0;
+  std::uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
 /// Copies `rows` rows of `row_bytes` from src (pitch src_pitch) to dst (pitch dst_pitch, the
-/// bytes past row_bytes zeroed: the kernels load whole 16-byte words), split over host threads:
-/// one thread's memcpy does not keep up with a PCIe 5 DMA engine.
+/// bytes past row_bytes zeroed: the kernels load whole 16-byte words), split over the pool.
 inline void copy_rows_parallel(unsigned char* dst, std::int64_t dst_pitch, const unsigned char* src, std::int64_t src_pitch,
-                               std::int64_t row_bytes, std::int64_t rows, int threads) {
+                               std::int64_t row_bytes, std::int64_t rows, CopyPool& pool) {
   auto part = [=](std::int64_t r0, std::int64_t r1) {
     if (dst_pitch == src_pitch && dst_pitch == row_bytes) {
       std::memcpy(dst + r0 * dst_pitch, src + r0 * src_pitch, std::size_t((r1 - r0) * row_bytes));
@@ -68,17 +185,13 @@ inline void copy_rows_parallel(unsigned char* dst, std::int64_t dst_pitch, const
     }
   };
   const std::int64_t bytes = rows * dst_pitch;
-  const int t = int(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, bytes / (4 << 20))));  // >= 4 MiB each
+  const int t = int(std::max<std::int64_t>(1, std::min<std::int64_t>(pool.threads(), bytes / (2 << 20))));  // >= 2 MiB each
   if (t <= 1) return part(0, rows);
-  std::vector<std::thread> pool;
-  pool.reserve(std::size_t(t - 1));
   const std::int64_t per = (rows + t - 1) / t;
-  for (int i = 1; i < t; ++i) {
+  pool.run(t, [&](int i) {
     const std::int64_t r0 = std::min(rows, i * per), r1 = std::min(rows, r0 + per);
-    if (r0 < r1) pool.emplace_back(part, r0, r1);
-  }
-  part(0, std::min(rows, per));
-  for (auto& th : pool) th.join();
+    if (r0 < r1) part(r0, r1);
+  });
 }
 
 /// The staging buffers, their device twins and the copy stream.
@@ -96,8 +209,10 @@ class ChunkStream {
 
   /// `buffers` slots of `rows` rows of `row_bytes` (device layout) each, with weights when
   /// `weighted`; device memory from `budget`.
-  ChunkStream(int buffers, std::int64_t rows, std::int64_t row_bytes, bool weighted, MemoryBudget* budget)
-      : rows_(rows), row_bytes_(row_bytes), slots_(std::size_t(buffers)) {
+  ChunkStream(int buffers, std::int64_t rows, std::int64_t row_bytes, bool weighted, bool staged, MemoryBudget* budget)
+      : rows_(rows),
+        row_bytes_(row_bytes),
+        slots_(std::size_t(buffers)) {
     // memory first (what may fail for want of it), then the stream and events, which the
     // destructor only releases once the constructor has finished
     for (std::size_t s = 0; s < slots_.size(); ++s) {
@@ -107,8 +222,11 @@ class ChunkStream {
       slot.dist.allocate(rows, "a streamed chunk's distances", budget);
       slot.labels.allocate(rows, "a streamed chunk's labels", budget);
     }
-    staging_.allocate(std::int64_t(buffers) * rows * row_bytes, "the streaming staging buffers");
-    for (std::size_t s = 0; s < slots_.size(); ++s) slots_[s].staged = staging_.get() + std::int64_t(s) * rows * row_bytes;
+    if (staged) {  // else the rows are copied from page-locked memory directly
+      pool_ = std::make_unique<CopyPool>(int(std::max(1u, std::min(12u, std::thread::hardware_concurrency() * 3 / 4))));
+      staging_.allocate(std::int64_t(buffers) * rows * row_bytes, "the streaming staging buffers");
+      for (std::size_t s = 0; s < slots_.size(); ++s) slots_[s].staged = staging_.get() + std::int64_t(s) * rows * row_bytes;
+    }
     try {
       check(gpu::stream_create_nonblocking(&copy_), "stream create");
       for (Slot& slot : slots_) {
@@ -119,7 +237,6 @@ class ChunkStream {
       release_events();
       throw;
     }
-    threads_ = int(std::max(1u, std::min(8u, std::thread::hardware_concurrency() / 2)));
   }
   ChunkStream(const ChunkStream&) = delete;
   ChunkStream& operator=(const ChunkStream&) = delete;
@@ -130,7 +247,7 @@ class ChunkStream {
 
   std::int64_t rows() const { return rows_; }
   int buffers() const { return int(slots_.size()); }
-  int host_threads() const { return threads_; }
+  int host_threads() const { return pool_ ? pool_->threads() : 0; }
   gpu::Stream copy_stream() const { return copy_; }
 
   /// For c in [0, chunks): slot = buffer c % buffers, once chunk c - buffers is done with it;
@@ -164,7 +281,7 @@ class ChunkStream {
   /// Fills `slot`'s staging buffer with rows [r0, r0 + count) of a host matrix.
   void stage_rows(Slot& slot, const unsigned char* host, std::int64_t host_pitch, std::int64_t row_bytes,
                   std::int64_t r0, std::int64_t count) const {
-    copy_rows_parallel(slot.staged, row_bytes_, host + r0 * host_pitch, host_pitch, row_bytes, count, threads_);
+    copy_rows_parallel(slot.staged, row_bytes_, host + r0 * host_pitch, host_pitch, row_bytes, count, *pool_);
   }
 
  private:
@@ -193,7 +310,7 @@ class ChunkStream {
   PinnedArray<unsigned char> staging_;
   std::vector<Slot> slots_;
   gpu::Stream copy_{};
-  int threads_ = 1;
+  std::unique_ptr<CopyPool> pool_;  ///< staged only
 };
 
 }  // namespace fkm::cuda

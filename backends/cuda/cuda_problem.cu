@@ -822,7 +822,15 @@ class CudaProblem final : public Problem {
     std::fill(host_dist_.get(), host_dist_.get() + n_, kInf);
     host_labels_.allocate(n_, "labels");
     std::fill(host_labels_.get(), host_labels_.get() + n_, 0);
-    stream_ = std::make_unique<ChunkStream>(kBuffers, placement_.chunk_rows, ld_ * es, s.weights.data != nullptr, &budget_);
+    // rows already in the device layout are copied straight from the caller's memory once it
+    // is page-locked (FKM_CUDA_STREAM_STAGING=1 forces the staging buffers, for tests)
+    const char* force = std::getenv("FKM_CUDA_STREAM_STAGING");
+    const bool same_layout = host_pitch_ == ld_ * es;
+    direct_ = same_layout && !(force && force[0] == '1') &&
+              registration_.lock(host_x_, std::size_t(n_ * host_pitch_));
+    placement_.transfer = direct_ ? "page-locked in place" : "staged";
+    stream_ = std::make_unique<ChunkStream>(kBuffers, placement_.chunk_rows, ld_ * es, s.weights.data != nullptr, !direct_,
+                                            &budget_);
     if (metric_ == Metric::Cosine) {
       row_norm2_.allocate(max_rows(), "chunk row norms", &budget_);
       row_scale_.allocate(max_rows(), "chunk row scales", &budget_);
@@ -857,12 +865,14 @@ class CudaProblem final : public Problem {
     stream_->sweep(
         chunks,
         [&](std::int64_t c, ChunkStream::Slot& slot) {
-          if (need & kNeedX) stream_->stage_rows(slot, host_x_, host_pitch_, d_ * es, c * rows, count_of(c));
+          if ((need & kNeedX) && !direct_) stream_->stage_rows(slot, host_x_, host_pitch_, d_ * es, c * rows, count_of(c));
         },
         [&](std::int64_t c, ChunkStream::Slot& slot, gpu::Stream copy) {
           const std::int64_t base = c * rows, n = count_of(c);
           if (need & kNeedX)
-            check(gpu::memcpy_async(slot.x.get(), slot.staged, std::size_t(n * pitch), gpu::kHostToDevice, copy), "copy chunk");
+            check(gpu::memcpy_async(slot.x.get(), direct_ ? host_x_ + base * pitch : slot.staged, std::size_t(n * pitch),
+                                    gpu::kHostToDevice, copy),
+                  "copy chunk");
           if ((need & kNeedWeights) && host_weights_.get())
             check(gpu::memcpy_async(slot.weights.get(), host_weights_.get() + base, std::size_t(n) * sizeof(double),
                                     gpu::kHostToDevice, copy),
@@ -1430,6 +1440,8 @@ class CudaProblem final : public Problem {
   std::int64_t host_pitch_ = 0;            ///< streamed: bytes between them
   PinnedArray<double> host_weights_, host_dist_;
   PinnedArray<std::int32_t> host_labels_;
+  HostRegistration registration_;  ///< before stream_: unlocked after the last copy is done
+  bool direct_ = false;            ///< streamed: chunks copy from the page-locked rows in place
   std::unique_ptr<ChunkStream> stream_;
   bool fused_sums_ = false;  ///< streamed: sums_ hold the last assign's labels (made in its pass)
 

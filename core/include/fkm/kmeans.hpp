@@ -30,6 +30,9 @@ struct DataPlacement {
   double h2d_bytes_per_second = 0;      ///< streamed: measured pinned host-to-device bandwidth
   double assign_rows_per_second = 0;    ///< streamed: the assignment rate the chunk size assumed
   std::string chunk_choice;             ///< streamed: "auto" (from the two rates) or "stream_chunk_rows"
+  std::string transfer;                 ///< streamed: "page-locked in place" (the caller's rows, locked
+                                        ///< for the fit, copied directly) or "staged" (copied through
+                                        ///< pinned staging buffers)
 };
 
 enum class StopReason {
