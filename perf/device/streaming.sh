@@ -53,8 +53,8 @@ if has build; then
   run "configure" "$OUT/build.log" 120 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DFKM_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a -DCMAKE_CUDA_COMPILER="$NVCC" -DFKM_BUILD_TESTS=ON \
     -DFKM_BUILD_APPS=ON -DCMAKE_PREFIX_PATH="$DEPS" || { tail -30 "$OUT/build.log"; exit 1; }
-  targets="fkm_tests fkm_stream_bench"
-  has suite && targets="$targets fkm_cuda_selfcheck fkm_cli fkm_cli_tests"
+  targets="fkm_tests fkm_stream_bench fkm_cli fkm_cli_tests"
+  has suite && targets="$targets fkm_cuda_selfcheck"
   has rbench && targets="$targets fkm_bench"
   run "build" "$OUT/build.log" 330 ninja -C "$BUILD" -j"${JOBS:-16}" $targets || { tail -40 "$OUT/build.log"; exit 1; }
 fi
@@ -64,6 +64,9 @@ if has stest; then
   FKM_TEST_BACKENDS=cuda run "fkm_tests [streaming] (streamed vs resident, cuda)" "$T" 150 "$BUILD/tests/fkm_tests" \
     "[streaming]" || status=1
   grep -E "test cases|assertions|FAILED|failed" "$T" | tail -6 | tee -a "$OUT/summary.txt"
+  run "cli tests (device memory flags; streamed fit of a memory-mapped file on cuda)" "$T" 40 \
+    "$BUILD/tests/cli/fkm_cli_tests" "device memory*" || status=1
+  grep -E "test cases|assertions|FAILED|failed|transfer" "$T" | tail -4 | tee -a "$OUT/summary.txt"
 fi
 
 if has sbench; then
@@ -87,7 +90,6 @@ if has suite; then
   grep -E "test cases|assertions|FAILED|failed" "$T" | tail -6 | tee -a "$OUT/summary.txt"
   run "selfcheck" "$T" 90 "$BUILD/backends/cuda/fkm_cuda_selfcheck" || status=1
   grep -E "^FAIL|failure\(s\)" "$T" | tail -10 | tee -a "$OUT/summary.txt"
-  run "cli tests (device memory flags)" "$T" 60 "$BUILD/tests/cli/fkm_cli_tests" "device memory*" || status=1
 fi
 
 if has sanitize; then
