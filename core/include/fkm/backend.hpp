@@ -38,6 +38,8 @@ struct ProblemSpec {
   Pruning pruning = Pruning::Off;  ///< a backend may ignore it: results are the same either way
   int num_threads = 0;
   std::int64_t max_device_bytes = 0;
+  std::int64_t stream_chunk_rows = 0;  ///< KMeansParams::stream_chunk_rows
+  std::int64_t k = 0;                  ///< clusters the fit will use (sizes device memory plans; 0: unknown)
   std::int64_t row_offset = 0;  ///< global index of row 0 (distributed shards); seeds per-point RNG
 };
 
@@ -73,6 +75,8 @@ class Problem {
   virtual std::int64_t d() const = 0;
   /// Device description for reports.
   virtual std::string device_name() const = 0;
+  /// Where the data is kept (GPU backends may stream it from host memory); resident by default.
+  virtual DataPlacement placement() const { return {}; }
 
   // ---- whole-data facts (computed on the backend, fp64) ----------------------------------
   virtual ValueCheck check_values() const = 0;
