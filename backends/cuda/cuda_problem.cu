@@ -10,6 +10,10 @@
 //   accumulate()  label histogram -> exclusive scan -> stable radix sort of (label, index) ->
 //                 segment sums (core/kernels/update.hpp), no floating-point atomics
 //   update()      divide, normalise (cosine), empties, shift; re-prepare centroid operands
+//
+// For distributed fits (backends/distributed, docs/clusters.md): accumulate_fixed() sums the
+// same sorted runs as exact fixed-point integers (exact_update.cuh), and update_from() takes
+// the all-reduced totals; only K x D-sized arrays cross to the host.
 
 #include <algorithm>
 #include <cmath>
@@ -27,6 +31,7 @@
 #include "assign_mma.cuh"
 #include "cuda_problem.hpp"
 #include "device_buffer.hpp"
+#include "exact_update.cuh"
 #include "operands.cuh"
 #include "point_kernels.cuh"
 
@@ -49,8 +54,9 @@ bool is_screen(AssignPath p) {
   return p == AssignPath::ScreenHalf || p == AssignPath::ScreenBf16 || p == AssignPath::ScreenTf32;
 }
 
+/// Blocks for a grid-stride kernel over `work` items: at least one (a shard may have no rows).
 int grid_for(std::int64_t work, int threads) {
-  return int(std::min<std::int64_t>((work + threads - 1) / threads, 65535LL * 16));
+  return int(std::clamp<std::int64_t>((work + threads - 1) / threads, 1, 65535LL * 16));
 }
 
 /// Calls f(S{}) with S the device storage type of dtype t.
@@ -206,13 +212,17 @@ class CudaProblem final : public Problem {
       row_scale_.allocate(n_, "row scales", &budget_);
       with_device_type(dtype_, [&](auto tag) {
         using T = decltype(tag);
-        row_stats<T><<<grid_for(n_ * kernels::kWarpSize, 256), 256>>>(xp<T>(), n_, d_, ld_, row_norm2_.get(),
+        row_stats<T><<<grid_for(n_, 256), 256>>>(xp<T>(), n_, d_, ld_, row_norm2_.get(),
                                                                         row_scale_.get());
         return 0;
       });
       check_launch("row_stats");
     }
     scan_values();
+    // A distributed fit passes the largest magnitude over every shard: each shard then scores in
+    // the same unit and picks the same kernels, so a point's label and distance do not depend
+    // on which shard holds it.
+    if (s.data_max_abs > data_largest_) data_largest_ = s.data_max_abs;
     scale_ = score_scale_for(data_largest_, dtype_, metric_);
     if (is_screen(path_)) {
       // FKM_CUDA_SCREEN=pairs: the screen proves nothing (every row meets the pairs pass);
@@ -240,6 +250,7 @@ class CudaProblem final : public Problem {
   ValueCheck check_values() const override { return check_; }
 
   double total_weight() const override {
+    if (n_ == 0) return 0;
     DeviceScope scope(device_);
     const std::int64_t nb = (n_ + kReduceChunk - 1) / kReduceChunk;
     DeviceBuffer<double> partials(nb, "partial sums");
@@ -249,6 +260,7 @@ class CudaProblem final : public Problem {
   }
 
   double mean_variance() const override {
+    if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();  // as the reference: 0 / 0
     DeviceScope scope(device_);
     constexpr std::int64_t rows = 1024;
     const std::int64_t nb = (n_ + rows - 1) / rows;
@@ -341,6 +353,79 @@ class CudaProblem final : public Problem {
     return empties;
   }
 
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
+    DeviceScope scope(device_);
+    const std::int64_t w = d_ + 1;
+    std::vector<double> totals(k_ * w);
+    for (std::int64_t j = 0; j < k_; ++j) {
+      std::copy(sums + j * d_, sums + (j + 1) * d_, &totals[j * w]);
+      totals[j * w + d_] = weights[j];
+    }
+    given_.allocate(k_ * w, "given cluster sums", &budget_);
+    check(gpu::memcpy(given_.get(), totals.data(), k_ * w * sizeof(double), gpu::kHostToDevice), "copy given sums");
+    auto* largest_bits = reinterpret_cast<unsigned long long*>(scalars_.get() + 3);
+    check(gpu::memset(largest_bits, 0, sizeof(double)), "memset");
+    centroids_from_totals<<<int(k_), 128>>>(given_.get(), d_, metric_ == Metric::Cosine, centroids_.get(), previous_.get(),
+                                            empty_.get(), shift_parts_.get(), largest_bits);
+    check_launch("centroids_from_totals");
+    kernels::sum_fixed_order<<<1, 1024>>>(shift_parts_.get(), k_, scalars_.get() + 1);
+    check_launch("sum_fixed_order");
+    kernels::compact_flags<<<1, 1024>>>(empty_.get(), k_, empty_list_.get(),
+                                        reinterpret_cast<std::int64_t*>(scalars_.get() + 2));
+    check_launch("compact_flags");
+    // shift, empty count and the largest |c_jf| in one small copy
+    check(gpu::memcpy_async(host_scalars_ + 1, scalars_.get() + 1, 3 * sizeof(double), gpu::kDeviceToHost, 0),
+          "copy scalars");
+    check(gpu::stream_synchronize(0), "stream synchronize");
+    std::int64_t count = 0;
+    std::memcpy(&count, host_scalars_ + 2, sizeof count);
+    // The exact largest magnitude of the centroids, new and kept: the same on every process of
+    // a distributed fit (it decides the operands' range, operands.cuh).
+    centroid_bound_ = host_scalars_[3];
+    prepare(ops_, centroids_.get(), k_, centroid_bound_);
+    shift_ = host_scalars_[1];
+    shift_valid_ = true;
+    std::vector<std::int64_t> empties(count);
+    if (count > 0)
+      check(gpu::memcpy(empties.data(), empty_list_.get(), count * sizeof(std::int64_t), gpu::kDeviceToHost),
+            "copy empty list");
+    return empties;
+  }
+
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    detail::check_format(format, d_, gpu::kPlatform);
+    DeviceScope scope(device_);
+    auto* self = const_cast<CudaProblem*>(this);  // the sort's and totals' buffers only; sums_ stays accumulate()'s
+    const std::int64_t w = d_ + 1;
+    std::vector<detail::FixedScale> grid(w);
+    for (std::int64_t f = 0; f < d_; ++f) grid[f] = detail::fixed_scale(format.exponent[f]);
+    grid[d_] = detail::fixed_scale(format.weight_exponent);
+    self->fixed_grid_.allocate(w, "fixed-point grid", &self->budget_);
+    self->fixed_totals_.allocate(k_ * w, "fixed-point sums", &self->budget_);
+    check(gpu::memcpy(fixed_grid_.get(), grid.data(), w * sizeof(detail::FixedScale), gpu::kHostToDevice), "copy grid");
+    check(gpu::memset(fixed_totals_.get(), 0, k_ * w * sizeof(FixedSum)), "memset");
+    if (n_ > 0 && k_ > 0) {
+      self->sort_by_label(labels_.get(), k_, k_);
+      const FixedSegmentArgs a{sorted_labels_.get(), order_.get(), n_, k_, d_, kSegmentChunk, this->weights(),
+                               metric_ == Metric::Cosine ? row_scale_.get() : nullptr, fixed_grid_.get(),
+                               fixed_totals_.get()};
+      const int blocks = int((n_ + kSegmentChunk - 1) / kSegmentChunk);
+      with_device_type(dtype_, [&](auto tag) {
+        using T = decltype(tag);
+        fixed_segment_sums<T><<<blocks, kernels::kWarpSize>>>(a, xp<T>(), ld_);
+        return 0;
+      });
+      check_launch("fixed_segment_sums");
+    }
+    std::vector<FixedSum> totals(k_ * w);
+    check(gpu::memcpy(totals.data(), fixed_totals_.get(), k_ * w * sizeof(FixedSum), gpu::kDeviceToHost),
+          "copy fixed-point sums");
+    for (std::int64_t j = 0; j < k_; ++j) {
+      std::copy(&totals[j * w], &totals[j * w + d_], sums + j * d_);
+      weights[j] = totals[j * w + d_];
+    }
+  }
+
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     DeviceScope scope(device_);
     for (std::int64_t t = 0; t < m; ++t)
@@ -388,6 +473,10 @@ class CudaProblem final : public Problem {
   }
 
   void potentials(const double* c, std::int64_t m, double* out) const override {
+    if (n_ == 0) {
+      std::fill(out, out + m, 0.0);
+      return;
+    }
     DeviceScope scope(device_);
     DeviceBuffer<double> centres(m * d_, "centres");
     upload_centres(c, m, centres.get());
@@ -412,6 +501,10 @@ class CudaProblem final : public Problem {
   }
 
   void sample(const double* targets, std::int64_t m, bool by_weight, std::int64_t* out) const override {
+    if (n_ == 0) {  // nothing to draw from (callers of a fit never get here: k <= n)
+      std::fill(out, out + m, std::int64_t(0));
+      return;
+    }
     DeviceScope scope(device_);
     const SampleMass mass{weights(), dist_.get(), by_weight};
     const std::int64_t nb = (n_ + kSampleChunk - 1) / kSampleChunk;
@@ -458,6 +551,7 @@ class CudaProblem final : public Problem {
   }
 
   std::vector<std::int64_t> sample_independent(double scale, double potential, std::uint64_t seed) const override {
+    if (n_ == 0) return {};
     DeviceScope scope(device_);
     DeviceBuffer<std::int32_t> flags(n_, "sample flags");
     DeviceBuffer<std::int64_t> picked(n_, "picked"), count(1, "count");
@@ -553,11 +647,12 @@ class CudaProblem final : public Problem {
     // An owned copy with 16-byte aligned rows (the tensor-core loads copy 16 bytes at a time).
     ld_ = (d_ * es + 15) / 16 * 16 / es;
     x_owned_.allocate(n_ * ld_ * es, "data", &budget_);
+    x_ = x_owned_.get();
+    if (n_ == 0) return;  // a shard without rows
     check(gpu::memset(x_owned_.get(), 0, n_ * ld_ * es), "memset");
     check(gpu::memcpy_2d(x_owned_.get(), ld_ * es, x.data, x.row_stride * es, d_ * es, n_,
                        x.space == MemorySpace::Device ? gpu::kDeviceToDevice : gpu::kHostToDevice),
           "copy data to the device");
-    x_ = x_owned_.get();
   }
 
   void bind_weights(const VectorView& w) {
@@ -846,6 +941,7 @@ class CudaProblem final : public Problem {
 
   /// Runs FlashAssign over all points; returns the fixed-order sum of the rows' contributions.
   double run_assign(const Operands& ops, const kernels::AssignOutput& out) {
+    if (n_ == 0) return 0;  // a shard without rows
     std::int64_t blocks = 0;
     timer_.begin();
     if (ops.wide || path_ == AssignPath::SimtF64) {
@@ -883,17 +979,12 @@ class CudaProblem final : public Problem {
   }
 
   // ---- the sort-inverse update ----------------------------------------------------------------
-  /// sums_[j * (d + 1) + ...] for clusters j < k of `labels`: per-feature weighted sums (when
-  /// `features`) and the total weight in the last column. Labels >= k are ignored; every label
-  /// is below max_label_bound (it sets the radix sort's bit count).
-  void segment_reduce(const std::int32_t* labels, std::int64_t k, bool features, std::int64_t max_label_bound) {
-    DeviceScope scope(device_);
-    const std::int64_t dd = features ? d_ : 0;
-    const std::int64_t nb = (n_ + kSegmentChunk - 1) / kSegmentChunk;
+  /// Sorts the points by label, stably (each cluster's run in index order): sorted_labels_,
+  /// order_ (the points' indices in that order) and begin_ (the k + 1 run starts). Labels >= k
+  /// sort after every run; every label is below max_label_bound (it sets the radix sort's bits).
+  void sort_by_label(const std::int32_t* labels, std::int64_t k, std::int64_t max_label_bound) {
     counts_.allocate(k + 1, "cluster counts", &budget_);
     begin_.allocate(k + 1, "cluster starts", &budget_);
-    sums_.allocate(k * (dd + 1), "cluster sums", &budget_);
-    seg_partials_.allocate(nb * 2 * (dd + 1), "segment partials", &budget_);
     sorted_labels_.allocate(n_, "sorted labels", &budget_);
     order_.allocate(n_, "sort order", &budget_);
     if (iota_.size() < n_) {
@@ -921,6 +1012,22 @@ class CudaProblem final : public Problem {
                                           n_, 0, end_bit),
           "device sort");
     timer_.mark("sort");
+  }
+
+  /// sums_[j * (d + 1) + ...] for clusters j < k of `labels`: per-feature weighted sums (when
+  /// `features`) and the total weight in the last column. Labels >= k are ignored; every label
+  /// is below max_label_bound (it sets the radix sort's bit count).
+  void segment_reduce(const std::int32_t* labels, std::int64_t k, bool features, std::int64_t max_label_bound) {
+    DeviceScope scope(device_);
+    const std::int64_t dd = features ? d_ : 0;
+    const std::int64_t nb = (n_ + kSegmentChunk - 1) / kSegmentChunk;
+    sums_.allocate(k * (dd + 1), "cluster sums", &budget_);
+    if (n_ == 0) {  // a shard without rows: every cluster empty
+      check(gpu::memset(sums_.get(), 0, k * (dd + 1) * sizeof(double)), "memset");
+      return;
+    }
+    seg_partials_.allocate(nb * 2 * (dd + 1), "segment partials", &budget_);
+    sort_by_label(labels, k, max_label_bound);
     kernels::SegmentArgs a{sorted_labels_.get(), order_.get(), reinterpret_cast<const std::int64_t*>(begin_.get()),
                            n_, k, dd, kSegmentChunk, weights(),
                            metric_ == Metric::Cosine ? row_scale_.get() : nullptr, sums_.get(), seg_partials_.get()};
@@ -958,7 +1065,10 @@ class CudaProblem final : public Problem {
   DeviceBuffer<double> weights_, row_norm2_, row_scale_, dist_;
   DeviceBuffer<std::int32_t> labels_, scratch_labels_, sorted_labels_, order_, iota_;
   DeviceBuffer<double> centroids_, previous_, sums_, seg_partials_, shift_parts_, assign_partials_;
-  mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits)
+  DeviceBuffer<double> given_;                     ///< update_from: the given totals, k x (d + 1)
+  DeviceBuffer<detail::FixedScale> fixed_grid_;    ///< accumulate_fixed: the d + 1 grids
+  DeviceBuffer<FixedSum> fixed_totals_;            ///< accumulate_fixed: k x (d + 1) integers
+  mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits), [3] largest |c| (update_from)
   double* host_scalars_ = nullptr;        ///< pinned mirror of scalars_
   DeviceBuffer<unsigned long long> counts_;
   DeviceBuffer<long long> begin_;

@@ -39,6 +39,12 @@ struct ProblemSpec {
   int num_threads = 0;
   std::int64_t max_device_bytes = 0;
   std::int64_t row_offset = 0;  ///< global index of row 0 (distributed shards); seeds per-point RNG
+  int device = -1;  ///< GPU backends, host data: the device to copy them to (-1: device 0); device views name their own
+  /// >= 0: the largest |x_if| over the whole data set, when x is one shard of it (distributed
+  /// fits). A GPU backend chooses its score unit and kernels from the data's largest magnitude;
+  /// given this, every shard chooses the same, so a point's results do not depend on its shard.
+  /// < 0: from x alone.
+  double data_max_abs = -1;
 };
 
 /// Fixed-point grid of exact accumulation (Problem::accumulate_fixed): each term w_i * x_if is
