@@ -426,6 +426,22 @@ class CudaProblem final : public Problem {
     }
   }
 
+  bool exact_weighted_distance_sum(std::int64_t* words) const override {
+    if (n_ >= (std::int64_t(1) << 30)) return false;  // the words' headroom (exact_update.cuh)
+    DeviceScope scope(device_);
+    long_words_.allocate(detail::kLongWords, "long accumulator");
+    check(gpu::memset(long_words_.get(), 0, detail::kLongWords * sizeof(unsigned long long)), "memset");
+    if (n_ > 0) {
+      exact_weighted_sum<<<int(std::min<std::int64_t>(1024, (n_ + 255) / 256)), 256>>>(weights(), dist_.get(), n_,
+                                                                                    long_words_.get());
+      check_launch("exact_weighted_sum");
+    }
+    unsigned long long host[detail::kLongWords];
+    check(gpu::memcpy(host, long_words_.get(), sizeof host, gpu::kDeviceToHost), "copy long accumulator");
+    for (int q = 0; q < detail::kLongWords; ++q) words[q] = std::int64_t(std::uint64_t(words[q]) + host[q]);
+    return true;
+  }
+
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
     DeviceScope scope(device_);
     for (std::int64_t t = 0; t < m; ++t)
@@ -1068,6 +1084,7 @@ class CudaProblem final : public Problem {
   DeviceBuffer<double> given_;                     ///< update_from: the given totals, k x (d + 1)
   DeviceBuffer<detail::FixedScale> fixed_grid_;    ///< accumulate_fixed: the d + 1 grids
   DeviceBuffer<FixedSum> fixed_totals_;            ///< accumulate_fixed: k x (d + 1) integers
+  mutable DeviceBuffer<unsigned long long> long_words_;  ///< exact_weighted_distance_sum's accumulator
   mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits), [3] largest |c| (update_from)
   double* host_scalars_ = nullptr;        ///< pinned mirror of scalars_
   DeviceBuffer<unsigned long long> counts_;

@@ -7,6 +7,9 @@
 //                         on every backend), summed as 128-bit integers in two 64-bit words.
 //   centroids_from_totals update_from(): centroids from given (all-reduced) sums in the reference
 //                         backend's arithmetic, so they are the CPU's centroids bit for bit.
+//   exact_weighted_sum    exact_weighted_distance_sum(): the inertia's terms w_i * dist_i added
+//                         exactly into a long accumulator's words (core/src/long_accumulator.hpp),
+//                         so the distances need not leave the GPU.
 //
 // Integer sums do not depend on the order of the terms: the blocks walk the label-sorted points
 // of the sort-inverse update (core/kernels/update.hpp) and add their runs into the totals with
@@ -16,6 +19,7 @@
 
 #include "../../core/kernels/tile.hpp"
 #include "../../core/src/fixed_point.hpp"
+#include "../../core/src/long_accumulator.hpp"
 #include "operands.cuh"
 #include "point_kernels.cuh"
 
@@ -98,6 +102,7 @@ __global__ void centroids_from_totals(const double* totals, std::int64_t d, bool
                                       unsigned long long* largest_bits) {
   __shared__ double scratch[1024 / kernels::kWarpSize];
   __shared__ double inv_norm;
+  __shared__ bool scaled;
   const std::int64_t j = blockIdx.x, w = d + 1;
   const double weight = totals[j * w + d];
   const bool has = weight > 0;
@@ -112,10 +117,11 @@ __global__ void centroids_from_totals(const double* totals, std::int64_t d, bool
     if (threadIdx.x == 0) {
       double s = 0;
       for (std::int64_t f = 0; f < d; ++f) s = add_square_rn(s, c[f]);
-      inv_norm = s > 0 ? 1.0 / sqrt(s) : 0.0;
+      scaled = s > 0;
+      inv_norm = scaled ? 1.0 / sqrt(s) : 1.0;
     }
     __syncthreads();
-    if (inv_norm > 0)
+    if (scaled)
       for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) c[f] = c[f] * inv_norm;
   }
   double moved = 0, amax = 0;
@@ -132,6 +138,32 @@ __global__ void centroids_from_totals(const double* totals, std::int64_t d, bool
     shift_part[j] = total;
     if (largest > 0) atomicMax(largest_bits, bits_of(largest));
   }
+}
+
+/// words (detail::kLongWords, zeroed) += sum over the i with w_i != 0 of w_i * dist_i, exactly:
+/// each term split by detail::long_term (what the host's ExactSum::add adds), summed in a block's
+/// shared words, then into the global ones, with 64-bit integer atomics (two's complement: the
+/// words end exact whatever the order). Each part is below 2^32, so for n < 2^30 every word
+/// stays below 2^62 in magnitude.
+__global__ void exact_weighted_sum(const double* w, const double* dist, std::int64_t n, unsigned long long* words) {
+  __shared__ unsigned long long local[detail::kLongWords];
+  for (int q = threadIdx.x; q < detail::kLongWords; q += blockDim.x) local[q] = 0;
+  __syncthreads();
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const double wi = w ? w[i] : 1.0;
+    if (wi == 0) continue;
+    const detail::LongTerm t = detail::long_term(wi * dist[i]);
+    if (t.limb < 0) continue;
+    atomicAdd(&local[t.limb], (unsigned long long)t.part[0]);
+    if (t.limb < detail::kLongLimbs) {
+      atomicAdd(&local[t.limb + 1], (unsigned long long)t.part[1]);
+      atomicAdd(&local[t.limb + 2], (unsigned long long)t.part[2]);
+    }
+  }
+  __syncthreads();
+  for (int q = threadIdx.x; q < detail::kLongWords; q += blockDim.x)
+    if (local[q] != 0) atomicAdd(&words[q], local[q]);
 }
 
 }  // namespace fkm::cuda

@@ -211,11 +211,39 @@ void DistributedProblem::set_centroids(const double* c, std::int64_t k) {
 }
 
 double DistributedProblem::assign() {
-  step([&] {
-    local_->assign();
-    local_->get_distances(dist_.data());
-  });
-  return weighted_sum(dist_);
+  step([&] { local_->assign(); });
+  dist_stale_ = true;
+  return weighted_distance_sum();
+}
+
+const std::vector<double>& DistributedProblem::distances() const {
+  if (dist_stale_) {
+    step([&] { local_->get_distances(dist_.data()); });
+    dist_stale_ = false;
+  }
+  return dist_;
+}
+
+double DistributedProblem::weighted_distance_sum() const {
+  // The local backend sums the terms exactly where its distances are (a GPU), if it can; else
+  // the distances come to the host. Either way the same exact sum, so the same bits.
+  std::vector<ExactSum> acc(1);
+  if (local_sums_ < 0) {  // agreed once: every process takes the same path
+    bool here = false;
+    step([&] { here = local_->exact_weighted_distance_sum(acc[0].words()); });
+    std::int64_t any_not = here ? 0 : 1;
+    comm_.max(&any_not, 1);
+    local_sums_ = any_not == 0 ? 1 : 0;
+  } else if (local_sums_ == 1) {
+    step([&] {
+      if (!local_->exact_weighted_distance_sum(acc[0].words()))
+        throw Error(ErrorCode::Internal, "the local backend stopped summing distances exactly");
+    });
+  }
+  if (local_sums_ == 0) return weighted_sum(distances());
+  acc[0].normalise();
+  reduce(comm_, acc);
+  return acc[0].value();
 }
 
 void DistributedProblem::accumulate() {
@@ -245,12 +273,10 @@ void DistributedProblem::replace_centroids(const std::int64_t* ids, std::int64_t
 }
 
 double DistributedProblem::update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) {
-  step([&] {
-    local_->update_nearest(c, m, reset, first_label);
-    local_->get_distances(dist_.data());
-  });
+  step([&] { local_->update_nearest(c, m, reset, first_label); });
+  dist_stale_ = true;
   if (m == 0) return std::numeric_limits<double>::infinity();
-  return weighted_sum(dist_);
+  return weighted_distance_sum();
 }
 
 Problem& DistributedProblem::scratch() const {
@@ -260,6 +286,7 @@ Problem& DistributedProblem::scratch() const {
 
 void DistributedProblem::potentials(const double* c, std::int64_t m, double* out) const {
   Problem& s = scratch();
+  const std::vector<double>& dist = distances();
   std::vector<ExactSum> acc(m);
   step([&] {
     std::vector<double> to_c(n_local_);
@@ -268,7 +295,7 @@ void DistributedProblem::potentials(const double* c, std::int64_t m, double* out
       s.assign();
       s.get_distances(to_c.data());
       for (std::int64_t i = 0; i < n_local_; ++i)
-        if (w_[i] != 0) acc[j].add(w_[i] * std::min(dist_[i], to_c[i]));
+        if (w_[i] != 0) acc[j].add(w_[i] * std::min(dist[i], to_c[i]));
     }
   });
   reduce(comm_, acc);
@@ -279,10 +306,11 @@ void DistributedProblem::sample(const double* targets, std::int64_t m, bool by_w
   // Inverse CDF over the global row order on a fixed-point grid: p_i rounds to an integer q_i,
   // prefix sums are exact, and the chosen row is the first whose prefix exceeds the target.
   // Negative p (inner-product "distances") count as 0.
+  const std::vector<double>& dist = distances();
   std::vector<double> p(n_local_);
   double pmax = 0;
   for (std::int64_t i = 0; i < n_local_; ++i) {
-    const double v = by_weight ? w_[i] : (w_[i] > 0 ? w_[i] * dist_[i] : 0.0);
+    const double v = by_weight ? w_[i] : (w_[i] > 0 ? w_[i] * dist[i] : 0.0);
     p[i] = v > 0 ? v : 0.0;
     pmax = std::max(pmax, p[i]);
   }
@@ -386,9 +414,10 @@ std::vector<std::int64_t> DistributedProblem::farthest_points(std::int64_t m) co
     double dist;
     std::int64_t row;
   };
+  const std::vector<double>& nearest = distances();
   std::vector<Candidate> mine;
   step([&] {
-    for (std::int64_t i : local_->farthest_points(m)) mine.push_back({dist_[i], offset_ + i});
+    for (std::int64_t i : local_->farthest_points(m)) mine.push_back({nearest[i], offset_ + i});
   });
   std::vector<Candidate> all;
   for (const auto& bytes : comm_.all_gather(to_bytes(mine))) {

@@ -2,7 +2,8 @@
 // against the fp64 reference backend: accumulate_fixed must give the reference's integers bit
 // for bit (every dtype, metric and grid), and update_from the reference's centroids and empty
 // clusters bit for bit. Then a distributed fit gives the same sums on any mix of these backends'
-// shards, and the CUDA backend's GPU sums are those of the CPU.
+// shards, and the CUDA backend's GPU sums are those of the CPU. Also the exact inertia a backend
+// may sum where its distances are (exact_weighted_distance_sum).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "../exact_sum.hpp"
 #include "fkm/backend.hpp"
 #include "fkm/fkm.hpp"
 
@@ -287,5 +289,35 @@ TEST_CASE("every backend binds a shard with no rows (a process of a distributed 
       std::vector<double> pot(2, -1.0);
       p->potentials(c.data(), 2, pot.data());
       REQUIRE(pot == std::vector<double>(2, 0.0));
+    }
+}
+
+TEST_CASE("exact_weighted_distance_sum, where a backend offers it, is the host's exact sum", "[distributed]") {
+  const Data x = make_data(3001, 13, 17, 8);
+  const std::vector<double> w = make_weights(x.n);
+  for (const BackendKind kind : backends_under_test())
+    for (Metric m : kMetrics) {
+      CAPTURE(fkm::to_string(kind), fkm::to_string(m));
+      auto p = bind(kind, x.view(DType::F32), m, &w);
+      p->set_centroids(x.centres.data(), 17);
+      for (int round = 0; round < 2; ++round) {
+        if (round == 0) p->update_nearest(x.centres.data(), 0, true, 0);  // every distance +inf
+        else p->assign();
+        std::vector<double> dist(x.n);
+        p->get_distances(dist.data());
+        fkm::detail::ExactSum host, got;
+        for (std::int64_t i = 0; i < x.n; ++i)
+          if (w[i] != 0) host.add(w[i] * dist[i]);
+        if (!p->exact_weighted_distance_sum(got.words())) {
+          REQUIRE(kind != BackendKind::Cuda);  // the GPU backend keeps its distances on the device
+          for (int q = 0; q < fkm::detail::ExactSum::kWords; ++q) REQUIRE(got.words()[q] == 0);
+          continue;
+        }
+        host.normalise();
+        got.normalise();
+        REQUIRE(std::memcmp(host.words(), got.words(), fkm::detail::ExactSum::kWords * sizeof(std::int64_t)) == 0);
+        const double hv = host.value(), gv = got.value();
+        REQUIRE(std::memcmp(&hv, &gv, sizeof(double)) == 0);
+      }
     }
 }

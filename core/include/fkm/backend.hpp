@@ -113,6 +113,12 @@ class Problem {
   /// weights (K) are exact integer totals, independent of point order and thread count. Does
   /// not change the sums update() uses. The default throws Error(Unsupported).
   virtual void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const;
+  /// Adds sum_i w_i * dist_i over the points with w_i != 0 exactly into `words`, the int64 words
+  /// of a long accumulator (core/src/long_accumulator.hpp; each limb changes by less than 2^62).
+  /// Returns false, adding nothing, if the backend does not offer it (the default): a distributed
+  /// fit then copies the distances to the host and sums them there. A GPU backend keeps them on
+  /// the device this way.
+  virtual bool exact_weighted_distance_sum(std::int64_t* words) const;
   /// Overwrite centroids ids[0..m) with rows (m x D fp64), e.g. reseeded empties.
   virtual void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) = 0;
   /// sum_j ||c_j - c_j(before the last update())||^2.
