@@ -65,7 +65,7 @@ elif [ -f "$FKM_DEVSYNC/dist-cuda-extra/openmpi-deb12.tar.xz" ]; then
   done
   export OPAL_PREFIX=$R PATH=$R/bin:$PATH LD_LIBRARY_PATH=$R/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   export PMIX_MCA_mca_base_component_path=$R/lib/pmix OMPI_MCA_btl_vader_single_copy_mechanism=none
-  export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
+  export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_pml=ob1
   if step mpi_hello 60 mpirun "${mpirun_flags[@]}" -np 2 sh -c 'echo rank $OMPI_COMM_WORLD_RANK of $OMPI_COMM_WORLD_SIZE'; then
     have_mpi=1
     echo "mpi: carried Debian 12 Open MPI 4.1.4 at $R" >> "$summary"
@@ -83,7 +83,7 @@ targets=(fkm_distributed_tests fkm_cuda_selfcheck fkm_cuda_screen_check)
 [ "$have_mpi" = 1 ] && targets+=(fkm_mpi_fit_test fkm_cli fkm_mpi_bench)
 step configure 120 cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DFKM_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a \
   -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc -DFKM_BUILD_TESTS=ON -DCMAKE_PREFIX_PATH="$FKM_DEVSYNC/deps/prefix" \
-  "${mpi_flags[@]}" || { echo "configure failed" >> "$summary"; exit 1; }
+  ${mpi_flags[@]+"${mpi_flags[@]}"} || { echo "configure failed" >> "$summary"; exit 1; }
 step build 420 ninja -C $B -j16 "${targets[@]}" || { tail -50 "$OUT/build.log" > "$OUT/build_tail.log"; exit 1; }
 tests=$B/backends/distributed/tests
 
