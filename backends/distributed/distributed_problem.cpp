@@ -15,7 +15,9 @@
 namespace fkm::detail {
 namespace {
 
-constexpr std::int64_t kRowBlock = 256;    // rows per gather_rows call in whole-data passes
+// Rows per gather_rows call of the whole-data passes: about 2^21 values (16 MiB of fp64), at
+// least 256 rows. Few calls: on a GPU backend each is a device round trip.
+std::int64_t row_block(std::int64_t d) { return std::max<std::int64_t>(256, (std::int64_t(1) << 21) / std::max<std::int64_t>(1, d)); }
 constexpr std::int64_t kSumBlock = 65536;  // points per partial long accumulator
 
 template <class T>
@@ -116,8 +118,9 @@ template <class F>
 void DistributedProblem::for_row_blocks(F&& f) const {
   std::vector<std::int64_t> idx;
   std::vector<double> rows;
-  for (std::int64_t i0 = 0; i0 < n_local_; i0 += kRowBlock) {
-    const std::int64_t m = std::min(kRowBlock, n_local_ - i0);
+  const std::int64_t block = row_block(d_);
+  for (std::int64_t i0 = 0; i0 < n_local_; i0 += block) {
+    const std::int64_t m = std::min(block, n_local_ - i0);
     idx.resize(m);
     for (std::int64_t t = 0; t < m; ++t) idx[t] = i0 + t;
     rows.resize(m * d_);
@@ -130,10 +133,18 @@ const std::vector<double>& DistributedProblem::feature_max_abs() const {
   if (feature_max_abs_.empty()) {
     std::vector<double> mx(d_, 0.0);
     step([&] {
+      // Per-thread maxima over contiguous row ranges, then their maximum: exact in any order.
+      std::vector<double> part(std::size_t(threads_) * d_, 0.0);
       for_row_blocks([&](std::int64_t, std::int64_t m, const double* rows) {
-        for (std::int64_t t = 0; t < m; ++t)
-          for (std::int64_t f = 0; f < d_; ++f) mx[f] = std::max(mx[f], std::fabs(rows[t * d_ + f]));
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (int c = 0; c < threads_; ++c) {
+          double* p = &part[std::size_t(c) * d_];
+          for (std::int64_t t = m * c / threads_; t < m * (c + 1) / threads_; ++t)
+            for (std::int64_t f = 0; f < d_; ++f) p[f] = std::max(p[f], std::fabs(rows[t * d_ + f]));
+        }
       });
+      for (int c = 0; c < threads_; ++c)
+        for (std::int64_t f = 0; f < d_; ++f) mx[f] = std::max(mx[f], part[std::size_t(c) * d_ + f]);
     });
     comm_.max(mx.data(), d_);
     feature_max_abs_ = std::move(mx);
@@ -175,10 +186,18 @@ double DistributedProblem::mean_variance() const {
   auto pass = [&](auto&& term) {
     std::vector<__int128> s(d_, 0);
     step([&] {
+      // Per-thread integer sums over contiguous row ranges, then their sum: exact in any order.
+      std::vector<__int128> part(std::size_t(threads_) * d_, 0);
       for_row_blocks([&](std::int64_t, std::int64_t m, const double* rows) {
-        for (std::int64_t t = 0; t < m; ++t)
-          for (std::int64_t f = 0; f < d_; ++f) s[f] += fixed_term(term(f, rows[t * d_ + f]), scale[f]);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (int c = 0; c < threads_; ++c) {
+          __int128* p = &part[std::size_t(c) * d_];
+          for (std::int64_t t = m * c / threads_; t < m * (c + 1) / threads_; ++t)
+            for (std::int64_t f = 0; f < d_; ++f) p[f] += fixed_term(term(f, rows[t * d_ + f]), scale[f]);
+        }
       });
+      for (int c = 0; c < threads_; ++c)
+        for (std::int64_t f = 0; f < d_; ++f) s[f] += part[std::size_t(c) * d_ + f];
     });
     FixedVector v(d_);
     for (std::int64_t f = 0; f < d_; ++f) v.set(f, s[f]);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "../../core/src/convert.hpp"
 #include "../../core/src/problem_spec.hpp"
@@ -13,6 +14,7 @@
 #include "../../core/src/validate.hpp"
 #include "all_or_none.hpp"
 #include "distributed_problem.hpp"
+#include "fit_distributed.hpp"
 #include "fkm/distributed.hpp"
 #include "fkm/error.hpp"
 #include "mpi_communicator.hpp"
@@ -67,13 +69,17 @@ void require_same(Communicator& comm, std::int64_t value, const std::string& wha
 
 /// max |x_if| over the finite values of a host view (NaN and Inf are reported later, by the
 /// backend's value check).
-double largest_magnitude(const MatrixView& x) {
+double largest_magnitude(const MatrixView& x, int threads) {
   double largest = 0;
-  std::vector<double> row(x.cols);
-  for (std::int64_t i = 0; i < x.rows; ++i) {
-    load_row(x, i, row.data());
-    for (double v : row)
-      if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+#pragma omp parallel num_threads(threads) reduction(max : largest)
+  {
+    std::vector<double> row(x.cols);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < x.rows; ++i) {
+      load_row(x, i, row.data());
+      for (double v : row)
+        if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+    }
   }
   return largest;
 }
@@ -121,7 +127,8 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
     // The score unit of the GPU kernels follows the largest magnitude: the global one, so that
     // every shard computes in the same unit (ProblemSpec::data_max_abs).
     double largest = 0;
-    all_or_none(comm, [&] { largest = largest_magnitude(x); });
+    const int threads = params.num_threads > 0 ? params.num_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    all_or_none(comm, [&] { largest = largest_magnitude(x, threads); });
     comm.max(&largest, 1);
     spec.data_max_abs = largest;
   }
