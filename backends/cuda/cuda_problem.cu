@@ -17,6 +17,11 @@
 //                 per-cluster group sums in a fixed per-cluster order (core/kernels/update.hpp),
 //                 no floating-point atomics; streamed, it runs inside assign()'s pass
 //   update()      divide, normalise (cosine), empties, shift; re-prepare centroid operands
+//
+// For distributed fits (backends/distributed, docs/clusters.md): accumulate_fixed() sums each
+// chunk's label-sorted runs as exact fixed-point integers (exact_update.cuh; integer sums do not
+// depend on the order or the chunking), and update_from() takes the all-reduced totals; only
+// K x D-sized arrays cross to the host.
 
 #include <algorithm>
 #include <cmath>
@@ -41,6 +46,7 @@
 #include "chunk_stream.hpp"
 #include "cuda_problem.hpp"
 #include "device_buffer.hpp"
+#include "exact_update.cuh"
 #include "operands.cuh"
 #include "point_kernels.cuh"
 
@@ -53,6 +59,7 @@ using gpu::PlacementCosts;
 using gpu::PlacementRequest;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::int64_t kFixedChunk = 256;  // sorted positions per block of accumulate_fixed's sums
 constexpr std::int64_t kSampleChunk = 4096;  // points per sampling chunk
 constexpr std::int64_t kReduceChunk = 4096;  // points per partial of a whole-data sum
 
@@ -67,8 +74,9 @@ bool is_screen(AssignPath p) {
   return p == AssignPath::ScreenHalf || p == AssignPath::ScreenBf16 || p == AssignPath::ScreenTf32;
 }
 
+/// Blocks for a grid-stride kernel over `work` items: at least one (a shard may have no rows).
 int grid_for(std::int64_t work, int threads) {
-  return int(std::min<std::int64_t>((work + threads - 1) / threads, 65535LL * 16));
+  return int(std::clamp<std::int64_t>((work + threads - 1) / threads, 1, 65535LL * 16));
 }
 
 /// Calls f(S{}) with S the device storage type of dtype t.
@@ -291,6 +299,10 @@ class CudaProblem final : public Problem {
     scalars_.allocate(4, "scalars", &budget_);
     check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), 4 * sizeof(double)), "pinned host allocation");
     scan_values();
+    // A distributed fit passes the largest magnitude over every shard: each shard then scores in
+    // the same unit and picks the same kernels, so a point's label and distance do not depend
+    // on which shard holds it.
+    if (s.data_max_abs > data_largest_) data_largest_ = s.data_max_abs;
     scale_ = score_scale_for(data_largest_, dtype_, metric_);
   }
 
@@ -305,6 +317,7 @@ class CudaProblem final : public Problem {
   ValueCheck check_values() const override { return check_; }
 
   double total_weight() const override {
+    if (n_ == 0) return 0;
     DeviceScope scope(device_);
     const std::int64_t nb = (n_ + kReduceChunk - 1) / kReduceChunk;
     DeviceBuffer<double> partials(nb, "partial sums");
@@ -317,6 +330,7 @@ class CudaProblem final : public Problem {
   }
 
   double mean_variance() const override {
+    if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();  // as the reference: 0 / 0
     DeviceScope scope(device_);
     constexpr std::int64_t rows = 1024;
     const std::int64_t nb = (n_ + rows - 1) / rows;
@@ -369,6 +383,7 @@ class CudaProblem final : public Problem {
   }
 
   double assign() override {
+    if (n_ == 0) return 0;  // a shard without rows
     DeviceScope scope(device_);
     kernels::AssignOutput out = output(kernels::AssignMode::Assign);
     out.centroids = centroids_.get();
@@ -430,6 +445,99 @@ class CudaProblem final : public Problem {
       check(gpu::memcpy(empties.data(), empty_list_.get(), count * sizeof(std::int64_t), gpu::kDeviceToHost),
             "copy empty list");
     return empties;
+  }
+
+  std::vector<std::int64_t> update_from(const double* sums, const double* weights) override {
+    DeviceScope scope(device_);
+    const std::int64_t w = d_ + 1;
+    std::vector<double> totals(k_ * w);
+    for (std::int64_t j = 0; j < k_; ++j) {
+      std::copy(sums + j * d_, sums + (j + 1) * d_, &totals[j * w]);
+      totals[j * w + d_] = weights[j];
+    }
+    given_.allocate(k_ * w, "given cluster sums", &budget_);
+    check(gpu::memcpy(given_.get(), totals.data(), k_ * w * sizeof(double), gpu::kHostToDevice), "copy given sums");
+    auto* largest_bits = reinterpret_cast<unsigned long long*>(scalars_.get() + 3);
+    check(gpu::memset(largest_bits, 0, sizeof(double)), "memset");
+    centroids_from_totals<<<int(k_), 128>>>(given_.get(), d_, metric_ == Metric::Cosine, centroids_.get(), previous_.get(),
+                                            empty_.get(), shift_parts_.get(), largest_bits);
+    check_launch("centroids_from_totals");
+    kernels::sum_fixed_order<<<1, 1024>>>(shift_parts_.get(), k_, scalars_.get() + 1);
+    check_launch("sum_fixed_order");
+    kernels::compact_flags<<<1, 1024>>>(empty_.get(), k_, empty_list_.get(),
+                                        reinterpret_cast<std::int64_t*>(scalars_.get() + 2));
+    check_launch("compact_flags");
+    // shift, empty count and the largest |c_jf| in one small copy
+    check(gpu::memcpy_async(host_scalars_ + 1, scalars_.get() + 1, 3 * sizeof(double), gpu::kDeviceToHost, 0),
+          "copy scalars");
+    check(gpu::stream_synchronize(0), "stream synchronize");
+    std::int64_t count = 0;
+    std::memcpy(&count, host_scalars_ + 2, sizeof count);
+    // The exact largest magnitude of the centroids, new and kept: the same on every process of
+    // a distributed fit (it decides the operands' range, operands.cuh).
+    centroid_bound_ = host_scalars_[3];
+    prepare(ops_, centroids_.get(), k_, centroid_bound_);
+    shift_ = host_scalars_[1];
+    shift_valid_ = true;
+    std::vector<std::int64_t> empties(count);
+    if (count > 0)
+      check(gpu::memcpy(empties.data(), empty_list_.get(), count * sizeof(std::int64_t), gpu::kDeviceToHost),
+            "copy empty list");
+    return empties;
+  }
+
+  void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    detail::check_format(format, d_, gpu::kPlatform);
+    DeviceScope scope(device_);
+    auto* self = const_cast<CudaProblem*>(this);  // the sort's and totals' buffers only; sums_ stays accumulate()'s
+    const std::int64_t w = d_ + 1;
+    std::vector<detail::FixedScale> grid(w);
+    for (std::int64_t f = 0; f < d_; ++f) grid[f] = detail::fixed_scale(format.exponent[f]);
+    grid[d_] = detail::fixed_scale(format.weight_exponent);
+    self->fixed_grid_.allocate(w, "fixed-point grid", &self->budget_);
+    self->fixed_totals_.allocate(k_ * w, "fixed-point sums", &self->budget_);
+    check(gpu::memcpy(fixed_grid_.get(), grid.data(), w * sizeof(detail::FixedScale), gpu::kHostToDevice), "copy grid");
+    check(gpu::memset(fixed_totals_.get(), 0, k_ * w * sizeof(FixedSum)), "memset");
+    if (n_ > 0 && k_ > 0) {
+      // Each chunk (all rows when resident) sorted by label, its runs added into the integer
+      // totals: integer sums are the same whatever the order and the chunking.
+      self->accumulate_begin(k_, d_, label_bits(k_));  // sizes the sort's buffers (sums_ is left as it is)
+      for_rows(kNeedX | kNeedWeights | kNeedLabels, [&](const Rows& r) {
+        self->sort_rows_by_label(r.labels, r.n, k_, label_bits(k_));
+        const FixedSegmentArgs a{sorted_labels_.get(), order_.get(), r.n, k_, d_, kFixedChunk, r.weights,
+                                 metric_ == Metric::Cosine ? r.row_scale : nullptr, fixed_grid_.get(), fixed_totals_.get()};
+        with_device_type(dtype_, [&](auto tag) {
+          using T = decltype(tag);
+          fixed_segment_sums<T><<<int((r.n + kFixedChunk - 1) / kFixedChunk), kernels::kWarpSize>>>(
+              a, static_cast<const T*>(r.x), ld_);
+          return 0;
+        });
+        check_launch("fixed_segment_sums");
+      });
+    }
+    std::vector<FixedSum> totals(k_ * w);
+    check(gpu::memcpy(totals.data(), fixed_totals_.get(), k_ * w * sizeof(FixedSum), gpu::kDeviceToHost),
+          "copy fixed-point sums");
+    for (std::int64_t j = 0; j < k_; ++j) {
+      std::copy(&totals[j * w], &totals[j * w + d_], sums + j * d_);
+      weights[j] = totals[j * w + d_];
+    }
+  }
+
+  bool exact_weighted_distance_sum(std::int64_t* words) const override {
+    if (n_ >= (std::int64_t(1) << 30)) return false;  // the words' headroom (exact_update.cuh)
+    DeviceScope scope(device_);
+    long_words_.allocate(detail::kLongWords, "long accumulator");
+    check(gpu::memset(long_words_.get(), 0, detail::kLongWords * sizeof(unsigned long long)), "memset");
+    for_rows(kNeedWeights | kNeedDist, [&](const Rows& r) {
+      exact_weighted_sum<<<int(std::min<std::int64_t>(1024, (r.n + 255) / 256)), 256>>>(r.weights, r.dist, r.n,
+                                                                                      long_words_.get());
+      check_launch("exact_weighted_sum");
+    });
+    unsigned long long host[detail::kLongWords];
+    check(gpu::memcpy(host, long_words_.get(), sizeof host, gpu::kDeviceToHost), "copy long accumulator");
+    for (int q = 0; q < detail::kLongWords; ++q) words[q] = std::int64_t(std::uint64_t(words[q]) + host[q]);
+    return true;
   }
 
   void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) override {
@@ -495,6 +603,10 @@ class CudaProblem final : public Problem {
   }
 
   void potentials(const double* c, std::int64_t m, double* out) const override {
+    if (n_ == 0) {
+      std::fill(out, out + m, 0.0);
+      return;
+    }
     DeviceScope scope(device_);
     DeviceBuffer<double> centres(m * d_, "centres");
     upload_centres(c, m, centres.get());
@@ -524,6 +636,10 @@ class CudaProblem final : public Problem {
   }
 
   void sample(const double* targets, std::int64_t m, bool by_weight, std::int64_t* out) const override {
+    if (n_ == 0) {  // nothing to draw from (callers of a fit never get here: k <= n)
+      std::fill(out, out + m, std::int64_t(0));
+      return;
+    }
     DeviceScope scope(device_);
     const std::int64_t nb = (n_ + kSampleChunk - 1) / kSampleChunk;
     DeviceBuffer<double> partials(nb, "sample partials");
@@ -606,6 +722,7 @@ class CudaProblem final : public Problem {
   }
 
   std::vector<std::int64_t> sample_independent(double scale, double potential, std::uint64_t seed) const override {
+    if (n_ == 0) return {};
     DeviceScope scope(device_);
     const std::int64_t rows = max_rows();
     DeviceBuffer<std::int32_t> flags(rows, "sample flags");
@@ -970,11 +1087,12 @@ class CudaProblem final : public Problem {
     // An owned copy with 16-byte aligned rows (the tensor-core loads copy 16 bytes at a time).
     ld_ = (d_ * es + 15) / 16 * 16 / es;
     x_owned_.allocate(n_ * ld_ * es, "data", &budget_);
+    x_ = x_owned_.get();
+    if (n_ == 0) return;  // a shard without rows
     check(gpu::memset(x_owned_.get(), 0, n_ * ld_ * es), "memset");
     check(gpu::memcpy_2d(x_owned_.get(), ld_ * es, x.data, x.row_stride * es, d_ * es, n_,
                        x.space == MemorySpace::Device ? gpu::kDeviceToDevice : gpu::kHostToDevice),
           "copy data to the device");
-    x_ = x_owned_.get();
   }
 
   void bind_weights(const VectorView& w) {
@@ -1308,6 +1426,7 @@ class CudaProblem final : public Problem {
 
   /// Resident FlashAssign over all points; returns the fixed-order sum of the rows' contributions.
   double run_assign(const Operands& ops, const kernels::AssignOutput& out) {
+    if (n_ == 0) return 0;  // a shard without rows
     timer_.begin();
     launch_assign(ops, out, all_rows());
     timer_.mark("assign kernel");
@@ -1372,17 +1491,24 @@ class CudaProblem final : public Problem {
 
   /// Adds the rows r (labels: theirs, on the device) to the running per-cluster sums, in the
   /// per-cluster order of core/kernels/update.hpp. Labels >= k are ignored; all are below 2^end_bit.
-  void accumulate_rows(const Rows& r, const std::int32_t* labels, std::int64_t k, std::int64_t dd, int end_bit) {
-    timer_.begin();
+  /// Sorts n rows' labels stably (each cluster's run in chunk-local index order): begin_ (the
+  /// k + 1 run starts), sorted_labels_ and order_. Buffers sized by accumulate_begin.
+  void sort_rows_by_label(const std::int32_t* labels, std::int64_t n, std::int64_t k, int end_bit) {
     check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "memset");
-    label_counts<<<int(std::min<std::int64_t>(1024, (r.n + 1023) / 1024)), 1024>>>(labels, r.n, k, counts_.get());
+    label_counts<<<int(std::min<std::int64_t>(1024, (n + 1023) / 1024)), 1024>>>(labels, n, k, counts_.get());
     check_launch("label_counts");
     std::size_t bytes = std::size_t(temp_.size());
     check(gpu::exclusive_sum(temp_.get(), bytes, counts_.get(), begin_.get(), k + 1), "device scan");
     bytes = std::size_t(temp_.size());
-    check(gpu::sort_pairs(temp_.get(), bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(), r.n, 0, end_bit),
+    check(gpu::sort_pairs(temp_.get(), bytes, labels, sorted_labels_.get(), iota_.get(), order_.get(), n, 0, end_bit),
           "device sort");
+  }
+
+  void accumulate_rows(const Rows& r, const std::int32_t* labels, std::int64_t k, std::int64_t dd, int end_bit) {
+    timer_.begin();
+    sort_rows_by_label(labels, r.n, k, end_bit);
     timer_.mark("histogram + sort");
+    std::size_t bytes = 0;
     const auto* begin = reinterpret_cast<const std::int64_t*>(begin_.get());
     kernels::count_pieces<<<grid_for(k + 1, 256), 256>>>(begin, rank_[rank_cur_].get(), k, piece_counts_.get());
     check_launch("count_pieces");
@@ -1450,7 +1576,11 @@ class CudaProblem final : public Problem {
   DeviceBuffer<double> weights_, row_norm2_, row_scale_, dist_;  ///< streamed: row_* are one chunk's
   DeviceBuffer<std::int32_t> labels_, sorted_labels_, order_, iota_;
   DeviceBuffer<double> centroids_, previous_, sums_, done_, carry_, pieces_, shift_parts_, assign_partials_;
-  mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits)
+  DeviceBuffer<double> given_;                           ///< update_from: the given totals, k x (d + 1)
+  DeviceBuffer<detail::FixedScale> fixed_grid_;          ///< accumulate_fixed: the d + 1 grids
+  DeviceBuffer<FixedSum> fixed_totals_;                  ///< accumulate_fixed: k x (d + 1) integers
+  mutable DeviceBuffer<unsigned long long> long_words_;  ///< exact_weighted_distance_sum's accumulator
+  mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits), [3] largest |c| (update_from)
   double* host_scalars_ = nullptr;        ///< pinned mirror of scalars_
   DeviceBuffer<unsigned long long> counts_;
   DeviceBuffer<long long> begin_;

@@ -28,18 +28,27 @@ __device__ __forceinline__ double to_double(gpu::bfloat16 v) {
   return double(gpu::to_float(v));
 }
 
-/// One warp per row: norm2[i] = ||x_i||^2 and scale[i] = 1 / ||x_i|| (0 for a zero row).
+/// The fp64 rounding of s + a * a with the product rounded first: no fused multiply-add, so a
+/// sum of squares has the bits of the host's `s += a * a` (the CPU backend is compiled with
+/// -ffp-contract=off; NVCC and hipcc would contract unless told).
+__device__ inline double add_square_rn(double s, double a) {
+#if defined(__HIP__)
+#pragma clang fp contract(off)
+  return s + a * a;
+#else
+  return __dadd_rn(s, __dmul_rn(a, a));
+#endif
+}
+
+/// One thread per row: norm2[i] = ||x_i||^2 summed in feature order, and scale[i] = 1 / ||x_i||
+/// (0 for a zero row): the CPU and reference backends' arithmetic, so the rows as cosine sees
+/// them (gather_rows, accumulate_fixed) have their bits. Runs once per bind.
 template <class T>
 __global__ void row_stats(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, double* norm2, double* scale) {
-  const std::int64_t i = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-  if (i >= n) return;
-  double s = 0;
-  for (std::int64_t f = kernels::lane_id(); f < d; f += kWarpSize) {
-    const double v = to_double(x[i * ld + f]);
-    s += v * v;
-  }
-  s = kernels::warp_sum(s);
-  if (kernels::lane_id() == 0) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    double s = 0;
+    for (std::int64_t f = 0; f < d; ++f) s = add_square_rn(s, to_double(x[i * ld + f]));
     norm2[i] = s;
     scale[i] = s > 0 ? 1.0 / sqrt(s) : 0.0;
   }
