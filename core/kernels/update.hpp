@@ -7,6 +7,11 @@
 //
 // Layout: sums [k x (d + 1)] fp64, column d = total weight; partials [blocks x 2 x (d + 1)]
 // (slot 1: the run that leaves the block at its end, slot 0: the run that enters at its start).
+//
+// Batched problems (the CUDA backend's fit_batch): the labels of problem b are offset by b * K
+// and every problem's points fill one run of problem_rows sorted positions; blocks are then
+// counted from each problem's first position, so each problem's blocks, and with them every
+// sum's order, are those of the problem sorted alone.
 #pragma once
 #include <cstdint>
 
@@ -23,21 +28,40 @@ struct SegmentArgs {
   const double* row_scale;  ///< null, or the per-row factor (cosine: 1 / ||x_i||)
   double* sums;
   double* partials;
+  std::int64_t problem_rows = 0;  ///< batched: sorted positions per problem; 0: one problem of n
 };
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-FKM_DEVICE FKM_FORCEINLINE std::int64_t block_of(std::int64_t pos, std::int64_t chunk) { return pos / chunk; }
+/// The block that reduces sorted position `pos`.
+FKM_DEVICE FKM_FORCEINLINE std::int64_t block_of(const SegmentArgs& a, std::int64_t pos) {
+  if (a.problem_rows <= 0) return pos / a.chunk;
+  const std::int64_t per_problem = (a.problem_rows + a.chunk - 1) / a.chunk;
+  return (pos / a.problem_rows) * per_problem + (pos % a.problem_rows) / a.chunk;
+}
+
+/// The sorted positions [p0, p1) block b reduces.
+FKM_DEVICE FKM_FORCEINLINE void block_range(const SegmentArgs& a, std::int64_t b, std::int64_t& p0, std::int64_t& p1) {
+  if (a.problem_rows <= 0) {
+    p0 = b * a.chunk;
+    p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
+    return;
+  }
+  const std::int64_t per_problem = (a.problem_rows + a.chunk - 1) / a.chunk;
+  const std::int64_t start = (b / per_problem) * a.problem_rows, end = start + a.problem_rows;
+  p0 = start + (b % per_problem) * a.chunk;
+  p1 = (p0 + a.chunk < end) ? p0 + a.chunk : end;
+}
 
 /// One feature column `f` (f == d: the weight) of the run of cluster j, reduced by block b.
 FKM_DEVICE FKM_FORCEINLINE void flush_run(const SegmentArgs& a, std::int64_t b, std::int32_t j, std::int64_t f, double acc) {
-  const std::int64_t b0 = block_of(a.begin[j], a.chunk), b1 = block_of(a.begin[j + 1] - 1, a.chunk);
+  const std::int64_t b0 = block_of(a, a.begin[j]), b1 = block_of(a, a.begin[j + 1] - 1);
   const std::int64_t w = a.d + 1;
   if (b0 == b1) a.sums[j * w + f] = acc;
   else a.partials[(b * 2 + (b == b0 ? 1 : 0)) * w + f] = acc;
 }
 
-/// Grid: ceil(n / chunk) blocks of one warp each. Lane l owns V = 16 / sizeof(T) consecutive
+/// Grid: ceil(n / chunk) blocks (batched: problems x ceil(problem_rows / chunk)) of one warp each. Lane l owns V = 16 / sizeof(T) consecutive
 /// features (one 16-byte load per point: the rows are 16-byte aligned and padded), wider rows
 /// take several passes; lane 0 of the first pass also sums the weight (column d). Points are
 /// taken kBatch at a time: indices, labels and values are loaded first (independent loads in
@@ -48,7 +72,8 @@ __global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
   constexpr int kBatch = 8;
   const int lane = lane_id();
   const std::int64_t b = blockIdx.x;
-  const std::int64_t p0 = b * a.chunk, p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
+  std::int64_t p0, p1;
+  block_range(a, b, p0, p1);
   if (a.sorted_labels[p0] >= a.k) return;
   const std::int64_t span = std::int64_t(kWarpSize) * V;
   const std::int64_t passes = a.d > 0 ? (a.d + span - 1) / span : 1;
@@ -113,7 +138,7 @@ __global__ void fix_split_segments(SegmentArgs a) {
       a.sums[j * w + f] = 0;
       continue;
     }
-    const std::int64_t b0 = block_of(s, a.chunk), b1 = block_of(e - 1, a.chunk);
+    const std::int64_t b0 = block_of(a, s), b1 = block_of(a, e - 1);
     if (b0 == b1) continue;
     double acc = a.partials[(b0 * 2 + 1) * w + f];
     for (std::int64_t b = b0 + 1; b <= b1; ++b) acc += a.partials[(b * 2) * w + f];
@@ -124,11 +149,13 @@ __global__ void fix_split_segments(SegmentArgs a) {
 /// Grid: k blocks, blockDim a multiple of the warp width. New centroid = sums / weight (cosine:
 /// normalised) where the weight is positive; else the old one stays and the cluster is empty.
 /// Writes previous = old centroid, empty[j], and shift_part[j] = ||new - old||^2.
-__global__ void finalize_centroids(const double* sums, std::int64_t d, bool normalise, double* centroids,
-                                   double* previous, std::int32_t* empty, double* shift_part) {
+/// finalize_centroid(j) is one block's work (also the batched kernels').
+FKM_DEVICE FKM_FORCEINLINE void finalize_centroid(std::int64_t j, const double* sums, std::int64_t d, bool normalise,
+                                                  double* centroids, double* previous, std::int32_t* empty,
+                                                  double* shift_part) {
   __shared__ double scratch[1024 / kWarpSize];
   __shared__ double shared_value;
-  const std::int64_t j = blockIdx.x, w = d + 1;
+  const std::int64_t w = d + 1;
   const double weight = sums[j * w + d];
   double* c = centroids + j * d;
   double* prev = previous + j * d;
@@ -161,19 +188,27 @@ __global__ void finalize_centroids(const double* sums, std::int64_t d, bool norm
     shift_part[j] = total;
   }
 }
+__global__ void finalize_centroids(const double* sums, std::int64_t d, bool normalise, double* centroids,
+                                   double* previous, std::int32_t* empty, double* shift_part) {
+  finalize_centroid(blockIdx.x, sums, d, normalise, centroids, previous, empty, shift_part);
+}
 
 /// One block (blockDim a multiple of the warp width, <= 1024): out[0] = sum of v[0..n) in a
 /// fixed order.
-__global__ void sum_fixed_order(const double* v, std::int64_t n, double* out) {
+/// (sum_in_fixed_order: the block's work, also the batched kernels'.)
+FKM_DEVICE FKM_FORCEINLINE void sum_in_fixed_order(const double* v, std::int64_t n, double* out) {
   __shared__ double scratch[1024 / kWarpSize];
   double s = 0;
   for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) s += v[i];
   const double total = block_sum(s, scratch);
   if (threadIdx.x == 0) *out = total;
 }
+__global__ void sum_fixed_order(const double* v, std::int64_t n, double* out) { sum_in_fixed_order(v, n, out); }
 
-/// One block: the indices j with flag[j] != 0, ascending, into list; their number into *count.
-__global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int64_t* list, std::int64_t* count) {
+/// One block: the indices j with flag[j] != 0, ascending, into list; their number into *count
+/// (compact_flags_block: the block's work, also the batched kernels').
+FKM_DEVICE FKM_FORCEINLINE void compact_flags_block(const std::int32_t* flag, std::int64_t n, std::int64_t* list,
+                                                    std::int64_t* count) {
   __shared__ std::int64_t warp_totals[1024 / kWarpSize];
   __shared__ std::int64_t base;
   if (threadIdx.x == 0) base = 0;
@@ -199,6 +234,9 @@ __global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int
     __syncthreads();
   }
   if (threadIdx.x == 0) *count = base;
+}
+__global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int64_t* list, std::int64_t* count) {
+  compact_flags_block(flag, n, list, count);
 }
 
 #endif  // device compiler
