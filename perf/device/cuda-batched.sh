@@ -45,6 +45,7 @@ run() {
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 TESTS=$BUILD/tests/fkm_tests
+CHECK=$BUILD/backends/cuda/fkm_cuda_batched_check
 
 if has build; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
@@ -52,13 +53,16 @@ if has build; then
   run "configure" "$OUT/build.log" 120 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DFKM_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a -DCMAKE_CUDA_COMPILER="$NVCC" -DFKM_BUILD_TESTS=ON \
     -DFKM_BUILD_APPS=ON -DCMAKE_PREFIX_PATH="$DEPS" || { tail -30 "$OUT/build.log"; exit 1; }
-  run "build" "$OUT/build.log" 360 ninja -C "$BUILD" -j"${JOBS:-16}" fkm_tests fkm_batched_bench \
+  run "build" "$OUT/build.log" 360 ninja -C "$BUILD" -j"${JOBS:-16}" fkm_tests fkm_cuda_batched_check fkm_batched_bench \
     || { tail -40 "$OUT/build.log"; exit 1; }
 fi
 
 if has test; then
   T="$OUT/tests.log"
-  # the batched path first (every shape, dtype, init, metric; n_init = 2), then its other kernels
+  # the batched path first: fast and exact, every dtype x metric, empties, tol, device views...
+  run "fkm_cuda_batched_check (batched == each problem alone, bit for bit)" "$T" 150 "$CHECK" || status=1
+  grep -E "^FAIL|failure\(s\)" "$T" | tail -20 | tee -a "$OUT/summary.txt"
+  # ... the shared batched tests (every shape, dtype, init, metric; n_init = 2), then other kernels
   FKM_TEST_BACKENDS=cuda run "fkm_tests [batched] (cuda)" "$T" 120 "$TESTS" "[batched]" || status=1
   grep -E "test cases|assertions|FAILED|failed" "$T" | tail -6 | tee -a "$OUT/summary.txt"
   FKM_TEST_BACKENDS=cuda FKM_CUDA_SCREEN=rescore run "fkm_tests [batched], every row re-scored" "$T" 90 \
@@ -73,6 +77,8 @@ fi
 
 if has sanitize; then
   S="$OUT/sanitize.log"
+  run "memcheck: fkm_cuda_batched_check tiny" "$S" 150 "$SANITIZER" --tool memcheck --error-exitcode 9 "$CHECK" tiny || status=1
+  grep -E "ERROR SUMMARY|failure" "$S" | tail -4 | tee -a "$OUT/summary.txt"
   FKM_TEST_BACKENDS=cuda run "memcheck: batched fits (given centroids, every metric)" "$S" 200 \
     "$SANITIZER" --tool memcheck --error-exitcode 9 "$TESTS" \
     "batched: given initial centroids, shared or per problem, every metric" || status=1
