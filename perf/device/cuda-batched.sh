@@ -79,10 +79,6 @@ if has sanitize; then
   S="$OUT/sanitize.log"
   run "memcheck: fkm_cuda_batched_check tiny" "$S" 150 "$SANITIZER" --tool memcheck --error-exitcode 9 "$CHECK" tiny || status=1
   grep -E "ERROR SUMMARY|failure" "$S" | tail -4 | tee -a "$OUT/summary.txt"
-  FKM_TEST_BACKENDS=cuda run "memcheck: batched fits (given centroids, every metric)" "$S" 200 \
-    "$SANITIZER" --tool memcheck --error-exitcode 9 "$TESTS" \
-    "batched: given initial centroids, shared or per problem, every metric" || status=1
-  grep -E "ERROR SUMMARY|test cases" "$S" | tail -4 | tee -a "$OUT/summary.txt"
 fi
 
 if has perf; then
