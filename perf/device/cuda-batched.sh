@@ -5,9 +5,12 @@
 # default loop (FKM_CUDA_BATCHED=loop) in one process, and flash-kmeans on the same data.
 # Run from the source root on the GPU machine:
 #   OUT=... BUDGET_S=... FKM_DEVSYNC=... perf/device/cuda-batched.sh [steps...]
-# steps: build test sanitize perf (default: all, in that order). Builds into
-# /tmp/cuda-batched-build (sm_90a only). Writes $OUT/summary.txt and one log per step, and
-# $OUT/batched_*.json. Exit status 1 when a build, test or sanitizer step failed.
+# steps: build test sanitize perf (default: all, in that order). Uses the binaries of
+# $FKM_DEVSYNC/cuda-batched-extra/prebuilt.tar.gz (fkm_tests, fkm_cuda_batched_check,
+# fkm_batched_bench built for sm_90a from the commit named in it, stripped: saves the build's
+# minutes of a short budget) when they start on this machine and FORCE_BUILD is unset; else
+# builds them into /tmp/cuda-batched-build (sm_90a only). Writes $OUT/summary.txt, one log per
+# step and $OUT/batched_*.json. Exit status 1 when a build, test or sanitizer step failed.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-/tmp/cuda-batched-out}
@@ -46,10 +49,26 @@ SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-san
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 TESTS=$BUILD/tests/fkm_tests
 CHECK=$BUILD/backends/cuda/fkm_cuda_batched_check
+BENCH=$BUILD/perf/fkm_batched_bench
+PRE=$DEVSYNC/cuda-batched-extra/prebuilt.tar.gz
+prebuilt=no
 
 if has build; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
-  git -C "$SRC" log --oneline -1 | tee -a "$OUT/summary.txt"
+  if [ -f "$PRE" ] && [ -z "${FORCE_BUILD:-}" ]; then
+    mkdir -p "$BUILD/pre" && tar xzf "$PRE" -C "$BUILD/pre"
+    # the three link the same libraries: one that starts shows they load here
+    if "$BUILD/pre/fkm_tests" --help > /dev/null 2>&1 && [ -x "$BUILD/pre/fkm_cuda_batched_check" ] &&
+        [ -x "$BUILD/pre/fkm_batched_bench" ]; then
+      prebuilt=yes
+      TESTS=$BUILD/pre/fkm_tests CHECK=$BUILD/pre/fkm_cuda_batched_check BENCH=$BUILD/pre/fkm_batched_bench
+      log "prebuilt binaries of commit $(cat "$BUILD/pre/commit") (no build)"
+    else
+      log "prebuilt binaries do not start here: building"
+    fi
+  fi
+fi
+if has build && [ "$prebuilt" = no ]; then
   run "configure" "$OUT/build.log" 120 cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DFKM_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90a -DCMAKE_CUDA_COMPILER="$NVCC" -DFKM_BUILD_TESTS=ON \
     -DFKM_BUILD_APPS=ON -DCMAKE_PREFIX_PATH="$DEPS" || { tail -30 "$OUT/build.log"; exit 1; }
@@ -96,7 +115,7 @@ if has perf; then
   fi
   for precision in exact fast; do
     run "fit_batched B$B N$N K$K D$D fp16 $precision: batched vs loop" "$P" 150 \
-      "$BUILD/perf/fkm_batched_bench" --batch $B --n $N --d $D --k $K --dtype f16 --precision $precision \
+      "$BENCH" --batch $B --n $N --d $D --k $K --dtype f16 --precision $precision \
       $data_arg --iters 20 --json "$OUT/batched_$precision.json" || status=1
     cat "$OUT/batched_$precision.json" 2>/dev/null | tee -a "$OUT/summary.txt"
   done
