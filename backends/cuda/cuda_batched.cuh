@@ -9,7 +9,8 @@
 //               slot's K centroids), or the screen's three passes, one launch each; one launch
 //               sums each slot's inertia
 //   accumulate  slot s's labels become clusters s*K + j: one histogram, scan, radix sort and
-//               segment sum over slots*K clusters, blocks counted from each slot's first row
+//               segment sum over the running slots' points and slots*K clusters, blocks counted
+//               from each slot's first row
 //   update      one launch each: finalize, shift sums, empty lists, operand preparation
 //   read back   one small copy per iteration: each slot's inertia, shift and empty count
 // The host then decides, per slot, what the single-problem loop (core/src/lloyd.cpp) decides:
@@ -385,8 +386,8 @@ class BatchedFit {
     shift_parts_.allocate(sk, "batched shift parts", &budget_);
     empty_list_.allocate(sk, "batched empty lists", &budget_);
     sums_.allocate(sk * (d_ + 1), "batched cluster sums", &budget_);
-    segment_blocks_ = slots_ * ((n_ + kSegmentChunk - 1) / kSegmentChunk);
-    seg_partials_.allocate(segment_blocks_ * 2 * (d_ + 1), "batched segment partials", &budget_);
+    segment_blocks_per_slot_ = (n_ + kSegmentChunk - 1) / kSegmentChunk;
+    seg_partials_.allocate(slots_ * segment_blocks_per_slot_ * 2 * (d_ + 1), "batched segment partials", &budget_);
     keys_.allocate(sn, "batched sort keys", &budget_);
     sorted_keys_.allocate(sn, "batched sorted keys", &budget_);
     rows_.allocate(sn, "batched data rows", &budget_);
@@ -396,7 +397,7 @@ class BatchedFit {
     partial_stride_ = std::max((n_ + kernels::kSimtBM - 1) / kernels::kSimtBM, (n_ + kReduceChunk - 1) / kReduceChunk);
     partials_.allocate(slots_ * partial_stride_, "batched assign partial sums", &budget_);
     scalars_.allocate(slots_ * 4, "batched scalars", &budget_);
-    masks_.allocate(2 * slots_, "slot masks", &budget_);
+    masks_.allocate(3 * slots_, "slot masks", &budget_);
     op_bytes_ = std::int64_t(plan_.nsplit) * plan_.kpad * plan_.dpad * plan_.op_size;
     terms_.allocate(slots_ * op_bytes_, "batched centroid operands", &budget_);
     if (plan_.acc_double) {
@@ -431,8 +432,6 @@ class BatchedFit {
     check(gpu::memcpy(s_total_.get(), s_total.data(), slots_ * sizeof(int), gpu::kHostToDevice), "copy exponents");
     check(gpu::memcpy(wide_shift_.get(), wide_shift.data(), slots_ * sizeof(int), gpu::kHostToDevice), "copy exponents");
     check(gpu::memcpy(sigma_.get(), sigma.data(), slots_ * sizeof(double), gpu::kHostToDevice), "copy score units");
-    slot_data_rows<<<grid_for(sn, 256), 256>>>(slots_, runs_, n_, rows_.get());
-    check_launch("slot_data_rows");
     // the sort and scan's scratch, for the largest label bound
     std::size_t scan_bytes = 0, sort_bytes = 0;
     check(gpu::exclusive_sum(nullptr, scan_bytes, counts_.get(), begin_.get(), sk + 1), "device scan size");
@@ -442,14 +441,14 @@ class BatchedFit {
     temp_.allocate(std::int64_t(std::max(scan_bytes, sort_bytes)), "batched device temp", &budget_);
     check(gpu::malloc_host(reinterpret_cast<void**>(&host_scalars_), std::size_t(slots_ * 4) * sizeof(double)),
           "pinned host allocation");
-    check(gpu::malloc_host(reinterpret_cast<void**>(&host_masks_), std::size_t(2 * slots_) * sizeof(std::int32_t)),
+    check(gpu::malloc_host(reinterpret_cast<void**>(&host_masks_), std::size_t(3 * slots_) * sizeof(std::int32_t)),
           "pinned host allocation");
   }
 
-  /// Bits of the sort keys: clusters 0 .. slots*K, the last one the frozen slots' key.
+  /// Bits of the sort keys: clusters 0 .. slots*K - 1.
   int label_bits() const {
     int end_bit = 1;
-    while (end_bit < 31 && (std::int64_t(1) << end_bit) < slots_ * k_ + 1) ++end_bit;
+    while (end_bit < 31 && (std::int64_t(1) << end_bit) < slots_ * k_) ++end_bit;
     return end_bit;
   }
 
@@ -464,11 +463,11 @@ class BatchedFit {
         host_masks_[s] = st == SlotState::Running || st == SlotState::Finishing;
         host_masks_[slots_ + s] = st == SlotState::Running;
         assigning += host_masks_[s];
-        running += host_masks_[slots_ + s];
+        if (st == SlotState::Running) host_masks_[2 * slots_ + running++] = std::int32_t(s);  // the running list
       }
       if (assigning == 0) break;
       const auto t0 = std::chrono::steady_clock::now();
-      check(gpu::memcpy_async(masks_.get(), host_masks_, std::size_t(2 * slots_) * sizeof(std::int32_t), gpu::kHostToDevice, 0),
+      check(gpu::memcpy_async(masks_.get(), host_masks_, std::size_t(3 * slots_) * sizeof(std::int32_t), gpu::kHostToDevice, 0),
             "copy slot masks");
       const std::int32_t* assign_mask = masks_.get();
       const std::int32_t* update_mask = masks_.get() + slots_;
@@ -476,7 +475,7 @@ class BatchedFit {
       first = false;
       assign(assign_mask);
       if (running > 0) {
-        accumulate(update_mask);
+        accumulate(masks_.get() + 2 * slots_, running);
         update(update_mask);
       }
       check(gpu::memcpy_async(host_scalars_, scalars_.get(), std::size_t(slots_ * 4) * sizeof(double), gpu::kDeviceToHost, 0),
@@ -675,14 +674,21 @@ class BatchedFit {
   }
 
   // ---- accumulate and update ----------------------------------------------------------------------
-  /// CudaProblem::segment_reduce over the clusters of every running slot (s * K + j).
-  void accumulate(const std::int32_t* running) {
-    const std::int64_t sn = slots_ * n_, sk = slots_ * k_;
-    slot_cluster_keys<<<grid_for(sn, 256), 256>>>(running, labels_.get(), slots_, n_, k_, keys_.get());
+  /// CudaProblem::segment_reduce over the clusters of every running slot (s * K + j): the
+  /// `count` slots of `list` fill count x N sorted positions, N per slot; the other slots'
+  /// clusters are empty (their sums are never read).
+  void accumulate(const std::int32_t* list, std::int64_t count) {
+    const std::int64_t sn = count * n_, sk = slots_ * k_;
+    slot_cluster_keys<<<grid_for(sn, 256), 256>>>(list, count, runs_, n_, k_, labels_.get(), keys_.get(), rows_.get());
     check_launch("slot_cluster_keys");
     check(gpu::memset(counts_.get(), 0, std::size_t(sk + 1) * sizeof(unsigned long long)), "memset");
     label_counts<<<int(std::min<std::int64_t>(1024, (sn + 1023) / 1024)), 1024>>>(keys_.get(), sn, sk, counts_.get());
     check_launch("label_counts");
+    std::size_t scan_bytes = 0, sort_bytes = 0;
+    check(gpu::exclusive_sum(nullptr, scan_bytes, counts_.get(), begin_.get(), sk + 1), "device scan size");
+    check(gpu::sort_pairs(nullptr, sort_bytes, keys_.get(), sorted_keys_.get(), rows_.get(), order_.get(), sn, 0, label_bits()),
+          "device sort size");
+    temp_.allocate(std::int64_t(std::max(scan_bytes, sort_bytes)), "batched device temp", &budget_);
     std::size_t bytes = std::size_t(temp_.size());
     check(gpu::exclusive_sum(temp_.get(), bytes, counts_.get(), begin_.get(), sk + 1), "device scan");
     bytes = std::size_t(temp_.size());
@@ -694,7 +700,7 @@ class BatchedFit {
     const int threads = int(std::min<std::int64_t>(256, (d_ + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      kernels::segment_sums<T><<<int(segment_blocks_), kernels::kWarpSize>>>(a, static_cast<const T*>(x_), ld_);
+      kernels::segment_sums<T><<<int(count * segment_blocks_per_slot_), kernels::kWarpSize>>>(a, static_cast<const T*>(x_), ld_);
       return 0;
     });
     check_launch("segment_sums");
@@ -851,7 +857,7 @@ class BatchedFit {
 
   const void* x_ = nullptr;
   DeviceBuffer<unsigned char> x_owned_;
-  std::int64_t ld_ = 0, x_stride_ = 0, op_bytes_ = 0, partial_stride_ = 0, segment_blocks_ = 0;
+  std::int64_t ld_ = 0, x_stride_ = 0, op_bytes_ = 0, partial_stride_ = 0, segment_blocks_per_slot_ = 0;
   DeviceBuffer<double> weights_, row_norm2_, row_scale_;
   DeviceBuffer<double> centroids_, previous_, dist_, sums_, seg_partials_, shift_parts_, partials_, scalars_, sigma_;
   DeviceBuffer<double> bias_d_, mul_d_;
@@ -865,7 +871,7 @@ class BatchedFit {
   DeviceBuffer<long long> begin_;
   DeviceBuffer<int> s_total_, wide_shift_;
   double* host_scalars_ = nullptr;        ///< pinned: per slot inertia, shift, empty count, spare
-  std::int32_t* host_masks_ = nullptr;    ///< pinned: assign mask, update mask
+  std::int32_t* host_masks_ = nullptr;    ///< pinned: assign mask, update mask, running slots' list
 };
 
 /// The results the loop would return, with its callbacks called in its order (see the file

@@ -118,23 +118,17 @@ __global__ void slot_mass_chunks(const std::int32_t* active, const double* w, co
   chunk_sum(SampleMass{w ? w + (s / runs) * n : nullptr, dist + s * n, false}, n, chunk, blockIdx.x, partials + s * stride);
 }
 
-/// The update's sort keys: slot s's label j becomes cluster s * k + j; slots that do not run
-/// an update get `slots * k`, past every cluster (sorted last, ignored).
-__global__ void slot_cluster_keys(const std::int32_t* running, const std::int32_t* labels, std::int64_t slots,
-                                  std::int64_t n, std::int64_t k, std::int32_t* keys) {
+/// The update's sort input, the running slots only (list[0 .. count), ascending), n positions
+/// each: slot s's label j becomes the key (cluster) s * k + j, and its value is the data row
+/// (s / runs) * n + i, so the segment sums read the right problem's rows, weights and scales.
+__global__ void slot_cluster_keys(const std::int32_t* list, std::int64_t count, std::int64_t runs, std::int64_t n,
+                                  std::int64_t k, const std::int32_t* labels, std::int32_t* keys, std::int32_t* rows) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
-  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < slots * n; e += stride) {
-    const std::int64_t s = e / n;
-    keys[e] = running[s] ? std::int32_t(s * k + labels[e]) : std::int32_t(slots * k);
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < count * n; e += stride) {
+    const std::int64_t s = list[e / n], i = e % n;
+    keys[e] = std::int32_t(s * k + labels[s * n + i]);
+    rows[e] = std::int32_t((s / runs) * n + i);
   }
-}
-
-/// rows[s * n + i] = (s / runs) * n + i: the data row of slot s's point i (the sort's values,
-/// so the segment sums read the right problem's rows, weights and scales).
-__global__ void slot_data_rows(std::int64_t slots, std::int64_t runs, std::int64_t n, std::int32_t* rows) {
-  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
-  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < slots * n; e += stride)
-    rows[e] = std::int32_t((e / n / runs) * n + e % n);
 }
 
 /// Grid (k, slots), 128 threads: finalize_centroids of every running slot.
