@@ -3,6 +3,8 @@
 // one after another: FKM_CUDA_BATCHED=loop), in one process on the same device data.
 //   fkm_batched_bench --batch B --n N --d D --k K [--dtype f16|bf16|f32] [--precision exact|fast]
 //                     [--data FILE] [--iters 20] [--matrix-tflops R] [--hbm-gbps BW] [--json OUT]
+//                     [--once 1]   (one batched fit of 5 + iters iterations, nothing printed:
+//                                   for FKM_CUDA_TIMING=1, the batched path's phase times)
 // Data: FILE holds B*N*D raw values of the dtype (perf/batched_peer.py writes it, so
 // flash-kmeans sees the same numbers), else blobs generated on the GPU. Every problem starts
 // from K evenly spaced points of its own (Init::Given), tol = 0: a fixed number of iterations.
@@ -71,6 +73,7 @@ struct Args {
   long long n = 74256, d = 128, k = 1000, batch = 32;
   std::string dtype = "f16", precision = "exact", data, json;
   int iters = 20;
+  bool once = false;
   double matrix_tflops = 743, hbm_gbps = 4270;
 };
 
@@ -89,6 +92,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--matrix-tflops") a.matrix_tflops = std::atof(v.c_str());
     else if (k == "--hbm-gbps") a.hbm_gbps = std::atof(v.c_str());
     else if (k == "--json") a.json = v;
+    else if (k == "--once") a.once = v == "1";
     else {
       std::fprintf(stderr, "fkm_batched_bench: unknown option %s\n", k.c_str());
       std::exit(2);
@@ -185,6 +189,10 @@ int main(int argc, char** argv) {
     }
     return median(v);
   };
+  if (a.once) {
+    fit(false, 5 + a.iters, nullptr);
+    return 0;
+  }
   std::vector<fkm::KMeansResult> batched, looped;
   const double ms_batched = ms_per_iter(false, &batched);
   const double ms_loop = ms_per_iter(true, &looped);

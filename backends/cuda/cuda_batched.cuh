@@ -473,14 +473,20 @@ class BatchedFit {
       const std::int32_t* update_mask = masks_.get() + slots_;
       if (first) prepare(update_mask, 0, slots_);  // the initial centroids' operands
       first = false;
+      timer_.begin();
       assign(assign_mask);
+      timer_.mark("batched assign");
       if (running > 0) {
         accumulate(masks_.get() + 2 * slots_, running);
+        timer_.mark("batched accumulate");
         update(update_mask);
+        timer_.mark("batched update");
       }
       check(gpu::memcpy_async(host_scalars_, scalars_.get(), std::size_t(slots_ * 4) * sizeof(double), gpu::kDeviceToHost, 0),
             "copy scalars");
       check(gpu::stream_synchronize(0), "stream synchronize");
+      timer_.mark("batched readback");
+      timer_.tally("batched slots run", running);
       const double seconds = detail::seconds_since(t0);
       for (std::int64_t s = 0; s < slots_; ++s) {
         Slot& slot = slot_[std::size_t(s)];
@@ -497,6 +503,7 @@ class BatchedFit {
           iteration_done(s, inertia, seconds);
         }
       }
+      timer_.mark("batched host (reseeds)");
     }
   }
 
@@ -872,6 +879,7 @@ class BatchedFit {
   DeviceBuffer<int> s_total_, wide_shift_;
   double* host_scalars_ = nullptr;        ///< pinned: per slot inertia, shift, empty count, spare
   std::int32_t* host_masks_ = nullptr;    ///< pinned: assign mask, update mask, running slots' list
+  PhaseTimer timer_;                       ///< FKM_CUDA_TIMING=1: per-phase device times (stderr)
 };
 
 /// The results the loop would return, with its callbacks called in its order (see the file

@@ -118,7 +118,12 @@ if has perf; then
       "$BENCH" --batch $B --n $N --d $D --k $K --dtype f16 --precision $precision \
       $data_arg --iters 20 --json "$OUT/batched_$precision.json" || status=1
     cat "$OUT/batched_$precision.json" 2>/dev/null | tee -a "$OUT/summary.txt"
+    # where the batched iterations go (one fit of 25 iterations, per-phase device times)
+    echo "##### phases, $precision" >> "$OUT/phases.log"
+    FKM_CUDA_TIMING=1 timeout "$(limit 60)" "$BENCH" --batch $B --n $N --d $D --k $K --dtype f16 --precision $precision \
+      $data_arg --iters 20 --once 1 2>&1 | grep "batched" >> "$OUT/phases.log"
   done
+  cat "$OUT/phases.log" | tee -a "$OUT/summary.txt"
   python3 - "$OUT" <<'PY' | tee -a "$OUT/summary.txt"
 import json, os, sys
 out = sys.argv[1]
