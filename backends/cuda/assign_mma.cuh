@@ -71,9 +71,11 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 /// three-term re-score (its shared memory allows 2 blocks per SM anyway).
 constexpr int mma_min_blocks(MmaRole role, int nsplit) { return role == MmaRole::Pairs || nsplit >= 3 ? 2 : 4; }
 
+/// One block's work: row tile `row_tile` of the data (or of the list), against every centroid.
+/// The kernels below (one problem, or a batch of problems: cuda_batched.cuh) call it.
 template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
-__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
-    assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
+__device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen,
+                                                std::int64_t row_tile) {
   static_assert((ROLE != MmaRole::Screen && ROLE != MmaRole::Pairs) || NSPLIT == 1, "the screen's passes use one term");
   constexpr bool kScreen = ROLE == MmaRole::Screen;
   constexpr bool kPairs = ROLE == MmaRole::Pairs;
@@ -132,10 +134,9 @@ __global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
   const int a_row = warp * 32 + (lane % 16), a_col = (lane / 16) * 16;
   const int b_row = (lane / 16) * 8 + (lane % 8), b_col = ((lane / 8) % 2) * 16;
 
-  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data or of the list (a loop
+  // One tile of rows per block: rows [row_tile * BM, ...) of the data or of the list (a loop
   // over tiles instead would cost ~40 registers, and with them a block per SM).
   const std::int64_t limit = kListed ? std::int64_t(*a.row_count) : a.n;
-  const std::int64_t row_tile = blockIdx.x;
   if (row_tile * BM >= limit) return;  // uniform over the block, before any barrier
   for (int r = tid; r < BM; r += kMmaThreads) row_of[r] = kernels::tile_row(kListed ? a.rows : nullptr, limit, row_tile * BM + r);
   __syncthreads();
@@ -307,8 +308,14 @@ __global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
   }
   if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
     const double total = kernels::block_sum(partial, scratch);
-    if (tid == 0) out.partials[blockIdx.x] = total;
+    if (tid == 0) out.partials[row_tile] = total;
   }
+}
+
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
+    assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
+  assign_mma_tile<T, NSPLIT, RESIDENT, ROLE>(a, out, screen, blockIdx.x);
 }
 
 #endif  // !__HIP__

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../../core/src/backend_factories.hpp"
+#include "cuda_batched.hpp"
 #include "cuda_problem.hpp"
 #include "../cuda_hip/gpu_runtime.hpp"
 #include "device_buffer.hpp"
@@ -73,6 +74,14 @@ class CudaBackend final : public Backend {
                                                   std::to_string(count) + " " + gpu::kPlatform + " devices)");
     return make_cuda_problem(spec, device);
   }
+
+#if !defined(__HIP__)
+  /// All problems together, one launch per phase (cuda_batched.cuh); HIP runs the default loop.
+  std::vector<KMeansResult> fit_batch(const BatchedMatrixView& x, const KMeansParams& params,
+                                      const BatchedFitOptions& options) const override {
+    return fit_batch_on_gpu(*this, x, params, options);
+  }
+#endif
 };
 
 }  // namespace

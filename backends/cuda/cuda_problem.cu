@@ -1602,3 +1602,6 @@ std::unique_ptr<Problem> make_cuda_problem(const ProblemSpec& spec, int device) 
 }
 
 }  // namespace fkm::cuda
+
+// Batched problems (Backend::fit_batch): in this translation unit, beside the kernels it shares.
+#include "cuda_batched.cuh"

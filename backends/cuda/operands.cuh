@@ -109,10 +109,10 @@ __device__ inline Op to_operand(double v, bool tf32, double* back) {
 
 /// One block per (padded) centroid row j: terms [nsplit][kpad][dpad] of type Op, bias_j and
 /// mul_j (padding rows: bias +inf, mul 0, terms 0), and the row's share of the screen bound.
+/// prepare_operand_row is one block's work (also the batched kernel's, cuda_batched.cuh).
 template <class Op, class Acc>
-__global__ void prepare_operands(PrepareArgs p, Op* terms, Acc* bias, Acc* mul) {
+__device__ __forceinline__ void prepare_operand_row(const PrepareArgs& p, std::int64_t j, Op* terms, Acc* bias, Acc* mul) {
   __shared__ double scratch[1024 / kernels::kWarpSize];
-  const std::int64_t j = blockIdx.x;
   const bool real = j < p.k;  // uniform over the block
   const double* row = p.c + j * p.d;
   double amax = 0;
@@ -175,6 +175,10 @@ __global__ void prepare_operands(PrepareArgs p, Op* terms, Acc* bias, Acc* mul) 
       atomicMax(&b.out->lambda_bits, bits_of(lambda * (1 + 0x1p-30)));
     }
   }
+}
+template <class Op, class Acc>
+__global__ void prepare_operands(PrepareArgs p, Op* terms, Acc* bias, Acc* mul) {
+  prepare_operand_row<Op, Acc>(p, blockIdx.x, terms, bias, mul);
 }
 
 #endif  // device compiler

@@ -79,16 +79,21 @@ __global__ void check_values(const T* x, std::int64_t n, std::int64_t d, std::in
   }
 }
 
-/// Block b: partials[b] = sum of value(i) over [b * chunk, (b + 1) * chunk), fixed order.
+/// Block b: partials[b] = sum of value(i) over [b * chunk, (b + 1) * chunk), fixed order
+/// (chunk_sum: one block's work, also the batched kernels').
 template <class F>
-__global__ void chunk_sums(F value, std::int64_t n, std::int64_t chunk, double* partials) {
+__device__ __forceinline__ void chunk_sum(F value, std::int64_t n, std::int64_t chunk, std::int64_t b, double* partials) {
   __shared__ double scratch[1024 / kWarpSize];
-  const std::int64_t p0 = std::int64_t(blockIdx.x) * chunk;
+  const std::int64_t p0 = b * chunk;
   const std::int64_t p1 = p0 + chunk < n ? p0 + chunk : n;
   double s = 0;
   for (std::int64_t i = p0 + threadIdx.x; i < p1; i += blockDim.x) s += value(i);
   const double total = kernels::block_sum(s, scratch);
-  if (threadIdx.x == 0) partials[blockIdx.x] = total;
+  if (threadIdx.x == 0) partials[b] = total;
+}
+template <class F>
+__global__ void chunk_sums(F value, std::int64_t n, std::int64_t chunk, double* partials) {
+  chunk_sum(value, n, chunk, blockIdx.x, partials);
 }
 
 /// The probability mass of point i for sampling: w_i (by weight) or w_i * dist_i.

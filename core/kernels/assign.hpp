@@ -173,8 +173,10 @@ FKM_DEVICE FKM_FORCEINLINE std::int64_t tile_row(const std::int32_t* rows, std::
 inline constexpr int kSimtBM = 64, kSimtBN = 64, kSimtBK = 16, kSimtTM = 4, kSimtTN = 4;
 inline constexpr int kSimtThreads = (kSimtBM / kSimtTM) * (kSimtBN / kSimtTN);  // 256
 
+/// One block's work: row tile `row_tile` of the data (or of the list) against every centroid.
+/// assign_simt (one problem) and the CUDA backend's batched launch call it.
 template <class T, class Acc>
-__global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Acc> a, AssignOutput out) {
+FKM_DEVICE FKM_FORCEINLINE void assign_simt_tile(SimtAssignArgs<T, Acc> a, AssignOutput out, std::int64_t row_tile) {
   constexpr int BM = kSimtBM, BN = kSimtBN, BK = kSimtBK, TM = kSimtTM, TN = kSimtTN;
   constexpr int GX = BN / TN;  // threads across columns (16)
   __shared__ Acc xs[BK][BM + 1];
@@ -183,11 +185,11 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
   __shared__ std::int64_t row_of[BM];
 
   const int tid = int(threadIdx.x), tx = tid % GX, ty = tid / GX;
-  // One tile of rows per block: rows [blockIdx.x * BM, ...) of the data or of the list, whose
+  // One tile of rows per block: rows [row_tile * BM, ...) of the data or of the list, whose
   // length only the device knows: the launch covers n rows and the blocks past the list's end
   // return at once (a loop over tiles would double the registers).
   const std::int64_t limit = a.rows ? std::int64_t(*a.row_count) : a.n;
-  const std::int64_t i0 = std::int64_t(blockIdx.x) * BM;
+  const std::int64_t i0 = row_tile * BM;
   if (i0 >= limit) return;  // uniform over the block, before any barrier
   for (int r = tid; r < BM; r += kSimtThreads) row_of[r] = tile_row(a.rows, limit, i0 + r);
   __syncthreads();
@@ -251,7 +253,12 @@ __global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Ac
     if (tx == 0 && i >= 0) partial += finish_row(out, i, dist, r.index);
   }
   const double total = block_sum(partial, scratch);
-  if (tid == 0 && out.partials) out.partials[blockIdx.x] = total;
+  if (tid == 0 && out.partials) out.partials[row_tile] = total;
+}
+
+template <class T, class Acc>
+__global__ void __launch_bounds__(kSimtThreads) assign_simt(SimtAssignArgs<T, Acc> a, AssignOutput out) {
+  assign_simt_tile<T, Acc>(a, out, blockIdx.x);
 }
 
 #endif  // device compiler

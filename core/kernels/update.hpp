@@ -11,6 +11,10 @@
 // the resident case: the same kernels, the same bits. No floating-point atomics anywhere.
 //
 // Layout: done, carry [k x (d + 1)] fp64, column d = total weight; pieces [max_pieces x (d + 1)].
+//
+// Batched problems (the CUDA backend's fit_batch) run the same kernels once over the clusters
+// of every problem (problem b's cluster j is cluster b * K + j): a cluster's order depends only
+// on its own rows, so each problem's sums are those of the problem fitted alone.
 #pragma once
 #include <cstdint>
 
@@ -152,11 +156,13 @@ __global__ void finish_groups(const double* done, const double* carry, const std
 /// Grid: k blocks, blockDim a multiple of the warp width. New centroid = sums / weight (cosine:
 /// normalised) where the weight is positive; else the old one stays and the cluster is empty.
 /// Writes previous = old centroid, empty[j], and shift_part[j] = ||new - old||^2.
-__global__ void finalize_centroids(const double* sums, std::int64_t d, bool normalise, double* centroids,
-                                   double* previous, std::int32_t* empty, double* shift_part) {
+/// finalize_centroid(j) is one block's work (also the batched kernels').
+FKM_DEVICE FKM_FORCEINLINE void finalize_centroid(std::int64_t j, const double* sums, std::int64_t d, bool normalise,
+                                                  double* centroids, double* previous, std::int32_t* empty,
+                                                  double* shift_part) {
   __shared__ double scratch[1024 / kWarpSize];
   __shared__ double shared_value;
-  const std::int64_t j = blockIdx.x, w = d + 1;
+  const std::int64_t w = d + 1;
   const double weight = sums[j * w + d];
   double* c = centroids + j * d;
   double* prev = previous + j * d;
@@ -189,19 +195,27 @@ __global__ void finalize_centroids(const double* sums, std::int64_t d, bool norm
     shift_part[j] = total;
   }
 }
+__global__ void finalize_centroids(const double* sums, std::int64_t d, bool normalise, double* centroids,
+                                   double* previous, std::int32_t* empty, double* shift_part) {
+  finalize_centroid(blockIdx.x, sums, d, normalise, centroids, previous, empty, shift_part);
+}
 
 /// One block (blockDim a multiple of the warp width, <= 1024): out[0] = sum of v[0..n) in a
 /// fixed order.
-__global__ void sum_fixed_order(const double* v, std::int64_t n, double* out) {
+/// (sum_in_fixed_order: the block's work, also the batched kernels'.)
+FKM_DEVICE FKM_FORCEINLINE void sum_in_fixed_order(const double* v, std::int64_t n, double* out) {
   __shared__ double scratch[1024 / kWarpSize];
   double s = 0;
   for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) s += v[i];
   const double total = block_sum(s, scratch);
   if (threadIdx.x == 0) *out = total;
 }
+__global__ void sum_fixed_order(const double* v, std::int64_t n, double* out) { sum_in_fixed_order(v, n, out); }
 
-/// One block: the indices j with flag[j] != 0, ascending, into list; their number into *count.
-__global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int64_t* list, std::int64_t* count) {
+/// One block: the indices j with flag[j] != 0, ascending, into list; their number into *count
+/// (compact_flags_block: the block's work, also the batched kernels').
+FKM_DEVICE FKM_FORCEINLINE void compact_flags_block(const std::int32_t* flag, std::int64_t n, std::int64_t* list,
+                                                    std::int64_t* count) {
   __shared__ std::int64_t warp_totals[1024 / kWarpSize];
   __shared__ std::int64_t base;
   if (threadIdx.x == 0) base = 0;
@@ -227,6 +241,9 @@ __global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int
     __syncthreads();
   }
   if (threadIdx.x == 0) *count = base;
+}
+__global__ void compact_flags(const std::int32_t* flag, std::int64_t n, std::int64_t* list, std::int64_t* count) {
+  compact_flags_block(flag, n, list, count);
 }
 
 #endif  // device compiler

@@ -1,0 +1,176 @@
+// Kernels of the batched fit (cuda_batched.cuh): one launch per phase over every *slot* of a
+// batch (a slot is one run of one problem: slot s fits problem s / runs). Each block finds its
+// slot in blockIdx.y (or blockIdx.x for one-block-per-slot reductions), skips it when the slot
+// does not take part (converged, finished or failed: frozen), offsets the pointers of the
+// single-problem kernel's arguments to the slot's arrays, and then does exactly the block's
+// work of that kernel (assign_mma_tile, assign_simt_tile, finalize_centroid, ...). Tiles,
+// chunks and reduction orders are counted from each slot's first row, so every sum a slot
+// makes is the sum its problem makes when fitted alone: results are bitwise the same.
+#pragma once
+#include <cstdint>
+
+#include "../../core/kernels/assign.hpp"
+#include "../../core/kernels/screen.hpp"
+#include "../../core/kernels/update.hpp"
+#include "assign_mma.cuh"
+#include "operands.cuh"
+#include "point_kernels.cuh"
+
+namespace fkm::cuda {
+
+/// Where slot s's arrays start, and which slots take part in a launch.
+struct SlotLayout {
+  const std::int32_t* active = nullptr;  ///< device, one per slot: nonzero = takes part; null: every slot
+  std::int64_t runs = 1;                 ///< slots per problem: slot s fits problem s / runs
+  std::int64_t n = 0, k = 0, d = 0;      ///< rows, centroids, features per problem
+  std::int64_t x_stride = 0;             ///< data elements from one problem to the next
+  std::int64_t op_bytes = 0;             ///< centroid operand bytes per slot
+  std::int64_t kpad = 0;                 ///< bias and mul values per slot
+  std::int64_t partials = 0;             ///< assign partial sums per slot
+  const double* sigma = nullptr;         ///< device, per slot: the score unit (screen passes)
+};
+
+__device__ __forceinline__ bool takes_part(const SlotLayout& l, std::int64_t s) { return !l.active || l.active[s] != 0; }
+
+/// Slot s's part of an assign launch's output: its labels, distances, fp64 centroids and
+/// partial sums; its problem's weights and row scales.
+__device__ __forceinline__ void offset_output(const SlotLayout& l, std::int64_t s, kernels::AssignOutput& out) {
+  const std::int64_t p = s / l.runs;
+  out.centroids += s * l.k * l.d;
+  out.labels += s * l.n;
+  out.dist += s * l.n;
+  if (out.weights) out.weights += p * l.n;
+  if (out.row_scale) out.row_scale += p * l.n;
+  if (out.partials) out.partials += s * l.partials;
+}
+
+/// Slot s's screen state: its operand set's bound, its score unit, its row lists and their two
+/// lengths (near, open: two counters per slot).
+__device__ __forceinline__ void offset_screen(const SlotLayout& l, std::int64_t s, kernels::ScreenArgs& sc) {
+  if (!sc.bound) return;  // not a screen pass
+  sc.bound += s;
+  sc.sigma = l.sigma[s];
+  sc.near_rows += s * l.n;
+  sc.open_rows += s * l.n;
+  sc.near_count += 2 * s;
+  sc.open_count += 2 * s;
+}
+
+template <class T>
+__device__ __forceinline__ const T* slot_operands(const SlotLayout& l, std::int64_t s, const T* base) {
+  return reinterpret_cast<const T*>(reinterpret_cast<const unsigned char*>(base) + s * l.op_bytes);
+}
+
+#if !defined(__HIP__)
+/// Grid (row tiles of one problem, slots): assign_mma over every slot of the batch.
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
+    assign_mma_slots(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen, SlotLayout l) {
+  const std::int64_t s = blockIdx.y;
+  if (!takes_part(l, s)) return;
+  a.x += (s / l.runs) * l.x_stride;
+  a.c = slot_operands(l, s, a.c);
+  a.bias += s * l.kpad;
+  a.mul += s * l.kpad;
+  if (a.rows) {  // listed passes: the slot's list and its length
+    a.rows += s * l.n;
+    a.row_count += 2 * s;
+  }
+  offset_output(l, s, out);
+  offset_screen(l, s, screen);
+  assign_mma_tile<T, NSPLIT, RESIDENT, ROLE>(a, out, screen, blockIdx.x);
+}
+#endif
+
+/// Grid (row tiles of one problem, slots): the SIMT assign over every slot.
+template <class T, class Acc>
+__global__ void __launch_bounds__(kernels::kSimtThreads)
+    assign_simt_slots(kernels::SimtAssignArgs<T, Acc> a, kernels::AssignOutput out, SlotLayout l) {
+  const std::int64_t s = blockIdx.y;
+  if (!takes_part(l, s)) return;
+  a.x += (s / l.runs) * l.x_stride;
+  a.c = slot_operands(l, s, a.c);
+  a.bias += s * l.kpad;
+  a.mul += s * l.kpad;
+  if (a.rows) {
+    a.rows += s * l.n;
+    a.row_count += 2 * s;
+  }
+  offset_output(l, s, out);
+  kernels::assign_simt_tile<T, Acc>(a, out, blockIdx.x);
+}
+
+/// Block s (1024 threads): out[s * out_stride] = sum of v[s * stride + 0 .. count), in
+/// sum_fixed_order's order.
+__global__ void sum_each_slot(const std::int32_t* active, const double* v, std::int64_t stride, std::int64_t count,
+                              double* out, std::int64_t out_stride) {
+  const std::int64_t s = blockIdx.x;
+  if (active && !active[s]) return;
+  kernels::sum_in_fixed_order(v + s * stride, count, out + s * out_stride);
+}
+
+/// Grid (chunks, slots), 256 threads: the screen path's inertia partials (chunk_sums of
+/// w_i * dist_i per slot), partials[s * stride + chunk].
+__global__ void slot_mass_chunks(const std::int32_t* active, const double* w, const double* dist, std::int64_t runs,
+                                 std::int64_t n, std::int64_t chunk, double* partials, std::int64_t stride) {
+  const std::int64_t s = blockIdx.y;
+  if (active && !active[s]) return;
+  chunk_sum(SampleMass{w ? w + (s / runs) * n : nullptr, dist + s * n, false}, n, chunk, blockIdx.x, partials + s * stride);
+}
+
+/// The update's sort input, the running slots only (list[0 .. count), ascending), n positions
+/// each: slot s's label j becomes the key (cluster) s * k + j, and its value is the data row
+/// (s / runs) * n + i, so the segment sums read the right problem's rows, weights and scales.
+__global__ void slot_cluster_keys(const std::int32_t* list, std::int64_t count, std::int64_t runs, std::int64_t n,
+                                  std::int64_t k, const std::int32_t* labels, std::int32_t* keys, std::int32_t* rows) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < count * n; e += stride) {
+    const std::int64_t s = list[e / n], i = e % n;
+    keys[e] = std::int32_t(s * k + labels[s * n + i]);
+    rows[e] = std::int32_t((s / runs) * n + i);
+  }
+}
+
+/// Grid (k, slots), 128 threads: finalize_centroids of every running slot.
+__global__ void finalize_slots(const std::int32_t* running, const double* sums, std::int64_t k, std::int64_t d,
+                               bool normalise, double* centroids, double* previous, std::int32_t* empty,
+                               double* shift_part) {
+  const std::int64_t s = blockIdx.y;
+  if (!running[s]) return;
+  kernels::finalize_centroid(blockIdx.x, sums + s * k * (d + 1), d, normalise, centroids + s * k * d,
+                             previous + s * k * d, empty + s * k, shift_part + s * k);
+}
+
+/// Block s (1024 threads): compact_flags of slot s's empty flags; the count lands in the
+/// slot's scalars (int64 bits at scalars[4 s + 2]).
+__global__ void compact_each_slot(const std::int32_t* running, const std::int32_t* empty, std::int64_t k,
+                                  std::int64_t* list, double* scalars) {
+  const std::int64_t s = blockIdx.x;
+  if (!running[s]) return;
+  kernels::compact_flags_block(empty + s * k, k, list + s * k, reinterpret_cast<std::int64_t*>(scalars + 4 * s + 2));
+}
+
+/// Grid (kpad, count), 128 threads: prepare_operands for slots first .. first + count (those
+/// `active` marks, when given), each with its problem's score exponents and its own bound.
+template <class Op, class Acc>
+__global__ void prepare_slots(const std::int32_t* active, std::int64_t first, PrepareArgs p, const int* s_total,
+                              const int* wide_shift, std::int64_t op_bytes, Op* terms, Acc* bias, Acc* mul) {
+  const std::int64_t s = first + blockIdx.y;
+  if (active && !active[s]) return;
+  p.c += s * p.k * p.d;
+  p.s_total = s_total[s];
+  p.wide_shift = wide_shift[s];
+  if (p.bound.out) p.bound.out += s;
+  prepare_operand_row<Op, Acc>(p, blockIdx.x, reinterpret_cast<Op*>(reinterpret_cast<unsigned char*>(terms) + s * op_bytes),
+                               bias + s * p.kpad, mul + s * p.kpad);
+}
+
+/// One block: zeroes the screen bounds of slots first .. first + count that `active` marks
+/// (all when null), before their operands are prepared (the preparation reduces into them).
+__global__ void zero_slot_bounds(const std::int32_t* active, std::int64_t first, std::int64_t count,
+                                 kernels::ScreenBound* bound) {
+  for (std::int64_t s = first + threadIdx.x; s < first + count; s += blockDim.x)
+    if (!active || active[s]) bound[s] = kernels::ScreenBound{};
+}
+
+}  // namespace fkm::cuda
