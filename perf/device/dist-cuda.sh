@@ -9,7 +9,10 @@
 #      CUDA self-checks; with MPI: fkm_mpi_fit_test with the cuda backend on 1-4 processes
 #      sharing the GPU (outputs compared byte for byte), bad input, `mpirun fkm fit --backend
 #      cuda` (bytes compared), and a small scaling table (fkm_mpi_bench).
+# With BUDGET_S < 200, a short round instead: the distributed tests, one timing, MPI fits on 1 and
+# 3 processes (never completed on a device: its one run, on a cold machine, spent the 70 s building).
 # Every step has a timeout under an overall deadline; summary.txt lists each step's status.
+# Ran on the H200 at commit 3d5558c (full round): results in docs/clusters.md, "GPUs".
 set -u
 OUT=${OUT:?} BUDGET_S=${BUDGET_S:-600} FKM_DEVSYNC=${FKM_DEVSYNC:?}
 t0=$(date +%s)
