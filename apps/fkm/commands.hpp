@@ -15,6 +15,8 @@ struct DataOptions {
   std::string precision = "exact";
   std::string backend = "auto";
   int threads = 0;
+  std::string max_device_memory = "auto";  ///< GPU memory budget ("4G", "512M", bytes; auto: free memory)
+  std::int64_t stream_chunk_rows = 0;      ///< rows per streamed chunk (0: streamed only when needed, chunk auto)
   bool quiet = false;
   std::string report;  ///< JSON report path; "-" = stdout
 };

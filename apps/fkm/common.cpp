@@ -11,6 +11,18 @@ void check_threads(int threads) {
                                                 std::to_string(threads) + ")");
 }
 
+void set_device_memory(const DataOptions& o, KMeansParams& p) {
+  try {
+    p.max_device_bytes = parse_memory_size(o.max_device_memory);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string("--max-device-memory: ") + e.what());
+  }
+  if (o.stream_chunk_rows < 0)
+    throw Error(ErrorCode::InvalidArgument,
+                "--stream-chunk-rows must be >= 0 (got " + std::to_string(o.stream_chunk_rows) + "); 0 streams only when needed");
+  p.stream_chunk_rows = o.stream_chunk_rows;
+}
+
 namespace {
 
 io::ReadOptions read_options(const DataOptions& o) {

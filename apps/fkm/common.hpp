@@ -17,6 +17,9 @@ namespace fkm::cli {
 /// --threads: 0 (the OpenMP default) to fkm::kMaxThreads.
 void check_threads(int threads);
 
+/// --max-device-memory and --stream-chunk-rows into p (errors name the flag).
+void set_device_memory(const DataOptions& o, KMeansParams& p);
+
 /// Loads DATA (with --dtype) as a matrix to cluster.
 io::DataMatrix load_data(const DataOptions& o);
 

@@ -70,6 +70,7 @@ KMeansParams fit_params(const FitOptions& o) {
   p.empty_clusters = parse_empty_policy(o.empty_clusters);
   p.pruning = parse_pruning(o.pruning);
   p.num_threads = o.threads;
+  set_device_memory(o, p);
   if (is_init_method(o.init)) p.init = parse_init(o.init);
   return p;
 }
@@ -159,6 +160,7 @@ nlohmann::ordered_json fit_report_head(const FitOptions& o, const KMeansParams& 
   j["pruning"] = to_string(p.pruning);
   j["backend"] = backend;
   j["device"] = device;
+  j["max_device_bytes"] = p.max_device_bytes > 0 ? nlohmann::ordered_json(p.max_device_bytes) : nlohmann::ordered_json("auto");
   j["threads"] = host_threads(p, backend);
   j["init"] = is_init_method(o.init) ? o.init : "file";
   j["init_file"] = is_init_method(o.init) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.init);
@@ -170,6 +172,22 @@ nlohmann::ordered_json fit_report_head(const FitOptions& o, const KMeansParams& 
   j["tol_absolute"] = nullptr;
   j["empty_clusters"] = to_string(p.empty_clusters);
   j["weights"] = o.weights.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.weights);
+  return j;
+}
+
+nlohmann::ordered_json placement_json(const DataPlacement& p) {
+  nlohmann::ordered_json j;
+  j["streamed"] = p.streamed;
+  j["device_budget_bytes"] = p.device_budget_bytes;
+  j["device_bytes_needed"] = p.device_bytes_needed;
+  if (!p.streamed) return j;
+  j["chunk_rows"] = p.chunk_rows;
+  j["chunks"] = p.chunks;
+  j["buffers"] = p.buffers;
+  j["chunk_choice"] = p.chunk_choice;
+  j["transfer"] = p.transfer;
+  j["h2d_bytes_per_second"] = p.h2d_bytes_per_second;
+  j["assign_rows_per_second"] = p.assign_rows_per_second;
   return j;
 }
 
@@ -190,6 +208,7 @@ void add_fit_outcome(nlohmann::ordered_json& j, const KMeansResult& r, const dou
   j["seconds_total"] = r.seconds_total;
   j["seconds_init"] = r.seconds_init;
   j["ms_per_iter"] = r.n_iter > 0 ? 1e3 * iter_seconds / r.n_iter : 0.0;
+  j["placement"] = placement_json(r.placement);
   j["history"] = std::move(history);
 }
 

@@ -46,8 +46,10 @@ struct DataInfo {
 nlohmann::ordered_json fit_report_head(const FitOptions& o, const KMeansParams& p, const DataInfo& data,
                                        std::int64_t problems, std::int64_t n, std::int64_t d,
                                        const std::string& backend, const std::string& device);
+/// Where the backend kept the data (the report's "placement").
+nlohmann::ordered_json placement_json(const DataPlacement& p);
 /// One fit's outcome: iterations, converged, stop_reason, inertia, [seconds_read], seconds_total,
-/// seconds_init, ms_per_iter, history.
+/// seconds_init, ms_per_iter, placement, history.
 void add_fit_outcome(nlohmann::ordered_json& j, const KMeansResult& r, const double* seconds_read);
 
 /// Centroid values of `shape` as .npy: float64 for float64 data, float32 for every other dtype.

@@ -93,6 +93,13 @@ void add_data_options(CLI::App& cmd, fkm::cli::DataOptions& o) {
   cmd.add_option("--backend", o.backend, "backend: auto, reference, cpu, cuda, hip, kokkos")
       ->check(CLI::IsMember({"auto", "reference", "cpu", "cuda", "hip", "kokkos"}));
   cmd.add_option("--threads", o.threads, "CPU threads (0 = OpenMP default); results do not depend on it");
+  cmd.add_option("--max-device-memory", o.max_device_memory,
+                 "GPU backends: device memory budget, e.g. 4G, 512M or bytes (auto: the free memory); data that does not "
+                 "fit is streamed from host memory (same results)");
+  cmd.add_option("--stream-chunk-rows", o.stream_chunk_rows,
+                 "GPU backends: stream DATA in chunks of this many rows (rounded up to 4096; 0: stream only when it does "
+                 "not fit, chunk size from the measured bandwidth)")
+      ->check(kInt64);
   cmd.add_option("--report", o.report, "write a JSON report to this file ('-' = stdout)")->check(kPath);
   cmd.add_flag("--quiet,-q", o.quiet, "print nothing on stderr except errors");
 }

@@ -19,6 +19,7 @@ KMeansParams predict_params(const PredictOptions& o) {
   p.precision = parse_precision(o.precision);
   p.backend = parse_backend(o.backend);
   p.num_threads = o.threads;
+  set_device_memory(o, p);
   return p;
 }
 

@@ -358,6 +358,7 @@ class CpuProblem final : public Problem {
   }
 
   void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    detail::check_format(format, d_, "cpu");
     std::vector<__int128> s(k_ * d_, 0), w(k_, 0);
     const detail::FixedScale weight_scale = detail::fixed_scale(format.weight_exponent);
     for (std::int64_t i = 0; i < n_; ++i) w[labels_[i]] += detail::fixed_term(w_[i], weight_scale);

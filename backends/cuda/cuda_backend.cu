@@ -63,7 +63,9 @@ class CudaBackend final : public Backend {
   bool accepts(MemorySpace) const override { return true; }
 
   std::unique_ptr<Problem> bind(const ProblemSpec& spec) const override {
-    const int device = spec.x.space == MemorySpace::Device ? spec.x.device : 0;
+    // Device data stay on their device; host data go to spec.device (a distributed fit gives each
+    // process of a node its own GPU), device 0 by default.
+    const int device = spec.x.space == MemorySpace::Device ? spec.x.device : std::max(0, spec.device);
     int count = 0;
     check(gpu::device_count(&count), "device count");
     if (device < 0 || device >= count)

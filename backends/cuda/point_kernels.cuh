@@ -28,42 +28,53 @@ __device__ __forceinline__ double to_double(gpu::bfloat16 v) {
   return double(gpu::to_float(v));
 }
 
-/// One warp per row: norm2[i] = ||x_i||^2 and scale[i] = 1 / ||x_i|| (0 for a zero row).
+/// The fp64 rounding of s + a * a with the product rounded first: no fused multiply-add, so a
+/// sum of squares has the bits of the host's `s += a * a` (the CPU backend is compiled with
+/// -ffp-contract=off; NVCC and hipcc would contract unless told).
+__device__ inline double add_square_rn(double s, double a) {
+#if defined(__HIP__)
+#pragma clang fp contract(off)
+  return s + a * a;
+#else
+  return __dadd_rn(s, __dmul_rn(a, a));
+#endif
+}
+
+/// One thread per row: norm2[i] = ||x_i||^2 summed in feature order, and scale[i] = 1 / ||x_i||
+/// (0 for a zero row): the CPU and reference backends' arithmetic, so the rows as cosine sees
+/// them (gather_rows, accumulate_fixed) have their bits. Runs once per bind.
 template <class T>
 __global__ void row_stats(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, double* norm2, double* scale) {
-  const std::int64_t i = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarpSize;
-  if (i >= n) return;
-  double s = 0;
-  for (std::int64_t f = kernels::lane_id(); f < d; f += kWarpSize) {
-    const double v = to_double(x[i * ld + f]);
-    s += v * v;
-  }
-  s = kernels::warp_sum(s);
-  if (kernels::lane_id() == 0) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    double s = 0;
+    for (std::int64_t f = 0; f < d; ++f) s = add_square_rn(s, to_double(x[i * ld + f]));
     norm2[i] = s;
     scale[i] = s > 0 ? 1.0 / sqrt(s) : 0.0;
   }
 }
 
-/// First non-finite data element (as i * d + f) and first bad weight row, by atomic minimum
-/// (order independent), the number of positive finite weights, and the largest finite |x_if|
-/// as fp64 bits (atomic maximum: non-negative doubles order as their bits).
+/// First non-finite data element (as i * d + f, i counted from row_base: the rows may be one
+/// streamed chunk) and first bad weight row, by atomic minimum (order independent), the number
+/// of positive finite weights, and the largest finite |x_if| as fp64 bits (atomic maximum:
+/// non-negative doubles order as their bits).
 template <class T>
 __global__ void check_values(const T* x, std::int64_t n, std::int64_t d, std::int64_t ld, const double* w,
-                             unsigned long long* first_bad_data, unsigned long long* first_bad_weight,
-                             unsigned long long* positive, unsigned long long* largest) {
+                             std::int64_t row_base, unsigned long long* first_bad_data,
+                             unsigned long long* first_bad_weight, unsigned long long* positive,
+                             unsigned long long* largest) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   double big = 0;
   for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n * d; e += stride) {
     const std::int64_t i = e / d, f = e % d;
     const double v = to_double(x[i * ld + f]);
-    if (!isfinite(v)) atomicMin(first_bad_data, (unsigned long long)e);
+    if (!isfinite(v)) atomicMin(first_bad_data, (unsigned long long)(row_base * d + e));
     else big = fabs(v) > big ? fabs(v) : big;
   }
   if (big > 0) atomicMax(largest, (unsigned long long)__double_as_longlong(big));
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const double wi = w ? w[i] : 1.0;
-    if (!(wi >= 0 && isfinite(wi))) atomicMin(first_bad_weight, (unsigned long long)i);
+    if (!(wi >= 0 && isfinite(wi))) atomicMin(first_bad_weight, (unsigned long long)(row_base + i));
     else if (wi > 0) atomicAdd(positive, 1ull);
   }
 }
@@ -181,12 +192,12 @@ __global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const s
   }
 }
 
-/// Largest i with mass(i) > 0 (atomic max: order independent); stays -1 when none.
-__global__ void last_positive(SampleMass mass, std::int64_t n, long long* out) {
+/// Largest row_base + i with mass(i) > 0 (atomic max: order independent); stays -1 when none.
+__global__ void last_positive(SampleMass mass, std::int64_t n, std::int64_t row_base, long long* out) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
   long long best = -1;
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    if (mass(i) > 0) best = i;
+    if (mass(i) > 0) best = row_base + i;
   if (best >= 0) kernels::atomic_max(out, best);
 }
 

@@ -63,6 +63,31 @@ inline Status event_destroy(Event e) { return hipEventDestroy(e); }
 inline Status event_record(Event e, Stream stream = nullptr) { return hipEventRecord(e, stream); }
 inline Status event_synchronize(Event e) { return hipEventSynchronize(e); }
 inline Status event_elapsed_ms(float* ms, Event start, Event end) { return hipEventElapsedTime(ms, start, end); }
+/// An event without timing (cheapest: ordering only, for the copy/compute pipeline).
+inline Status event_create_ordering(Event* e) { return hipEventCreateWithFlags(e, hipEventDisableTiming); }
+/// A stream that does not synchronise with the legacy default stream (the streaming copies).
+inline Status stream_create_nonblocking(Stream* s) { return hipStreamCreateWithFlags(s, hipStreamNonBlocking); }
+inline Status stream_destroy(Stream s) { return hipStreamDestroy(s); }
+/// Work queued on `stream` after this call waits for `e`.
+inline Status stream_wait_event(Stream stream, Event e) { return hipStreamWaitEvent(stream, e, 0); }
+/// Page-locks existing host memory (the device then copies from it directly). HIP 5 has no
+/// read-only registration: `read_only` registers it as ordinary memory.
+inline Status host_register(void* p, std::size_t bytes, bool read_only) {
+  (void)read_only;
+  return hipHostRegister(p, bytes, hipHostRegisterDefault);
+}
+inline Status host_unregister(void* p) { return hipHostUnregister(p); }
+inline constexpr Status kAlreadyRegistered = hipErrorHostMemoryAlreadyRegistered;
+/// Whether host memory at p is page-locked already (allocated pinned, or registered).
+inline bool host_is_pinned(const void* p) {
+  hipPointerAttribute_t a{};
+  const Status s = hipPointerGetAttributes(&a, p);
+  if (s != kSuccess) {
+    (void)hipGetLastError();
+    return false;
+  }
+  return a.memoryType == hipMemoryTypeHost;
+}
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {
@@ -130,6 +155,30 @@ inline Status event_destroy(Event e) { return cudaEventDestroy(e); }
 inline Status event_record(Event e, Stream stream = nullptr) { return cudaEventRecord(e, stream); }
 inline Status event_synchronize(Event e) { return cudaEventSynchronize(e); }
 inline Status event_elapsed_ms(float* ms, Event start, Event end) { return cudaEventElapsedTime(ms, start, end); }
+/// An event without timing (cheapest: ordering only, for the copy/compute pipeline).
+inline Status event_create_ordering(Event* e) { return cudaEventCreateWithFlags(e, cudaEventDisableTiming); }
+/// A stream that does not synchronise with the legacy default stream (the streaming copies).
+inline Status stream_create_nonblocking(Stream* s) { return cudaStreamCreateWithFlags(s, cudaStreamNonBlocking); }
+inline Status stream_destroy(Stream s) { return cudaStreamDestroy(s); }
+/// Work queued on `stream` after this call waits for `e`.
+inline Status stream_wait_event(Stream stream, Event e) { return cudaStreamWaitEvent(stream, e, 0); }
+/// Page-locks existing host memory (the device then copies from it directly); `read_only` for
+/// memory mapped read-only (a memory-mapped input file).
+inline Status host_register(void* p, std::size_t bytes, bool read_only) {
+  return cudaHostRegister(p, bytes, read_only ? cudaHostRegisterReadOnly : cudaHostRegisterDefault);
+}
+inline Status host_unregister(void* p) { return cudaHostUnregister(p); }
+inline constexpr Status kAlreadyRegistered = cudaErrorHostMemoryAlreadyRegistered;
+/// Whether host memory at p is page-locked already (allocated pinned, or registered).
+inline bool host_is_pinned(const void* p) {
+  cudaPointerAttributes a{};
+  const Status s = cudaPointerGetAttributes(&a, p);
+  if (s != kSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return a.type == cudaMemoryTypeHost;
+}
 
 /// Where a pointer lives: `device` is the device owning device (or managed) memory, -1 otherwise.
 inline Status pointer_device(const void* p, int* device) {

@@ -14,6 +14,10 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  /// Collective: this process's rank among the processes of its node (those that share memory
+  /// with it), for one GPU per process. Default: rank() (every process on a node of its own
+  /// numbering, as for a single node).
+  virtual int node_rank() { return rank(); }
   /// data[i] := sum over processes of data[i] (in place).
   virtual void sum(std::int64_t* data, std::int64_t n) = 0;
   /// data[i] := sum over processes of lower rank of data[i] (0 on rank 0).

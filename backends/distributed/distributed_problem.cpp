@@ -15,7 +15,9 @@
 namespace fkm::detail {
 namespace {
 
-constexpr std::int64_t kRowBlock = 256;    // rows per gather_rows call in whole-data passes
+// Rows per gather_rows call of the whole-data passes: about 2^21 values (16 MiB of fp64), at
+// least 256 rows. Few calls: on a GPU backend each is a device round trip.
+std::int64_t row_block(std::int64_t d) { return std::max<std::int64_t>(256, (std::int64_t(1) << 21) / std::max<std::int64_t>(1, d)); }
 constexpr std::int64_t kSumBlock = 65536;  // points per partial long accumulator
 
 template <class T>
@@ -116,8 +118,9 @@ template <class F>
 void DistributedProblem::for_row_blocks(F&& f) const {
   std::vector<std::int64_t> idx;
   std::vector<double> rows;
-  for (std::int64_t i0 = 0; i0 < n_local_; i0 += kRowBlock) {
-    const std::int64_t m = std::min(kRowBlock, n_local_ - i0);
+  const std::int64_t block = row_block(d_);
+  for (std::int64_t i0 = 0; i0 < n_local_; i0 += block) {
+    const std::int64_t m = std::min(block, n_local_ - i0);
     idx.resize(m);
     for (std::int64_t t = 0; t < m; ++t) idx[t] = i0 + t;
     rows.resize(m * d_);
@@ -130,10 +133,18 @@ const std::vector<double>& DistributedProblem::feature_max_abs() const {
   if (feature_max_abs_.empty()) {
     std::vector<double> mx(d_, 0.0);
     step([&] {
+      // Per-thread maxima over contiguous row ranges, then their maximum: exact in any order.
+      std::vector<double> part(std::size_t(threads_) * d_, 0.0);
       for_row_blocks([&](std::int64_t, std::int64_t m, const double* rows) {
-        for (std::int64_t t = 0; t < m; ++t)
-          for (std::int64_t f = 0; f < d_; ++f) mx[f] = std::max(mx[f], std::fabs(rows[t * d_ + f]));
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (int c = 0; c < threads_; ++c) {
+          double* p = &part[std::size_t(c) * d_];
+          for (std::int64_t t = m * c / threads_; t < m * (c + 1) / threads_; ++t)
+            for (std::int64_t f = 0; f < d_; ++f) p[f] = std::max(p[f], std::fabs(rows[t * d_ + f]));
+        }
       });
+      for (int c = 0; c < threads_; ++c)
+        for (std::int64_t f = 0; f < d_; ++f) mx[f] = std::max(mx[f], part[std::size_t(c) * d_ + f]);
     });
     comm_.max(mx.data(), d_);
     feature_max_abs_ = std::move(mx);
@@ -175,10 +186,18 @@ double DistributedProblem::mean_variance() const {
   auto pass = [&](auto&& term) {
     std::vector<__int128> s(d_, 0);
     step([&] {
+      // Per-thread integer sums over contiguous row ranges, then their sum: exact in any order.
+      std::vector<__int128> part(std::size_t(threads_) * d_, 0);
       for_row_blocks([&](std::int64_t, std::int64_t m, const double* rows) {
-        for (std::int64_t t = 0; t < m; ++t)
-          for (std::int64_t f = 0; f < d_; ++f) s[f] += fixed_term(term(f, rows[t * d_ + f]), scale[f]);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (int c = 0; c < threads_; ++c) {
+          __int128* p = &part[std::size_t(c) * d_];
+          for (std::int64_t t = m * c / threads_; t < m * (c + 1) / threads_; ++t)
+            for (std::int64_t f = 0; f < d_; ++f) p[f] += fixed_term(term(f, rows[t * d_ + f]), scale[f]);
+        }
       });
+      for (int c = 0; c < threads_; ++c)
+        for (std::int64_t f = 0; f < d_; ++f) s[f] += part[std::size_t(c) * d_ + f];
     });
     FixedVector v(d_);
     for (std::int64_t f = 0; f < d_; ++f) v.set(f, s[f]);
@@ -211,11 +230,39 @@ void DistributedProblem::set_centroids(const double* c, std::int64_t k) {
 }
 
 double DistributedProblem::assign() {
-  step([&] {
-    local_->assign();
-    local_->get_distances(dist_.data());
-  });
-  return weighted_sum(dist_);
+  step([&] { local_->assign(); });
+  dist_stale_ = true;
+  return weighted_distance_sum();
+}
+
+const std::vector<double>& DistributedProblem::distances() const {
+  if (dist_stale_) {
+    step([&] { local_->get_distances(dist_.data()); });
+    dist_stale_ = false;
+  }
+  return dist_;
+}
+
+double DistributedProblem::weighted_distance_sum() const {
+  // The local backend sums the terms exactly where its distances are (a GPU), if it can; else
+  // the distances come to the host. Either way the same exact sum, so the same bits.
+  std::vector<ExactSum> acc(1);
+  if (local_sums_ < 0) {  // agreed once: every process takes the same path
+    bool here = false;
+    step([&] { here = local_->exact_weighted_distance_sum(acc[0].words()); });
+    std::int64_t any_not = here ? 0 : 1;
+    comm_.max(&any_not, 1);
+    local_sums_ = any_not == 0 ? 1 : 0;
+  } else if (local_sums_ == 1) {
+    step([&] {
+      if (!local_->exact_weighted_distance_sum(acc[0].words()))
+        throw Error(ErrorCode::Internal, "the local backend stopped summing distances exactly");
+    });
+  }
+  if (local_sums_ == 0) return weighted_sum(distances());
+  acc[0].normalise();
+  reduce(comm_, acc);
+  return acc[0].value();
 }
 
 void DistributedProblem::accumulate() {
@@ -245,12 +292,10 @@ void DistributedProblem::replace_centroids(const std::int64_t* ids, std::int64_t
 }
 
 double DistributedProblem::update_nearest(const double* c, std::int64_t m, bool reset, std::int64_t first_label) {
-  step([&] {
-    local_->update_nearest(c, m, reset, first_label);
-    local_->get_distances(dist_.data());
-  });
+  step([&] { local_->update_nearest(c, m, reset, first_label); });
+  dist_stale_ = true;
   if (m == 0) return std::numeric_limits<double>::infinity();
-  return weighted_sum(dist_);
+  return weighted_distance_sum();
 }
 
 Problem& DistributedProblem::scratch() const {
@@ -260,6 +305,7 @@ Problem& DistributedProblem::scratch() const {
 
 void DistributedProblem::potentials(const double* c, std::int64_t m, double* out) const {
   Problem& s = scratch();
+  const std::vector<double>& dist = distances();
   std::vector<ExactSum> acc(m);
   step([&] {
     std::vector<double> to_c(n_local_);
@@ -268,7 +314,7 @@ void DistributedProblem::potentials(const double* c, std::int64_t m, double* out
       s.assign();
       s.get_distances(to_c.data());
       for (std::int64_t i = 0; i < n_local_; ++i)
-        if (w_[i] != 0) acc[j].add(w_[i] * std::min(dist_[i], to_c[i]));
+        if (w_[i] != 0) acc[j].add(w_[i] * std::min(dist[i], to_c[i]));
     }
   });
   reduce(comm_, acc);
@@ -279,10 +325,11 @@ void DistributedProblem::sample(const double* targets, std::int64_t m, bool by_w
   // Inverse CDF over the global row order on a fixed-point grid: p_i rounds to an integer q_i,
   // prefix sums are exact, and the chosen row is the first whose prefix exceeds the target.
   // Negative p (inner-product "distances") count as 0.
+  const std::vector<double>& dist = distances();
   std::vector<double> p(n_local_);
   double pmax = 0;
   for (std::int64_t i = 0; i < n_local_; ++i) {
-    const double v = by_weight ? w_[i] : (w_[i] > 0 ? w_[i] * dist_[i] : 0.0);
+    const double v = by_weight ? w_[i] : (w_[i] > 0 ? w_[i] * dist[i] : 0.0);
     p[i] = v > 0 ? v : 0.0;
     pmax = std::max(pmax, p[i]);
   }
@@ -386,9 +433,10 @@ std::vector<std::int64_t> DistributedProblem::farthest_points(std::int64_t m) co
     double dist;
     std::int64_t row;
   };
+  const std::vector<double>& nearest = distances();
   std::vector<Candidate> mine;
   step([&] {
-    for (std::int64_t i : local_->farthest_points(m)) mine.push_back({dist_[i], offset_ + i});
+    for (std::int64_t i : local_->farthest_points(m)) mine.push_back({nearest[i], offset_ + i});
   });
   std::vector<Candidate> all;
   for (const auto& bytes : comm_.all_gather(to_bytes(mine))) {

@@ -64,6 +64,11 @@ class DistributedProblem final : public Problem {
   void step(Step&& s) const;
   /// Exact sum over all processes of w_i * v_i (terms with w_i == 0 count as 0).
   double weighted_sum(const std::vector<double>& v) const;
+  /// weighted_sum of the local backend's distances, summed by the backend where it can
+  /// (Problem::exact_weighted_distance_sum), else from distances().
+  double weighted_distance_sum() const;
+  /// The local distances on the host, copied from the backend when they changed since.
+  const std::vector<double>& distances() const;
   /// Calls f(first local row, row count, rows as the metric sees them) for blocks of local rows.
   template <class F>
   void for_row_blocks(F&& f) const;
@@ -79,7 +84,9 @@ class DistributedProblem final : public Problem {
   std::int64_t n_local_ = 0, n_global_ = 0, offset_ = 0, d_ = 0, k_ = 0;
   int threads_ = 1;  ///< for the per-point host loops
   std::vector<double> w_;     ///< local weights
-  std::vector<double> dist_;  ///< local nearest-centre distances, refreshed after each change
+  mutable std::vector<double> dist_;  ///< local nearest-centre distances (host copy)
+  mutable bool dist_stale_ = false;   ///< the backend's distances changed since dist_ was copied
+  mutable int local_sums_ = -1;       ///< exact_weighted_distance_sum offered everywhere: 1, nowhere: 0, unknown: -1
   std::vector<double> sums_, weights_;  ///< reduced K x D and K totals of the last accumulate()
 
   // Facts of the whole data set, computed on first use (collectively, by every process).

@@ -7,45 +7,23 @@
 namespace fkm::detail {
 namespace {
 
-constexpr int kBias = 1152;  // limb 0, bit 0 weighs 2^-kBias; the lowest bit of a double is 2^-1074
-constexpr std::int64_t kMask32 = 0xffffffff;
+constexpr int kBias = kLongBias;
 // Each add changes a limb by less than 2^32: normalising every 2^30 adds keeps |limb| < 2^63.
 constexpr std::int64_t kFlushEvery = std::int64_t(1) << 30;
-constexpr int kNan = ExactSum::kLimbs, kPosInf = kNan + 1, kNegInf = kNan + 2;
+constexpr int kNan = kLongNan, kPosInf = kLongPosInf, kNegInf = kLongNegInf;
 
 }  // namespace
 
 void ExactSum::add(double v) {
-  // v = ±mant * 2^exp2 read from its bits (no library calls: this runs once per point).
-  std::uint64_t u;
-  std::memcpy(&u, &v, sizeof u);
-  const int biased = int((u >> 52) & 0x7ff);
-  std::uint64_t mant = u & ((std::uint64_t(1) << 52) - 1);
-  const bool negative = (u >> 63) != 0;
-  if (biased == 0x7ff) {
-    ++words_[mant != 0 ? kNan : (negative ? kNegInf : kPosInf)];
+  const LongTerm t = long_term(v);  // the device kernels add the same parts (long_accumulator.hpp)
+  if (t.limb < 0) return;
+  if (t.limb >= kLimbs) {  // NaN, +Inf, -Inf
+    ++words_[t.limb];
     return;
   }
-  int exp2 = -1074;  // subnormal (or zero)
-  if (biased != 0) {
-    mant |= std::uint64_t(1) << 52;
-    exp2 = biased - 1075;
-  } else if (mant == 0) {
-    return;
-  }
-  const int lsb = exp2 + kBias;  // bit index of mant's lowest bit, >= 78
-  const int k = lsb / 32;
-  const unsigned __int128 t = static_cast<unsigned __int128>(mant) << (lsb % 32);
-  const std::int64_t p0 = std::int64_t(t & kMask32), p1 = std::int64_t((t >> 32) & kMask32), p2 = std::int64_t(t >> 64);
-  if (negative) {
-    words_[k] -= p0;
-    words_[k + 1] -= p1;
-    words_[k + 2] -= p2;
-  } else {
-    words_[k] += p0;
-    words_[k + 1] += p1;
-    words_[k + 2] += p2;
-  }
+  words_[t.limb] += t.part[0];
+  words_[t.limb + 1] += t.part[1];
+  words_[t.limb + 2] += t.part[2];
   if (++pending_ == kFlushEvery) normalise();
 }
 

@@ -17,14 +17,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "../../core/src/long_accumulator.hpp"
 #include "fkm/backend.hpp"
 
 namespace fkm::detail {
 
 class ExactSum {
  public:
-  static constexpr int kLimbs = 72;
-  static constexpr int kWords = kLimbs + 3;  ///< limbs, then counts of NaN, +Inf, -Inf terms
+  static constexpr int kLimbs = kLongLimbs;
+  static constexpr int kWords = kLongWords;  ///< limbs, then counts of NaN, +Inf, -Inf terms
 
   void add(double v);
   /// This sum plus another one (e.g. a block's partial sum).
@@ -33,7 +34,9 @@ class ExactSum {
   /// occurred; +-Inf if one did; overflows to +-Inf).
   double value() const;
 
-  /// Words for an element-wise int64 sum across processes: normalise() first.
+  /// Words for an element-wise int64 sum across processes: normalise() first. Words may also be
+  /// added to directly (core/src/long_accumulator.hpp: a device sum), each limb below 2^62 in
+  /// magnitude; normalise() then before anything else.
   void normalise();
   std::int64_t* words() { return words_.data(); }
   const std::int64_t* words() const { return words_.data(); }

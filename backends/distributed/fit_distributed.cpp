@@ -1,9 +1,11 @@
 // fit_distributed: the driver of KMeans::fit (core/src/kmeans.cpp) over a DistributedProblem,
 // with every step that can fail on one process only followed by a collective agreement. The
 // restarts are the single-process ones (core/src/restarts.cpp), with on_iteration agreed.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 #include "../../core/src/convert.hpp"
 #include "../../core/src/problem_spec.hpp"
@@ -12,6 +14,7 @@
 #include "../../core/src/validate.hpp"
 #include "all_or_none.hpp"
 #include "distributed_problem.hpp"
+#include "fit_distributed.hpp"
 #include "fkm/distributed.hpp"
 #include "fkm/error.hpp"
 #include "mpi_communicator.hpp"
@@ -64,6 +67,23 @@ void require_same(Communicator& comm, std::int64_t value, const std::string& wha
   if (v[0] != -v[1]) throw Error(ErrorCode::InvalidArgument, "fit_distributed: " + what + " differ between processes");
 }
 
+/// max |x_if| over the finite values of a host view (NaN and Inf are reported later, by the
+/// backend's value check).
+double largest_magnitude(const MatrixView& x, int threads) {
+  double largest = 0;
+#pragma omp parallel num_threads(threads) reduction(max : largest)
+  {
+    std::vector<double> row(x.cols);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < x.rows; ++i) {
+      load_row(x, i, row.data());
+      for (double v : row)
+        if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+    }
+  }
+  return largest;
+}
+
 void validate_shard(const MatrixView& x, const VectorView& w) {
   if (x.rows < 0) throw Error(ErrorCode::InvalidData, "data: negative number of rows (" + std::to_string(x.rows) + ")");
   if (x.space != MemorySpace::Host)
@@ -96,13 +116,24 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
                                                 std::to_string(n_global) + ")");
 
   const Backend* backend = nullptr;
-  std::unique_ptr<Problem> local;
-  const ProblemSpec spec = detail::problem_spec(params, x, w, offset);
-  all_or_none(comm, [&] {
-    backend = &select_backend(params.backend, MemorySpace::Host);
-    local = backend->bind(spec);
-  });
+  all_or_none(comm, [&] { backend = &select_backend(params.backend, MemorySpace::Host); });
   require_same(comm, std::int64_t(backend->kind()), "the backends chosen");
+  ProblemSpec spec = detail::problem_spec(params, x, w, offset);
+  if (backend->kind() == BackendKind::Cuda || backend->kind() == BackendKind::Hip) {
+    // One GPU per process: the r-th process of a node takes the node's GPU r % count. Its shard
+    // is copied there once and stays (the iterations move only K x D-sized sums).
+    const int on_node = comm.node_rank();
+    spec.device = on_node % std::max<int>(1, int(backend->devices().size()));
+    // The score unit of the GPU kernels follows the largest magnitude: the global one, so that
+    // every shard computes in the same unit (ProblemSpec::data_max_abs).
+    double largest = 0;
+    const int threads = params.num_threads > 0 ? params.num_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    all_or_none(comm, [&] { largest = largest_magnitude(x, threads); });
+    comm.max(&largest, 1);
+    spec.data_max_abs = largest;
+  }
+  std::unique_ptr<Problem> local;
+  all_or_none(comm, [&] { local = backend->bind(spec); });
   DistributedProblem problem(comm, *backend, spec, std::move(local));
   validate_values(problem, params.k, "data");
 

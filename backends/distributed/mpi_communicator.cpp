@@ -31,6 +31,16 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
+int MpiCommunicator::node_rank() {
+  MPI_Comm node = MPI_COMM_NULL;
+  check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+  int r = 0;
+  const int rc = MPI_Comm_rank(node, &r);
+  MPI_Comm_free(&node);
+  check(rc, "MPI_Comm_rank");
+  return r;
+}
+
 void MpiCommunicator::all_reduce(void* data, std::int64_t n, MPI_Datatype type, std::size_t elem_bytes, MPI_Op op) {
   char* p = static_cast<char*>(data);
   for (std::int64_t i = 0; i < n; i += kChunk) {

@@ -12,6 +12,7 @@ class MpiCommunicator final : public Communicator {
   explicit MpiCommunicator(MPI_Comm comm);
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int node_rank() override;
   void sum(std::int64_t* data, std::int64_t n) override;
   void exclusive_sum(std::int64_t* data, std::int64_t n) override;
   void max(std::int64_t* data, std::int64_t n) override;

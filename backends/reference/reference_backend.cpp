@@ -122,6 +122,7 @@ class ReferenceProblem final : public Problem {
   }
 
   void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    check_format(format, d_, "reference");
     std::vector<__int128> s(k_ * d_, 0), w(k_, 0);
     std::vector<FixedScale> scale(d_);
     for (std::int64_t f = 0; f < d_; ++f) scale[f] = fixed_scale(format.exponent[f]);

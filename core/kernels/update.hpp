@@ -1,12 +1,16 @@
-// The sort-inverse update, portable part. After the labels are sorted (stably, so each
-// cluster's points are one contiguous run in index order), block b reduces the sorted
-// positions [b * chunk, (b + 1) * chunk) in order, one thread per feature (plus one for the
-// weight). A cluster whose run lies inside one block is written straight to `sums`; a run that
-// crosses block edges leaves one partial per block and fix_split_segments() adds them in block
-// order. No floating-point atomics anywhere: the result is bitwise identical run to run.
+// The sort-inverse update, portable part. The labels of a run of rows (all rows, or one
+// streamed chunk) are sorted stably, so each cluster's rows are one contiguous run in index
+// order. The summation order is fixed per cluster, not per sorted position, so that it does not
+// depend on how the rows are split into chunks: cluster j's rows, in index order, are cut into
+// *groups* of kGroupRows consecutive ranks (rank = how many rows of j come before); each group
+// is summed in rank order (one thread per feature, plus one for the weight), and the group sums
+// are added in group order. A chunk sees a slice of ranks [rank_j, rank_j + c_j): its *pieces*
+// are the slices of the groups it touches; the first continues the group left open by the
+// previous chunk (its running sum, `carry`), complete groups are folded into `done` in order,
+// and the last, if its group is not complete, becomes the new carry. One chunk of all rows is
+// the resident case: the same kernels, the same bits. No floating-point atomics anywhere.
 //
-// Layout: sums [k x (d + 1)] fp64, column d = total weight; partials [blocks x 2 x (d + 1)]
-// (slot 1: the run that leaves the block at its end, slot 0: the run that enters at its start).
+// Layout: done, carry [k x (d + 1)] fp64, column d = total weight; pieces [max_pieces x (d + 1)].
 #pragma once
 #include <cstdint>
 
@@ -14,110 +18,134 @@
 
 namespace fkm::kernels {
 
-struct SegmentArgs {
-  const std::int32_t* sorted_labels;  ///< n labels, ascending
-  const std::int32_t* order;          ///< n point indices in that order
-  const std::int64_t* begin;          ///< k + 1 run starts (exclusive scan of the counts)
-  std::int64_t n, k, d, chunk;
+/// Ranks per group: the unit of sequential summation (fixed: it is part of the result's bits).
+inline constexpr std::int64_t kGroupRows = 256;
+
+/// The most pieces a chunk of n rows and k clusters can have (each cluster touching c rows
+/// has at most c / kGroupRows + 2 pieces).
+FKM_HD inline std::int64_t max_pieces(std::int64_t n, std::int64_t k) {
+  return n / kGroupRows + 2 * (k < n ? k : n) + 1;
+}
+
+struct GroupArgs {
+  const std::int32_t* sorted_labels;  ///< n labels of the chunk, ascending
+  const std::int32_t* order;          ///< n chunk-local row indices in that order
+  const std::int64_t* begin;          ///< k + 1 run starts in the chunk (exclusive scan of the counts)
+  const std::int64_t* piece_begin;    ///< k + 1: first piece of each cluster (exclusive scan)
+  const std::int64_t* rank;           ///< k: rows of each cluster in earlier chunks
+  std::int64_t n, k, d, max_pieces;
   const double* weights;    ///< null: all 1
   const double* row_scale;  ///< null, or the per-row factor (cosine: 1 / ||x_i||)
-  double* sums;
-  double* partials;
+  double* done;             ///< sums of complete groups
+  double* carry;            ///< running sum of each cluster's open group (0 when none is open)
+  double* pieces;
 };
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
 
-FKM_DEVICE FKM_FORCEINLINE std::int64_t block_of(std::int64_t pos, std::int64_t chunk) { return pos / chunk; }
-
-/// One feature column `f` (f == d: the weight) of the run of cluster j, reduced by block b.
-FKM_DEVICE FKM_FORCEINLINE void flush_run(const SegmentArgs& a, std::int64_t b, std::int32_t j, std::int64_t f, double acc) {
-  const std::int64_t b0 = block_of(a.begin[j], a.chunk), b1 = block_of(a.begin[j + 1] - 1, a.chunk);
-  const std::int64_t w = a.d + 1;
-  if (b0 == b1) a.sums[j * w + f] = acc;
-  else a.partials[(b * 2 + (b == b0 ? 1 : 0)) * w + f] = acc;
+/// Pieces of cluster j in this chunk: the groups its rank slice touches.
+FKM_DEVICE FKM_FORCEINLINE std::int64_t pieces_of(std::int64_t r, std::int64_t c) {
+  return c > 0 ? (r + c - 1) / kGroupRows - r / kGroupRows + 1 : 0;
 }
 
-/// Grid: ceil(n / chunk) blocks of one warp each. Lane l owns V = 16 / sizeof(T) consecutive
-/// features (one 16-byte load per point: the rows are 16-byte aligned and padded), wider rows
-/// take several passes; lane 0 of the first pass also sums the weight (column d). Points are
-/// taken kBatch at a time: indices, labels and values are loaded first (independent loads in
-/// flight), then added in sorted order. Labels >= k (sorted last) are ignored.
+/// Grid-stride over j <= k: out[j] = pieces of cluster j (out[k] = 0, for the scan's total).
+__global__ void count_pieces(const std::int64_t* begin, const std::int64_t* rank, std::int64_t k, std::int64_t* out) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t j = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; j <= k; j += stride)
+    out[j] = j < k ? pieces_of(rank[j], begin[j + 1] - begin[j]) : 0;
+}
+
+/// One warp per piece (blocks of several warps; warps past the last piece return). Lane l owns
+/// V = 16 / sizeof(T) consecutive features (one 16-byte load per row: the rows are 16-byte
+/// aligned and padded), wider rows take several passes; lane 0 of the first pass also sums the
+/// weight (column d). Rows are taken kBatch at a time: indices and values are loaded first
+/// (independent loads in flight), then added in rank order.
 template <class T>
-__global__ void segment_sums(SegmentArgs a, const T* x, std::int64_t ld) {
+__global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
   constexpr int V = 16 / int(sizeof(T));
   constexpr int kBatch = 8;
   const int lane = lane_id();
-  const std::int64_t b = blockIdx.x;
-  const std::int64_t p0 = b * a.chunk, p1 = (p0 + a.chunk < a.n) ? p0 + a.chunk : a.n;
-  if (a.sorted_labels[p0] >= a.k) return;
+  const std::int64_t p = std::int64_t(blockIdx.x) * (blockDim.x / kWarpSize) + warp_id();
+  if (p >= a.max_pieces || p >= a.piece_begin[a.k]) return;
+  // the cluster j with piece_begin[j] <= p < piece_begin[j + 1] (empty clusters have no pieces)
+  std::int64_t lo = 0, hi = a.k;  // invariant: piece_begin[lo] <= p < piece_begin[hi]
+  while (hi - lo > 1) {
+    const std::int64_t mid = (lo + hi) / 2;
+    if (a.piece_begin[mid] <= p) lo = mid;
+    else hi = mid;
+  }
+  const std::int64_t j = lo, q = p - a.piece_begin[j];
+  const std::int64_t r = a.rank[j], c = a.begin[j + 1] - a.begin[j];
+  const std::int64_t g = r / kGroupRows + q;
+  const std::int64_t t0 = g * kGroupRows - r > 0 ? g * kGroupRows - r : 0;
+  const std::int64_t t1 = (g + 1) * kGroupRows - r < c ? (g + 1) * kGroupRows - r : c;
+  const std::int64_t p0 = a.begin[j] + t0, p1 = a.begin[j] + t1;
+  const std::int64_t w = a.d + 1;
   const std::int64_t span = std::int64_t(kWarpSize) * V;
   const std::int64_t passes = a.d > 0 ? (a.d + span - 1) / span : 1;
   for (std::int64_t pass = 0; pass < passes; ++pass) {
     const std::int64_t f0 = pass * span + std::int64_t(lane) * V;
     const bool weight_lane = pass == 0 && lane == 0;
-    std::int32_t cur = a.sorted_labels[p0];
     double acc[V], wacc = 0;
-    for (int e = 0; e < V; ++e) acc[e] = 0;
-    auto flush = [&]() {
-      for (int e = 0; e < V; ++e)
-        if (f0 + e < a.d) flush_run(a, b, cur, f0 + e, acc[e]);
-      if (weight_lane) flush_run(a, b, cur, a.d, wacc);
-    };
-    bool done = false;
-    for (std::int64_t p = p0; p < p1 && !done; p += kBatch) {
-      std::int32_t jj[kBatch];
+    for (int e = 0; e < V; ++e) acc[e] = (q == 0 && f0 + e < a.d) ? a.carry[j * w + f0 + e] : 0.0;
+    if (weight_lane && q == 0) wacc = a.carry[j * w + a.d];
+    for (std::int64_t s = p0; s < p1; s += kBatch) {
       std::int64_t ii[kBatch];
       uint4 raw[kBatch];
       double wv[kBatch], sv[kBatch];
 #pragma unroll
-      for (int u = 0; u < kBatch; ++u) {
-        const std::int64_t q = p + u;
-        jj[u] = q < p1 ? a.sorted_labels[q] : std::int32_t(a.k);
-        ii[u] = jj[u] < a.k ? a.order[q] : 0;
-      }
+      for (int u = 0; u < kBatch; ++u) ii[u] = s + u < p1 ? a.order[s + u] : -1;
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) {
-        const bool live = jj[u] < a.k;
+        const bool live = ii[u] >= 0;
         raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const uint4*>(x + ii[u] * ld + f0) : uint4{0, 0, 0, 0};
         wv[u] = (live && a.weights) ? a.weights[ii[u]] : 1.0;
         sv[u] = (live && a.row_scale) ? a.row_scale[ii[u]] : 1.0;
       }
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) {
-        if (done || jj[u] >= a.k) {
-          done = true;
-          continue;
-        }
-        if (jj[u] != cur) {
-          flush();
-          cur = jj[u];
-          for (int e = 0; e < V; ++e) acc[e] = 0;
-          wacc = 0;
-        }
+        if (ii[u] < 0) continue;
         const T* vals = reinterpret_cast<const T*>(&raw[u]);
         const double ws = wv[u] * sv[u];
         for (int e = 0; e < V; ++e) acc[e] += ws * widen_to_double(vals[e]);
         wacc += wv[u];
       }
     }
-    flush();
+    for (int e = 0; e < V; ++e)
+      if (f0 + e < a.d) a.pieces[p * w + f0 + e] = acc[e];
+    if (weight_lane) a.pieces[p * w + a.d] = wacc;
   }
 }
 
-/// Grid: k blocks. Completes clusters whose run crosses block edges; zeroes empty clusters.
-__global__ void fix_split_segments(SegmentArgs a) {
+/// Grid: k blocks. Folds cluster j's pieces in order: complete groups into done, the last piece
+/// of an incomplete group into carry; then advances rank[j] (rank is written, so it is a
+/// separate array from the one group_sums read: the caller passes `next_rank`).
+__global__ void fold_groups(GroupArgs a, std::int64_t* next_rank) {
   const std::int64_t j = blockIdx.x, w = a.d + 1;
-  const std::int64_t s = a.begin[j], e = a.begin[j + 1];
+  const std::int64_t r = a.rank[j], c = a.begin[j + 1] - a.begin[j];
+  if (c == 0) {
+    if (threadIdx.x == 0) next_rank[j] = r;
+    return;
+  }
+  const std::int64_t first = a.piece_begin[j], count = a.piece_begin[j + 1] - first;
+  const bool last_complete = (r + c) % kGroupRows == 0;
   for (std::int64_t f = threadIdx.x; f <= a.d; f += blockDim.x) {
-    if (s == e) {
-      a.sums[j * w + f] = 0;
-      continue;
-    }
-    const std::int64_t b0 = block_of(s, a.chunk), b1 = block_of(e - 1, a.chunk);
-    if (b0 == b1) continue;
-    double acc = a.partials[(b0 * 2 + 1) * w + f];
-    for (std::int64_t b = b0 + 1; b <= b1; ++b) acc += a.partials[(b * 2) * w + f];
-    a.sums[j * w + f] = acc;
+    double acc = a.done[j * w + f];
+    const std::int64_t complete = last_complete ? count : count - 1;
+    for (std::int64_t q = 0; q < complete; ++q) acc += a.pieces[(first + q) * w + f];
+    a.done[j * w + f] = acc;
+    a.carry[j * w + f] = last_complete ? 0.0 : a.pieces[(first + count - 1) * w + f];
+  }
+  if (threadIdx.x == 0) next_rank[j] = r + c;
+}
+
+/// Grid-stride over k * (d + 1): sums = done + the open group's carry (where one is open).
+__global__ void finish_groups(const double* done, const double* carry, const std::int64_t* rank, std::int64_t k,
+                              std::int64_t d, double* sums) {
+  const std::int64_t w = d + 1, stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < k * w; e += stride) {
+    const std::int64_t j = e / w;
+    sums[e] = rank[j] % kGroupRows != 0 ? done[e] + carry[e] : done[e];
   }
 }
 

@@ -8,9 +8,11 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "../kernels/platform.hpp"
 #include "fkm/backend.hpp"
+#include "fkm/error.hpp"
 
 namespace fkm::detail {
 
@@ -23,6 +25,14 @@ struct FixedScale {
 inline FixedScale fixed_scale(int exponent) {
   const int a = -exponent / 2, b = -exponent - a;
   return {std::ldexp(1.0, a), std::ldexp(1.0, b)};
+}
+
+/// Throws Error(InvalidArgument) unless `format` has one exponent per feature (d of them).
+inline void check_format(const FixedPointFormat& format, std::int64_t d, const std::string& backend) {
+  if (std::int64_t(format.exponent.size()) != d)
+    throw Error(ErrorCode::InvalidArgument, backend + " backend: accumulate_fixed got a format of " +
+                                                std::to_string(format.exponent.size()) + " exponents for " +
+                                                std::to_string(d) + " features");
 }
 
 /// v rounded to the nearest integer, ties to even (as std::nearbyint in the default rounding

@@ -72,6 +72,7 @@ const KMeansResult& KMeans::fit_impl(const MatrixView& X, const VectorView& weig
   best.n = X.rows;
   best.backend = to_string(select_backend(params_.backend, X.space).kind());
   best.device = problem->device_name();
+  best.placement = problem->placement();
   best.seconds_total = detail::seconds_since(t_start);
   result_ = std::move(best);
   fitted_ = true;

@@ -1,4 +1,7 @@
 // String forms of the public enums, and their parsers (the CLI spellings).
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "fkm/error.hpp"
@@ -130,6 +133,36 @@ Pruning parse_pruning(const std::string& s) {
   static constexpr Pruning v[] = {Pruning::Off, Pruning::Hamerly};
   return parse_enum(s, "pruning", v);
 }
+std::int64_t parse_memory_size(const std::string& s) {
+  auto bad = [&](const std::string& why) -> std::int64_t {
+    throw Error(ErrorCode::InvalidArgument, "memory size '" + s + "' " + why +
+                                                "; expected auto, or a number of bytes with an optional suffix K, M, G or T "
+                                                "(powers of 1024), e.g. 4G, 512M, 1048576");
+  };
+  if (s == "auto") return 0;
+  std::size_t i = 0;
+  bool digits = false, point = false;
+  while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !point))) {
+    if (s[i] == '.') point = true;
+    else digits = true;
+    ++i;
+  }
+  if (!digits) return bad("does not start with a number");
+  std::string unit = s.substr(i);
+  for (auto& ch : unit) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  double scale = 1;
+  if (!unit.empty() && std::string("KMGT").find(unit[0]) != std::string::npos) {
+    scale = std::ldexp(1.0, 10 * int(1 + std::string("KMGT").find(unit[0])));
+    unit = unit.substr(1);
+    if (unit == "I" || unit == "IB") unit.clear();
+  }
+  if (unit == "B") unit.clear();
+  if (!unit.empty()) return bad("has an unknown unit");
+  const double v = std::strtod(s.substr(0, i).c_str(), nullptr) * scale;
+  if (!(v < 9.2e18)) return bad("is too large");
+  return std::int64_t(v);
+}
+
 BackendKind parse_backend(const std::string& s) {
   static constexpr BackendKind v[] = {BackendKind::Auto, BackendKind::Reference, BackendKind::Cpu,
                                       BackendKind::Cuda, BackendKind::Hip, BackendKind::Kokkos};

@@ -15,4 +15,6 @@ void Problem::accumulate_fixed(const FixedPointFormat&, FixedSum*, FixedSum*) co
               "backend on " + device_name() + " has no exact fixed-point accumulation (needed by distributed fits)");
 }
 
+bool Problem::exact_weighted_distance_sum(std::int64_t*) const { return false; }
+
 }  // namespace fkm

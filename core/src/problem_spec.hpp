@@ -17,6 +17,8 @@ inline ProblemSpec problem_spec(const KMeansParams& p, const MatrixView& x, cons
   spec.pruning = p.pruning;
   spec.num_threads = p.num_threads;
   spec.max_device_bytes = p.max_device_bytes;
+  spec.stream_chunk_rows = p.stream_chunk_rows;
+  spec.k = p.k;
   spec.row_offset = row_offset;
   return spec;
 }

@@ -36,6 +36,7 @@ void validate_params(const KMeansParams& p) {
   if (!(p.kmeans_parallel_oversampling > 0) || !std::isfinite(p.kmeans_parallel_oversampling))
     bad_argument("kmeans_parallel_oversampling must be finite and > 0");
   if (p.max_device_bytes < 0) bad_argument("max_device_bytes must be >= 0");
+  if (p.stream_chunk_rows < 0) bad_argument("stream_chunk_rows must be >= 0");
   if (!in_range(p.init, Init::Given)) bad_argument("unknown init value " + std::to_string(int(p.init)));
   if (!in_range(p.metric, Metric::InnerProduct)) bad_argument("unknown metric value " + std::to_string(int(p.metric)));
   if (!in_range(p.precision, Precision::Fast)) bad_argument("unknown precision value " + std::to_string(int(p.precision)));

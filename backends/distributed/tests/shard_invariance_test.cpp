@@ -1,8 +1,8 @@
 // What the distributed layer needs from every backend, checked without MPI: a point's label and
 // distance do not depend on where it sits in the bound rows (so any split of the rows gives the
 // same per-point results), and accumulate_fixed's integer sums over the parts of a split add up
-// to the sums over the whole. Runs for every compiled backend that has a device; a backend
-// without exact accumulation must say so (Unsupported), and is listed below.
+// to the sums over the whole. Runs for every compiled backend that has a device (each has exact
+// accumulation: accumulate_fixed and update_from).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -33,13 +33,6 @@ std::unique_ptr<fkm::Problem> bind(fkm::BackendKind kind, const std::vector<floa
   spec.num_threads = threads;
   spec.row_offset = begin;
   return fkm::select_backend(kind).bind(spec);
-}
-
-/// The backends distributed fits run on: they implement accumulate_fixed and update_from. The
-/// others (CUDA and HIP, so far) must refuse them with Error(Unsupported), checked below; a
-/// backend that gains them moves here, and then every check of this file applies to it.
-bool has_exact_accumulation(fkm::BackendKind kind) {
-  return kind == fkm::BackendKind::Reference || kind == fkm::BackendKind::Cpu || kind == fkm::BackendKind::Kokkos;
 }
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
@@ -75,18 +68,7 @@ TEST_CASE("per-point results and fixed-point sums do not depend on how the rows 
         whole->get_labels(labels.data());
         whole->get_distances(dist.data());
         std::vector<fkm::FixedSum> sums(k * d), weights(k);
-        const bool exact = has_exact_accumulation(kind);
-        if (!exact) {  // only its per-point results are checked here
-          try {
-            whole->accumulate_fixed(format, sums.data(), weights.data());
-            FAIL_CHECK(fkm::to_string(kind) << " has accumulate_fixed now: list it in has_exact_accumulation");
-          } catch (const fkm::Error& e) {
-            CHECK(e.code() == fkm::ErrorCode::Unsupported);
-            CHECK(std::string(e.what()).find("needed by distributed fits") != std::string::npos);
-          }
-        } else {
-          whole->accumulate_fixed(format, sums.data(), weights.data());
-        }
+        whole->accumulate_fixed(format, sums.data(), weights.data());
         std::vector<__int128> parts_sum(k * d, 0), parts_weight(k, 0);
 
         for (std::size_t s = 0; s + 1 < cuts.size(); ++s) {
@@ -104,14 +86,12 @@ TEST_CASE("per-point results and fixed-point sums do not depend on how the rows 
           part->update_nearest(c.data(), k, true, 0);
           part->get_distances(pd.data());
           CHECK(same_bits(pd, std::vector<double>(dist.begin() + b, dist.begin() + e)));
-          if (!exact) continue;
           part->assign();
           std::vector<fkm::FixedSum> ps(k * d), pw(k);
           part->accumulate_fixed(format, ps.data(), pw.data());
           for (std::int64_t t = 0; t < k * d; ++t) parts_sum[t] += fkm::detail::from_fixed_sum(ps[t]);
           for (std::int64_t j = 0; j < k; ++j) parts_weight[j] += fkm::detail::from_fixed_sum(pw[j]);
         }
-        if (!exact) continue;
         bool sums_equal = true;
         for (std::int64_t t = 0; t < k * d; ++t) sums_equal = sums_equal && parts_sum[t] == fkm::detail::from_fixed_sum(sums[t]);
         for (std::int64_t j = 0; j < k; ++j) sums_equal = sums_equal && parts_weight[j] == fkm::detail::from_fixed_sum(weights[j]);

@@ -38,7 +38,15 @@ struct ProblemSpec {
   Pruning pruning = Pruning::Off;  ///< a backend may ignore it: results are the same either way
   int num_threads = 0;
   std::int64_t max_device_bytes = 0;
+  std::int64_t stream_chunk_rows = 0;  ///< KMeansParams::stream_chunk_rows
+  std::int64_t k = 0;                  ///< clusters the fit will use (sizes device memory plans; 0: unknown)
   std::int64_t row_offset = 0;  ///< global index of row 0 (distributed shards); seeds per-point RNG
+  int device = -1;  ///< GPU backends, host data: the device to copy them to (-1: device 0); device views name their own
+  /// >= 0: the largest |x_if| over the whole data set, when x is one shard of it (distributed
+  /// fits). A GPU backend chooses its score unit and kernels from the data's largest magnitude;
+  /// given this, every shard chooses the same, so a point's results do not depend on its shard.
+  /// < 0: from x alone.
+  double data_max_abs = -1;
 };
 
 /// Fixed-point grid of exact accumulation (Problem::accumulate_fixed): each term w_i * x_if is
@@ -73,6 +81,8 @@ class Problem {
   virtual std::int64_t d() const = 0;
   /// Device description for reports.
   virtual std::string device_name() const = 0;
+  /// Where the data is kept (GPU backends may stream it from host memory); resident by default.
+  virtual DataPlacement placement() const { return {}; }
 
   // ---- whole-data facts (computed on the backend, fp64) ----------------------------------
   virtual ValueCheck check_values() const = 0;
@@ -107,6 +117,12 @@ class Problem {
   /// weights (K) are exact integer totals, independent of point order and thread count. Does
   /// not change the sums update() uses. The default throws Error(Unsupported).
   virtual void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const;
+  /// Adds sum_i w_i * dist_i over the points with w_i != 0 exactly into `words`, the int64 words
+  /// of a long accumulator (core/src/long_accumulator.hpp; each limb changes by less than 2^62).
+  /// Returns false, adding nothing, if the backend does not offer it (the default): a distributed
+  /// fit then copies the distances to the host and sums them there. A GPU backend keeps them on
+  /// the device this way.
+  virtual bool exact_weighted_distance_sum(std::int64_t* words) const;
   /// Overwrite centroids ids[0..m) with rows (m x D fp64), e.g. reseeded empties.
   virtual void replace_centroids(const std::int64_t* ids, std::int64_t m, const double* rows) = 0;
   /// sum_j ||c_j - c_j(before the last update())||^2.

@@ -2,8 +2,8 @@
 //
 // Every process of the communicator calls fit_distributed with its own shard of the rows: the
 // data set is the concatenation of the shards in rank order. Each process runs the backend of
-// KMeansParams::backend on its shard: reference, cpu or kokkos (the cuda and hip backends have
-// no exact accumulation yet and throw Error(Unsupported) on every process). The result is
+// KMeansParams::backend on its shard: reference, cpu, kokkos, cuda or hip (a GPU backend puts
+// the shard of the r-th process of a node on that node's GPU r % count, once). The result is
 // bitwise identical for any number of processes and any split of the rows, and for any thread
 // count (see docs/clusters.md for the guarantee and its limits).
 #pragma once

@@ -18,6 +18,23 @@ struct IterationRecord {
   double seconds = 0;       ///< wall time of the iteration
 };
 
+/// Where the backend kept the data during a fit (GPU backends: resident in device memory or
+/// streamed from host memory chunk by chunk; other backends: resident).
+struct DataPlacement {
+  bool streamed = false;
+  std::int64_t chunk_rows = 0;          ///< streamed: rows per chunk (the last may be shorter)
+  std::int64_t chunks = 0;              ///< streamed: chunks per pass over the data
+  int buffers = 0;                      ///< streamed: pinned staging buffers (copy/compute overlap)
+  std::int64_t device_budget_bytes = 0; ///< the device budget the choice was made against (0: none)
+  std::int64_t device_bytes_needed = 0; ///< estimated device bytes of the resident layout
+  double h2d_bytes_per_second = 0;      ///< streamed: measured pinned host-to-device bandwidth
+  double assign_rows_per_second = 0;    ///< streamed: the assignment rate the chunk size assumed
+  std::string chunk_choice;             ///< streamed: "auto" (from the two rates) or "stream_chunk_rows"
+  std::string transfer;                 ///< streamed: "page-locked in place" (the caller's rows, locked
+                                        ///< for the fit, copied directly) or "staged" (copied through
+                                        ///< pinned staging buffers)
+};
+
 enum class StopReason {
   MaxIter,    ///< ran max_iter iterations
   Tolerance,  ///< the centroid shift fell to tol * mean variance or below
@@ -46,6 +63,7 @@ struct KMeansResult {
   double seconds_total = 0;      ///< the whole fit, all restarts
   std::string backend;           ///< backend that ran it
   std::string device;            ///< its device
+  DataPlacement placement;       ///< resident or streamed, and the chunking chosen
 };
 
 class KMeans {

@@ -64,6 +64,11 @@ Precision parse_precision(const std::string& s);
 EmptyClusterPolicy parse_empty_policy(const std::string& s);
 Pruning parse_pruning(const std::string& s);
 BackendKind parse_backend(const std::string& s);
+/// A memory size for max_device_bytes: "auto" (or "0") is 0 (decide from free memory); else a
+/// number with an optional binary suffix K, M, G or T (x 2^10 .. 2^40; "KiB", "GB" and a
+/// trailing "B" are read the same), e.g. "4G", "512M", "1.5G", "1048576". The value is rounded
+/// down to whole bytes. Throws Error(InvalidArgument) naming the accepted forms.
+std::int64_t parse_memory_size(const std::string& s);
 
 /// The most threads KMeansParams::num_threads may ask for. libgomp builds a team's start data
 /// on the calling thread's stack, so some tens of thousands of threads crash it (SIGSEGV) and
@@ -110,7 +115,14 @@ struct KMeansParams {
   /// k-means||: expected candidates drawn per round, as a multiple of k. Default 2.
   double kmeans_parallel_oversampling = 2.0;
   /// Device memory budget in bytes for GPU backends; 0 = decide from free memory. Default 0.
+  /// When a host view's data does not fit it, the CUDA/HIP backends stream the data from host
+  /// memory in chunks (docs/cuda.md, "Out-of-core"); results are bitwise those of a resident fit.
   std::int64_t max_device_bytes = 0;
+  /// GPU backends, host views: rows per streamed chunk. 0 = stream only when the data does not
+  /// fit the budget, with a chunk size chosen from the measured host-to-device bandwidth and
+  /// the assignment rate. > 0 = always stream, chunks of this many rows (rounded up to a
+  /// multiple of 4096, at most what the budget allows). Results do not depend on it. Default 0.
+  std::int64_t stream_chunk_rows = 0;
   /// Called after every Lloyd iteration (0-based `iteration` of restart `init_run`). Return false
   /// to stop the fit: fit() then throws Error(Interrupted). Default: none.
   std::function<bool(int init_run, int iteration, const IterationRecord& rec)> on_iteration;
