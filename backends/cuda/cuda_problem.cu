@@ -972,6 +972,7 @@ class CudaProblem final : public Problem {
   /// (streamed; `need` says what each chunk copies in and back).
   template <class F>
   void for_rows(unsigned need, F&& f) const {
+    if (n_ == 0) return;  // a shard without rows: no pass has anything to do
     if (!streamed_) {
       f(all_rows());
       return;
@@ -1495,7 +1496,7 @@ class CudaProblem final : public Problem {
   /// k + 1 run starts), sorted_labels_ and order_. Buffers sized by accumulate_begin.
   void sort_rows_by_label(const std::int32_t* labels, std::int64_t n, std::int64_t k, int end_bit) {
     check(gpu::memset(counts_.get(), 0, (k + 1) * sizeof(unsigned long long)), "memset");
-    label_counts<<<int(std::min<std::int64_t>(1024, (n + 1023) / 1024)), 1024>>>(labels, n, k, counts_.get());
+    label_counts<<<int(std::clamp<std::int64_t>((n + 1023) / 1024, 1, 1024)), 1024>>>(labels, n, k, counts_.get());
     check_launch("label_counts");
     std::size_t bytes = std::size_t(temp_.size());
     check(gpu::exclusive_sum(temp_.get(), bytes, counts_.get(), begin_.get(), k + 1), "device scan");
