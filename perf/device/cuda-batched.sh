@@ -30,31 +30,7 @@ START=$(date +%s)
 BUDGET=${BUDGET_S:-570}
 status=0
 
-log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
-left() { echo $((START + BUDGET - 3 - $(date +%s))); }
-limit() {
-  local l
-  l=$(left)
-  [ "$1" -lt "$l" ] && l=$1
-  [ "$l" -lt 1 ] && l=1
-  echo "$l"
-}
-# enough NAME SECONDS: true when the deadline leaves at least SECONDS, else logs the skip
-enough() {
-  [ "$(left)" -ge "$2" ] && return 0
-  log "$1: skipped ($(left) s left)"
-  return 1
-}
-# run NAME LOGFILE WANT CMD...: CMD under a timeout (at most what the deadline leaves)
-run() {
-  local name=$1 file=$2 want=$3
-  shift 3
-  echo "##### $name: $*" >> "$file"
-  timeout "$(limit "$want")" "$@" >> "$file" 2>&1
-  local rc=$?
-  log "$name rc=$rc$([ $rc -eq 124 ] && echo ' (timed out)')"
-  return $rc
-}
+. "$(dirname "$0")/deadline.sh"  # log, left, limit, has, enough, run
 
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)

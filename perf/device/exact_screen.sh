@@ -25,27 +25,7 @@ BUDGET=${BUDGET_S:-570}
 steps=" ${*:-build test sanitize perf timing} "
 status=0
 
-log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
-left() { echo $((START + BUDGET - $(date +%s))); }
-# limit WANT: the seconds a step may take, at most what the deadline leaves (>= 1)
-limit() {
-  local l
-  l=$(left)
-  [ "$1" -lt "$l" ] && l=$1
-  [ "$l" -lt 1 ] && l=1
-  echo "$l"
-}
-has() { [[ "$steps" == *" $1 "* ]]; }
-# run NAME LOGFILE WANT CMD...: runs CMD with a timeout, appends its output to LOGFILE, logs rc
-run() {
-  local name=$1 file=$2 want=$3
-  shift 3
-  echo "##### $name: $*" >> "$file"
-  timeout "$(limit "$want")" "$@" >> "$file" 2>&1
-  local rc=$?
-  log "$name rc=$rc$([ $rc -eq 124 ] && echo ' (timed out)')"
-  return $rc
-}
+. "$(dirname "$0")/deadline.sh"  # log, left, limit, has, enough, run
 
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)

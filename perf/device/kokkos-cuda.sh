@@ -35,16 +35,7 @@ BUDGET=${BUDGET_S:-570}
 steps=" ${*:-build test perf} "
 status=0
 
-log() { echo "== [$(( $(date +%s) - START ))s] $*" | tee -a "$OUT/summary.txt"; }
-left() { echo $((START + BUDGET - $(date +%s))); }
-limit() {
-  local l
-  l=$(left)
-  [ "$1" -lt "$l" ] && l=$1
-  [ "$l" -lt 1 ] && l=1
-  echo "$l"
-}
-has() { [[ "$steps" == *" $1 "* ]]; }
+. "$(dirname "$0")/deadline.sh"  # log, left, limit, has, enough, run
 # Seconds kept for the perf step while the tests run (a short budget still times the configs).
 RESERVE=0
 [[ "$steps" == *" perf "* ]] && [ "$BUDGET" -lt 200 ] && RESERVE=${PERF_RESERVE:-25}
@@ -54,16 +45,6 @@ test_limit() {
   [ "$1" -lt "$l" ] && l=$1
   [ "$l" -lt 5 ] && l=5
   echo "$l"
-}
-# run NAME LOGFILE WANT CMD...: CMD under a timeout, output appended to LOGFILE, rc logged
-run() {
-  local name=$1 file=$2 want=$3
-  shift 3
-  echo "##### $name: $*" >> "$file"
-  timeout "$(limit "$want")" "$@" >> "$file" 2>&1
-  local rc=$?
-  log "$name rc=$rc$([ $rc -eq 124 ] && echo ' (timed out)')"
-  return $rc
 }
 
 build_kokkos_from_source() {
