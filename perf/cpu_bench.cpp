@@ -5,15 +5,15 @@
 //       given pruning (default off); prints one JSON line: seconds (whole fit), s_per_iter,
 //       inertia, n_iter, device, skipped (per iteration: points pruning kept without a search).
 //   cpu_bench peak
-//       the FMA peak of this machine, all threads: independent FMA chains in registers, AVX2
-//       and (where the CPU has it) AVX-512; one JSON line: gflops (the better), threads, isa.
+//       the FMA peak of this machine, all threads, as `fkm bench` measures it (independent FMA
+//       chains in registers, the widest ISA this CPU runs); one JSON line: gflops, threads, isa,
+//       read_gbps (a streaming read of all threads).
 //   cpu_bench predict X.npy C.npy LABELS_OUT.npy
 //       labels of the nearest of the given centroids (one assignment), as int32 .npy.
 //   cpu_bench steps X.npy C0.npy ITERS [THREADS] [-] [off|hamerly]
 //   cpu_bench steps synthetic:N:D:K ITERS [THREADS] [-] [off|hamerly]
 //       the Problem interface directly: wall and CPU seconds per iteration of assign,
 //       accumulate and update (CPU seconds are robust to other load on a shared machine).
-#include <immintrin.h>
 #include <omp.h>
 #include <time.h>
 
@@ -27,6 +27,7 @@
 
 #include "fkm/backend.hpp"
 #include "fkm/fkm.hpp"
+#include "bench_peaks.hpp"
 #include "npy_io.hpp"
 
 namespace {
@@ -57,70 +58,13 @@ void synthetic(std::int64_t n, std::int64_t d, std::int64_t k, fkm_perf::NpyMatr
   c.values.assign(x.values.begin(), x.values.begin() + k * d);
 }
 
-/// 12 independent FMA chains (more than latency x throughput), 8 floats each.
-__attribute__((target("avx2,fma"))) float fma_chains(std::int64_t steps) {
-  __m256 a[12];
-  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(float(i));
-  for (std::int64_t s = 0; s < steps; ++s)
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
-  __m256 t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm256_add_ps(t, a[i]);
-  float out[8];
-  _mm256_storeu_ps(out, t);
-  return out[0];
-}
-
-/// The same with 24 chains of 16 floats (AVX-512F).
-__attribute__((target("avx512f"))) float fma_chains512(std::int64_t steps) {
-  __m512 a[24];
-  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-  for (int i = 0; i < 24; ++i) a[i] = _mm512_set1_ps(float(i));
-  for (std::int64_t s = 0; s < steps; ++s)
-#pragma GCC unroll 24
-    for (int i = 0; i < 24; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
-  __m512 t = a[0];
-  for (int i = 1; i < 24; ++i) t = _mm512_add_ps(t, a[i]);
-  return _mm512_reduce_add_ps(t);
-}
-
-/// Best GFLOP/s of `chains(steps)` run on every thread (flops_per_step per call and step).
-template <class Chains>
-double peak_of(Chains&& chains, double flops_per_step, int& threads) {
-  const std::int64_t steps = 10000000;
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    float sink = 0;
-    const double t0 = wall_now();
-#pragma omp parallel reduction(+ : sink)
-    {
-      sink += chains(steps);
-#pragma omp single
-      threads = omp_get_num_threads();
-    }
-    const double dt = wall_now() - t0;
-    best = std::max(best, flops_per_step * double(steps) * threads / dt * 1e-9 + 0 * sink);
-  }
-  return best;
-}
-
+/// The FMA peak of fkm bench (apps/fkm/bench_peaks.cpp), all OpenMP threads, best of 12 (the
+/// suite's floor: worth a second more than fkm bench spends).
 int run_peak() {
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-    std::printf("{\"gflops\": null, \"threads\": 0}\n");
-    return 0;
-  }
-  int threads = 1;
-  double best = peak_of(fma_chains, 2.0 * 8 * 12, threads);
-  const char* isa = "avx2";
-  if (__builtin_cpu_supports("avx512f")) {
-    const double p512 = peak_of(fma_chains512, 2.0 * 16 * 24, threads);
-    if (p512 > best) {
-      best = p512;
-      isa = "avx512f";
-    }
-  }
-  std::printf("{\"gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\"}\n", best, threads, isa);
+  const int threads = omp_get_max_threads();
+  const fkm::cli::HostPeaks p = fkm::cli::measure_host_peaks(threads, 12);
+  std::printf("{\"gflops\": %.1f, \"threads\": %d, \"isa\": \"%s\", \"read_gbps\": %.1f}\n", p.flops * 1e-9, threads,
+              p.isa.c_str(), p.bytes_per_second * 1e-9);
   return 0;
 }
 

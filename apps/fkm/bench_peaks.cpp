@@ -70,10 +70,10 @@ __attribute__((target("avx512f"))) float chains_avx512(std::int64_t steps) {
 }
 #endif
 
-/// Best of three timings of `chains` on every thread; flop per step and thread given.
-double fma_rate(int threads, float (*chains)(std::int64_t), double flop_per_step, std::int64_t steps) {
+/// Best of `repeats` timings of `chains` on every thread; flop per step and thread given.
+double fma_rate(int threads, int repeats, float (*chains)(std::int64_t), double flop_per_step, std::int64_t steps) {
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < repeats; ++rep) {
     const double dt = timed_on_threads(threads, [&](int) { keep(chains(steps)); });
     best = std::max(best, flop_per_step * double(steps) * threads / dt);
   }
@@ -82,18 +82,18 @@ double fma_rate(int threads, float (*chains)(std::int64_t), double flop_per_step
 
 }  // namespace
 
-HostPeaks measure_host_peaks(int threads) {
+HostPeaks measure_host_peaks(int threads, int repeats) {
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
   HostPeaks p;
   p.isa = "portable C++";
-  p.flops = fma_rate(threads, chains_portable, 2.0 * 64, 2000000);
+  p.flops = fma_rate(threads, repeats, chains_portable, 2.0 * 64, 2000000);
 #if defined(__x86_64__)
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    const double r = fma_rate(threads, chains_avx2, 2.0 * 8 * 12, 5000000);
+    const double r = fma_rate(threads, repeats, chains_avx2, 2.0 * 8 * 12, 5000000);
     if (r > p.flops) p.flops = r, p.isa = "AVX2+FMA";
   }
   if (__builtin_cpu_supports("avx512f")) {
-    const double r = fma_rate(threads, chains_avx512, 2.0 * 16 * 24, 2500000);
+    const double r = fma_rate(threads, repeats, chains_avx512, 2.0 * 16 * 24, 2500000);
     if (r > p.flops) p.flops = r, p.isa = "AVX-512F";
   }
 #endif
@@ -101,7 +101,7 @@ HostPeaks measure_host_peaks(int threads) {
   const std::int64_t n = std::int64_t(64) << 20;  // floats: 256 MiB
   std::vector<float> buf(std::size_t(n), 1.0f);
   double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
+  for (int rep = 0; rep < repeats; ++rep) {
     const double dt = timed_on_threads(threads, [&](int t) {
       const std::int64_t a = n * t / threads, b = n * (t + 1) / threads;
       float s[16] = {};

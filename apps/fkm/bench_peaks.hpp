@@ -11,7 +11,8 @@ struct HostPeaks {
 };
 
 /// A fraction of a second: independent FMA chains in registers on every thread (the widest of
-/// AVX-512F, AVX2+FMA and plain C++ that this CPU runs), and a sum over a 256 MiB buffer.
-HostPeaks measure_host_peaks(int threads);
+/// AVX-512F, AVX2+FMA and plain C++ that this CPU runs), and a sum over a 256 MiB buffer; each
+/// the best of `repeats` timings (more repeats ride out a slow clock ramp or a busy core).
+HostPeaks measure_host_peaks(int threads, int repeats = 3);
 
 }  // namespace fkm::cli
