@@ -117,15 +117,27 @@ def flash_kmeans(x, c0, iters):
     return events_ms(lambda: batch_kmeans_Euclid(x, K, max_iters=iters, tol=0.0, init_centroids=c0.clone()), 1) / iters
 
 
-def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path):
-    cmd = [bench, "--name", name, "--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype,
-           "--precision", precision, "--data", path, "--iters", "10", "--warmup", "3",
-           "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path, env=None):
+    """fkm_bench's JSON; a batch (B > 1) runs through fkm::fit_batched (fkm_batched_bench beside
+    fkm_bench: one launch per phase over all problems), its ms_per_iter that of the batched path."""
+    batched = os.path.join(os.path.dirname(bench), "fkm_batched_bench")
+    if B > 1 and os.path.exists(batched):
+        cmd = [batched, "--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype,
+               "--precision", precision, "--data", path, "--iters", "10",
+               "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
+    else:
+        cmd = [bench, "--name", name, "--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype,
+               "--precision", precision, "--data", path, "--iters", "10", "--warmup", "3",
+               "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     if r.returncode != 0:
         print(r.stdout, r.stderr, file=sys.stderr)
         return None
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    if "ms_per_iter_batched" in out:
+        out["ms_per_iter"] = out["ms_per_iter_batched"]
+        out["name"] = name
+    return out
 
 
 def main():
@@ -135,7 +147,15 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--tmp", default="/tmp/fkm_peer_data.bin")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--also", action="append", default=[], metavar="TAG:VAR=VALUE",
+                    help="fkm again with an environment variable set (e.g. mma:FKM_CUDA_WGMMA=0): "
+                         "rows get fkm_exact_TAG and fkm_fast_TAG, timed in the same run")
     args = ap.parse_args()
+    variants = []
+    for spec in args.also:
+        tag, _, assign = spec.partition(":")
+        var, _, value = assign.partition("=")
+        variants.append((tag, {var: value}))
     only = set(filter(None, args.only.split(",")))
     f16, tf32, bw = measure_rates()
     dev = torch.cuda.get_device_name()
@@ -156,6 +176,9 @@ def main():
         for precision in ("exact", "fast"):
             r = run_fkm(args.bench, name, x, B, N, D, K, dtype, precision, rate, bw, args.tmp)
             row[f"fkm_{precision}"] = r
+            for tag, env in variants:
+                row[f"fkm_{precision}_{tag}"] = run_fkm(args.bench, name, x, B, N, D, K, dtype, precision, rate, bw,
+                                                        args.tmp, env)
         try:
             row["flash_kmeans_ms"] = flash_kmeans(x, c0, 10)
         except Exception as e:  # report, keep going
@@ -187,6 +210,13 @@ def main():
         ratio = f"{fl / e:9.2f}" if (fl and e) else f"{'-':>9s}"
         over = f"{e / r['floor_ms']:9.2f}" if e else f"{'-':>9s}"
         print(f"{r['name']:22s} {fmt(r['floor_ms'])} {fmt(e)} {fmt(f)} {fmt(fl)} {fmt(t)} {ratio} {over}")
+    for tag, _ in variants:
+        print(f"\n{'config':22s} {'exact':>8s} {'exact-' + tag:>12s} {'ratio':>6s} {'fast':>8s} {'fast-' + tag:>12s} {'ratio':>6s}")
+        for r in rows:
+            e, eo, f, fo = ms(r, "fkm_exact"), ms(r, f"fkm_exact_{tag}"), ms(r, "fkm_fast"), ms(r, f"fkm_fast_{tag}")
+            fmt = lambda v, w: f"{v:{w}.3f}" if v else f"{'-':>{w}s}"
+            rat = lambda a, b: f"{b / a:6.2f}" if (a and b) else f"{'-':>6s}"
+            print(f"{r['name']:22s} {fmt(e, 8)} {fmt(eo, 12)} {rat(e, eo)} {fmt(f, 8)} {fmt(fo, 12)} {rat(f, fo)}")
 
 
 if __name__ == "__main__":

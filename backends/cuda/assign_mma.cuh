@@ -43,12 +43,16 @@ inline constexpr int kChunkPitch = kChunkBytes + 16;  // +16 bytes: conflict-fre
 
 enum class MmaRole { Plain, Screen, Pairs, Rescore };
 
+/// Centroid rows of the tensor-core operands: a multiple of 64 (the mma.sync tile), of 128
+/// beyond 64 centroids (the wgmma kernel's wider tile, assign_wgmma.cuh).
+constexpr std::int64_t centroid_pad(std::int64_t k) { return k <= kMmaBN ? kMmaBN : (k + 127) / 128 * 128; }
+
 template <class T>
 struct MmaAssignArgs {
   const T* x;             ///< rows 16-byte aligned: ld * sizeof(T) % 16 == 0
   std::int64_t n, d, ld;  ///< ld in elements
   const T* c;             ///< [nsplit][kpad][dpad], zero padded
-  std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad of kMmaBN
+  std::int64_t k, kpad, dpad;  ///< dpad * sizeof(T) a multiple of kChunkBytes; kpad: centroid_pad(k)
   const float* bias;      ///< kpad values (+inf for padding)
   const float* mul;       ///< kpad values
   const std::int32_t* rows = nullptr;       ///< Pairs, Rescore: the listed rows
@@ -70,6 +74,84 @@ constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
 /// for the passes over every row; 2 for the pairs pass (a few rows, a larger state) and for the
 /// three-term re-score (its shared memory allows 2 blocks per SM anyway).
 constexpr int mma_min_blocks(MmaRole role, int nsplit) { return role == MmaRole::Pairs || nsplit >= 3 ? 2 : 4; }
+
+/// Score sc of column j into a row's running candidates (columns in ascending order, strict
+/// '<': ties go to the lower index); the screen also keeps the second-best score.
+template <MmaRole ROLE, class Candidates>
+__device__ __forceinline__ void consider(Candidates& bb, float sc, std::int32_t j) {
+  if constexpr (ROLE == MmaRole::Pairs) {
+    kernels::push(bb, sc, j);
+  } else {
+    if constexpr (ROLE == MmaRole::Screen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
+    if (sc < bb.best) {
+      bb.best = sc;
+      bb.index = j;
+    }
+  }
+}
+
+/// The rows of one warp after the centroid loop, their candidates already reduced over each
+/// row's quad into row_best (Screen, Pairs) or row_label (Plain, Rescore): each row's exact fp64
+/// facts by the quad's four lanes, then its proof, its label and distance, or its place in the
+/// next pass's list. row_of(r): the data row of warp row r (-1 past the end); row_ptr(r, i): its
+/// values (shared or global memory). Returns this lane's share of the block's distance sum.
+template <class T, MmaRole ROLE, int WARP_ROWS, class Candidates, class RowOf, class RowPtr>
+__device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, std::int64_t d,
+                                                   const Candidates* row_best, const std::int32_t* row_label, RowOf row_of,
+                                                   RowPtr row_ptr) {
+  constexpr bool kScreen = ROLE == MmaRole::Screen, kPairs = ROLE == MmaRole::Pairs;
+  using Format = MmaFormat<T>;
+  const int lane = kernels::lane_id(), g = lane / 4, t = lane % 4;
+  // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
+  const auto exact_score = [&](const kernels::RowExact& e) {
+    const double err = double(d + 8) * 0x1p-51;
+    return out.metric == kernels::MetricCode::L2 ? kernels::ExactScore{e.dist - e.xx, err * (e.dist + e.xx)}
+                                                 : kernels::ExactScore{-e.dot, err * e.mag};
+  };
+  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
+  // and the centroid row is read 32 bytes per quad.
+  double partial = 0;
+#pragma unroll 1
+  for (int r0 = 0; r0 < WARP_ROWS; r0 += 8) {
+    const int r = r0 + g;
+    const std::int64_t i = row_of(r), ic = i >= 0 ? i : 0;  // slots past the end read row 0
+    const T* xr = row_ptr(r, ic);
+    if constexpr (kScreen) {
+      const kernels::Best2 m = row_best[r];
+      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, typename Format::Reads{});
+      if (t == 0 && i >= 0) {
+        if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, d),
+                                  kernels::norm_up(e.dx2, d))) {
+          partial += kernels::finish_row(out, i, e.dist, m.index);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.near_count, 1);
+          screen.near_rows[slot] = std::int32_t(i);
+        }
+      }
+    } else if constexpr (kPairs) {
+      const kernels::Best3 m = row_best[r];
+      const bool pair = m.j2 >= 0;  // uniform over the quad
+      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, typename Format::Reads{});
+      const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
+      if (t == 0 && i >= 0) {
+        if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, d),
+                                         kernels::norm_up(e1.dx2, d))) {
+          // the nearer in fp64, ties to the lower index (the reference's rule)
+          const bool second = e2.dist < e1.dist || (e2.dist == e1.dist && m.j2 < m.j1);
+          partial += kernels::finish_row(out, i, second ? e2.dist : e1.dist, second ? m.j2 : m.j1);
+        } else {
+          const std::int32_t slot = atomicAdd(screen.open_count, 1);
+          screen.open_rows[slot] = std::int32_t(i);
+        }
+      }
+    } else {
+      const std::int32_t j = row_label[r];
+      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+      if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
+    }
+  }
+  return partial;
+}
 
 /// One block's work: row tile `row_tile` of the data (or of the list), against every centroid.
 /// The kernels below (one problem, or a batch of problems: cuda_batched.cuh) call it.
@@ -221,17 +303,7 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
           for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
-              const float sc = fmaf(mu, acc[mt][nt][2 * h + c], b);
-              Candidates& bb = best[mt][h];
-              if constexpr (kPairs) {
-                kernels::push(bb, sc, j);
-              } else {
-                if constexpr (kScreen) bb.second = fminf(bb.second, fmaxf(bb.best, sc));
-                if (sc < bb.best) {
-                  bb.best = sc;
-                  bb.index = j;
-                }
-              }
+              consider<ROLE>(best[mt][h], fmaf(mu, acc[mt][nt][2 * h + c], b), j);
             }
         }
       }
@@ -258,54 +330,11 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
       }
     }
   __syncwarp();
-  // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
-  const auto exact_score = [&](const kernels::RowExact& e) {
-    const double err = double(a.d + 8) * 0x1p-51;
-    return out.metric == kernels::MetricCode::L2 ? kernels::ExactScore{e.dist - e.xx, err * (e.dist + e.xx)}
-                                                 : kernels::ExactScore{-e.dot, err * e.mag};
-  };
-  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
-  // and the centroid row is read 32 bytes per quad.
-  double partial = 0;
-#pragma unroll 1
-  for (int r0 = 0; r0 < 32; r0 += 8) {
-    const int r = r0 + g;
-    const std::int64_t i = row_of[warp * 32 + r], ic = i >= 0 ? i : 0;  // slots past the end read row 0
-    const T* xr = RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
-    if constexpr (kScreen) {
-      const kernels::Best2 m = row_best[warp][r];
-      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, typename Format::Reads{});
-      if (t == 0 && i >= 0) {
-        if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, a.d),
-                                  kernels::norm_up(e.dx2, a.d))) {
-          partial += kernels::finish_row(out, i, e.dist, m.index);
-        } else {
-          const std::int32_t slot = atomicAdd(screen.near_count, 1);
-          screen.near_rows[slot] = std::int32_t(i);
-        }
-      }
-    } else if constexpr (kPairs) {
-      const kernels::Best3 m = row_best[warp][r];
-      const bool pair = m.j2 >= 0;  // uniform over the quad
-      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, typename Format::Reads{});
-      const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
-      if (t == 0 && i >= 0) {
-        if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, a.d),
-                                         kernels::norm_up(e1.dx2, a.d))) {
-          // the nearer in fp64, ties to the lower index (the reference's rule)
-          const bool second = e2.dist < e1.dist || (e2.dist == e1.dist && m.j2 < m.j1);
-          partial += kernels::finish_row(out, i, second ? e2.dist : e1.dist, second ? m.j2 : m.j1);
-        } else {
-          const std::int32_t slot = atomicAdd(screen.open_count, 1);
-          screen.open_rows[slot] = std::int32_t(i);
-        }
-      }
-    } else {
-      const std::int32_t j = row_label[warp][r];
-      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
-      if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
-    }
-  }
+  const double partial = finish_warp_rows<T, ROLE, 32>(
+      out, screen, a.d, row_best[warp], row_label[warp], [&](int r) { return row_of[warp * 32 + r]; },
+      [&](int r, std::int64_t ic) -> const T* {
+        return RESIDENT ? reinterpret_cast<const T*>(xs + (warp * 32 + r) * x_pitch) : a.x + ic * a.ld;
+      });
   if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
     const double total = kernels::block_sum(partial, scratch);
     if (tid == 0) out.partials[row_tile] = total;

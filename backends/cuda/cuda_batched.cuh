@@ -316,7 +316,7 @@ class BatchedFit {
     }
     wide_ = all_wide.value_or(false);
     auto pad = [](std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; };
-    const std::int64_t kpad = pad(k_, kMmaBN), dpad16 = pad(d_, kChunkBytes / 2), dpad32 = pad(d_, kChunkBytes / 4);
+    const std::int64_t kpad = centroid_pad(k_), dpad16 = pad(d_, kChunkBytes / 2), dpad32 = pad(d_, kChunkBytes / 4);
     if (path_ == AssignPath::SimtF64 || wide_) {
       plan_ = {1, k_, d_, TermRule::Split, OperandRange::Unscaled, 8, true, false};
       return;
@@ -528,10 +528,7 @@ class BatchedFit {
     std::memcpy(&count, host_scalars_ + 4 * s + 2, sizeof count);
     rec.n_empty = count;
     if (count > 0 && params_.empty_clusters == EmptyClusterPolicy::ReseedFarthest) {
-      std::vector<std::int64_t> empties(static_cast<std::size_t>(count));
-      check(gpu::memcpy(empties.data(), empty_list_.get() + s * k_, count * sizeof(std::int64_t), gpu::kDeviceToHost),
-            "copy empty list");
-      if (reseed(s, empties)) shift = recomputed_shift(s);
+      if (reseed(s, count)) shift = recomputed_shift(s);
     }
     rec.shift = shift;
     rec.seconds = seconds;
@@ -617,6 +614,10 @@ class BatchedFit {
       a.row_count = screen.open_count;
     }
     const std::int64_t blocks = (n_ + kMmaBM - 1) / kMmaBM;
+    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1 &&
+                  (ROLE == MmaRole::Plain || !std::is_same_v<T, float>)) {
+      if (launch_wgmma<T, ROLE>(a, out, screen, l, blocks)) return blocks;
+    }
     if (std::int64_t(plan_.kpad / kMmaBN) * (plan_.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
       throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": k x d too large for one assign launch");
     const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(slots_));
@@ -631,6 +632,34 @@ class BatchedFit {
     }
     check_launch("assign_mma_slots");
     return blocks;
+  }
+
+  /// The Hopper kernel over every slot (see CudaProblem::launch_wgmma); false where it cannot run.
+  template <class T, MmaRole ROLE>
+  bool launch_wgmma(const MmaAssignArgs<T>& a, const kernels::AssignOutput& out, const kernels::ScreenArgs& screen,
+                    const SlotLayout& l, std::int64_t blocks) {
+#if defined(__HIP__)
+    return false;
+#else
+    if (n_ == 0 || n_ > INT32_MAX - kWgmmaBM || plan_.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
+    bool ran = false;
+    with_wgmma_shape(wgmma_shape<T>(plan_.kpad, plan_.dpad), [&](auto bn, auto resident) {
+      constexpr int BN = decltype(bn)::value;
+      constexpr bool RESIDENT = decltype(resident)::value;
+      const auto kernel = assign_wgmma_slots<T, BN, RESIDENT, ROLE>;
+      if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
+      const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(plan_.dpad * es);
+      const std::int64_t problems = problems_;
+      const CUtensorMap xmap = box_map<T>(x_, d_, n_, problems, ld_ * es, x_stride_ * es, kWgmmaBM);
+      const CUtensorMap cmap = box_map<T>(terms_.get(), plan_.dpad, plan_.kpad, slots_, plan_.dpad * es, op_bytes_, BN);
+      check(gpu::allow_dynamic_shared(kernel, int(bytes)), "allow_dynamic_shared");
+      const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(slots_));
+      kernel<<<grid, kWgmmaThreads, bytes>>>(xmap, cmap, a, out, screen, l);
+      check_launch("assign_wgmma_slots");
+      ran = true;
+    });
+    return ran;
+#endif
   }
 
   /// The SIMT kernel over every slot's rows, or over its re-score list. c: operand rows in
@@ -760,43 +789,41 @@ class BatchedFit {
   // ---- empty clusters (per slot: rare) ------------------------------------------------------------
   /// lloyd.cpp's reseed_empty_clusters for slot s through CudaProblem's farthest_points,
   /// gather_rows and replace_centroids; false when no point could be taken.
-  bool reseed(std::int64_t s, const std::vector<std::int64_t>& empties) {
+  bool reseed(std::int64_t s, std::int64_t empty_count) {
     const std::int64_t p = s / runs_;
-    const std::int64_t take = std::min<std::int64_t>(std::int64_t(empties.size()), positive_[std::size_t(p)]);
+    const std::int64_t take = std::min<std::int64_t>(empty_count, positive_[std::size_t(p)]);
     if (take <= 0) return false;
     const double* w = weights_.get() ? weights_.get() + p * n_ : nullptr;
-    DeviceBuffer<double> keys(n_, "farthest keys"), sorted(n_, "sorted keys");
-    DeviceBuffer<std::int32_t> ids(n_, "ids"), order(n_, "order");
-    farthest_keys<<<grid_for(n_, 256), 256>>>(w, dist_.get() + s * n_, n_, keys.get());
+    // scratch kept from one reseed to the next (allocate() keeps memory that is big enough):
+    // per-call allocations and a copy per centroid cost ~2 ms an iteration of a 32-problem batch
+    reseed_keys_.allocate(2 * n_, "farthest keys");
+    reseed_ids_.allocate(2 * n_, "farthest ids");
+    reseed_rows_.allocate(k_ * d_, "gathered rows");
+    double *keys = reseed_keys_.get(), *sorted = keys + n_;
+    std::int32_t *ids = reseed_ids_.get(), *order = ids + n_;
+    farthest_keys<<<grid_for(n_, 256), 256>>>(w, dist_.get() + s * n_, n_, keys);
     check_launch("farthest_keys");
-    iota32<<<grid_for(n_, 256), 256>>>(ids.get(), n_);
+    iota32<<<grid_for(n_, 256), 256>>>(ids, n_);
     check_launch("iota32");
     std::size_t bytes = 0;
-    check(gpu::sort_pairs_descending(nullptr, bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_), "device sort size");
-    DeviceBuffer<unsigned char> temp(std::int64_t(bytes), "sort temp");
-    check(gpu::sort_pairs_descending(temp.get(), bytes, keys.get(), sorted.get(), ids.get(), order.get(), n_), "device sort");
-    std::vector<std::int32_t> top(static_cast<std::size_t>(take));
-    check(gpu::memcpy(top.data(), order.get(), take * sizeof(std::int32_t), gpu::kDeviceToHost), "copy farthest");
-    const std::vector<std::int64_t> far(top.begin(), top.end());
-    // the rows as the metric sees them
-    DeviceBuffer<std::int64_t> idx_d(take, "row indices");
-    DeviceBuffer<double> rows_d(take * d_, "gathered rows");
-    check(gpu::memcpy(idx_d.get(), far.data(), take * sizeof(std::int64_t), gpu::kHostToDevice), "copy indices");
+    check(gpu::sort_pairs_descending(nullptr, bytes, keys, sorted, ids, order, n_), "device sort size");
+    reseed_temp_.allocate(std::int64_t(bytes), "sort temp");
+    check(gpu::sort_pairs_descending(reseed_temp_.get(), bytes, keys, sorted, ids, order, n_), "device sort");
+    // the `take` farthest rows as the metric sees them, into the empty clusters' places (the
+    // device's empty list, in the order the host's reference fills them)
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      fkm::cuda::gather_rows<T><<<int(take), 128>>>(static_cast<const T*>(x_) + p * x_stride_, d_, ld_, idx_d.get(), take,
-                                                   row_scale_.get() ? row_scale_.get() + p * n_ : nullptr, rows_d.get());
+      fkm::cuda::gather_rows<T><<<int(take), 128>>>(static_cast<const T*>(x_) + p * x_stride_, d_, ld_, order, take,
+                                                   row_scale_.get() ? row_scale_.get() + p * n_ : nullptr, reseed_rows_.get());
       return 0;
     });
     check_launch("gather_rows");
-    std::vector<double> rows(static_cast<std::size_t>(take * d_));
-    check(gpu::memcpy(rows.data(), rows_d.get(), take * d_ * sizeof(double), gpu::kDeviceToHost), "copy rows");
-    // replace_centroids
     double* c = centroids_.get() + s * k_ * d_;
+    fkm::cuda::scatter_rows<<<int(take), 128>>>(reseed_rows_.get(), empty_list_.get() + s * k_, take, d_, c);
+    check_launch("scatter_rows");
+    std::vector<double> rows(static_cast<std::size_t>(take * d_));
+    check(gpu::memcpy(rows.data(), reseed_rows_.get(), take * d_ * sizeof(double), gpu::kDeviceToHost), "copy rows");
     Slot& slot = slot_[std::size_t(s)];
-    for (std::int64_t t = 0; t < take; ++t)
-      check(gpu::memcpy(c + empties[std::size_t(t)] * d_, rows.data() + t * d_, d_ * sizeof(double), gpu::kHostToDevice),
-            "copy replaced centroid");
     for (double v : rows) slot.centroid_bound = std::max(slot.centroid_bound, std::abs(v));
     if (wide(s) != wide_) throw RunAsLoop{};
     prepare(nullptr, s, 1);
@@ -896,6 +923,9 @@ class BatchedFit {
   DeviceBuffer<std::int32_t> labels_, keys_, sorted_keys_, rows_, order_, empty_, masks_;
   DeviceBuffer<std::int32_t> near_rows_, open_rows_, list_counts_;
   DeviceBuffer<std::int64_t> empty_list_;
+  DeviceBuffer<double> reseed_keys_, reseed_rows_;  ///< reseed()'s scratch
+  DeviceBuffer<std::int32_t> reseed_ids_;
+  DeviceBuffer<unsigned char> reseed_temp_;
   DeviceBuffer<unsigned long long> counts_;
   DeviceBuffer<long long> begin_;
   DeviceBuffer<int> s_total_, wide_shift_;

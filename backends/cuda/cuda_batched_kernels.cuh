@@ -13,6 +13,7 @@
 #include "../../core/kernels/screen.hpp"
 #include "../../core/kernels/update.hpp"
 #include "assign_mma.cuh"
+#include "assign_wgmma.cuh"
 #include "operands.cuh"
 #include "point_kernels.cuh"
 
@@ -79,6 +80,24 @@ __global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
   offset_output(l, s, out);
   offset_screen(l, s, screen);
   assign_mma_tile<T, NSPLIT, RESIDENT, ROLE>(a, out, screen, blockIdx.x);
+}
+
+/// Grid (row tiles of one problem, slots): the Hopper assign (assign_wgmma.cuh) over every slot;
+/// the maps' third coordinate picks the slot's problem (points) and operand set (centroids).
+template <class T, int BN, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kWgmmaThreads, 2)
+    assign_wgmma_slots(const __grid_constant__ CUtensorMap xmap, const __grid_constant__ CUtensorMap cmap, MmaAssignArgs<T> a,
+                       kernels::AssignOutput out, kernels::ScreenArgs screen, SlotLayout l) {
+  const std::int64_t s = blockIdx.y;
+  // uniform over the block; through a shuffle the compiler knows it is over each warp (a branch
+  // it thinks divergent would serialise the wgmma instructions after it)
+  if (!__shfl_sync(0xffffffffu, takes_part(l, s), 0)) return;
+  a.x += (s / l.runs) * l.x_stride;
+  a.bias += s * l.kpad;
+  a.mul += s * l.kpad;
+  offset_output(l, s, out);
+  offset_screen(l, s, screen);
+  assign_wgmma_tile<T, BN, RESIDENT, ROLE>(&xmap, &cmap, a, out, screen, blockIdx.x, int(s / l.runs), int(s));
 }
 #endif
 

@@ -43,6 +43,9 @@
 #include "../cuda_hip/gpu_types.hpp"
 #include "../cuda_hip/stream_plan.hpp"
 #include "assign_mma.cuh"
+#if !defined(__HIP__)
+#include "wgmma_launch.hpp"
+#endif
 #include "chunk_stream.hpp"
 #include "cuda_problem.hpp"
 #include "device_buffer.hpp"
@@ -1266,7 +1269,7 @@ class CudaProblem final : public Problem {
   /// Operands of k centroids (fp64, on the device) whose largest magnitude is at most `largest`.
   void prepare(Operands& ops, const double* c, std::int64_t k, double largest) {
     auto pad = [](std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; };
-    const std::int64_t kpad = pad(k, kMmaBN), dpad16 = pad(d_, kChunkBytes / 2), dpad32 = pad(d_, kChunkBytes / 4);
+    const std::int64_t kpad = centroid_pad(k), dpad16 = pad(d_, kChunkBytes / 2), dpad32 = pad(d_, kChunkBytes / 4);
     ops.wide = path_ != AssignPath::SimtF64 && !scale_.centroids_in_range(largest);
     if (path_ == AssignPath::SimtF64 || ops.wide)
       return prepare_as<double, double>(ops, c, k, {1, k, d_, TermRule::Split, OperandRange::Unscaled}, {});
@@ -1316,6 +1319,10 @@ class CudaProblem final : public Problem {
     }
     // Pairs, Rescore: a list at most n long; blocks past its end return at once
     const int blocks = int((r.n + kMmaBM - 1) / kMmaBM);
+    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1 &&
+                  (ROLE == MmaRole::Plain || !std::is_same_v<T, float>)) {
+      if (launch_wgmma<T, ROLE>(a, out, screen, blocks)) return;
+    }
     if (std::int64_t(ops.kpad / kMmaBN) * (ops.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
       throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": k x d too large for one assign launch");
     const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true>(ops.dpad);
@@ -1328,6 +1335,35 @@ class CudaProblem final : public Problem {
       assign_mma<T, NSPLIT, false, ROLE><<<blocks, kMmaThreads, bytes>>>(a, out, screen);
     }
     check_launch("assign_mma");
+#endif
+  }
+
+  /// The Hopper kernel (assign_wgmma.cuh) for the passes over every row, where it runs (sm_90a
+  /// build, sm_90 device); false: the caller launches the mma.sync kernel. Its points are read
+  /// through TMA (tf32: as stored, so the fp32 screen, whose bound assumes points rounded to
+  /// nearest, stays on mma.sync).
+  template <class T, MmaRole ROLE>
+  bool launch_wgmma(const MmaAssignArgs<T>& a, const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, int blocks) {
+#if defined(__HIP__)
+    return false;
+#else
+    const WgmmaShape shape = wgmma_shape<T>(a.kpad, a.dpad);
+    if (a.n == 0 || a.n > INT32_MAX - kWgmmaBM || a.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
+    bool ran = false;
+    with_wgmma_shape(shape, [&](auto bn, auto resident) {
+      constexpr int BN = decltype(bn)::value;
+      constexpr bool RESIDENT = decltype(resident)::value;
+      const auto kernel = assign_wgmma<T, BN, RESIDENT, ROLE>;
+      if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
+      const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(a.dpad * es);
+      const CUtensorMap xmap = box_map<T>(a.x, a.d, a.n, 1, a.ld * es, a.n * a.ld * es, kWgmmaBM);
+      const CUtensorMap cmap = box_map<T>(a.c, a.dpad, a.kpad, 1, a.dpad * es, a.kpad * a.dpad * es, BN);
+      check(gpu::allow_dynamic_shared(kernel, int(bytes)), "allow_dynamic_shared");
+      kernel<<<blocks, kWgmmaThreads, bytes>>>(xmap, cmap, a, out, screen);
+      check_launch("assign_wgmma");
+      ran = true;
+    });
+    return ran;
 #endif
   }
 

@@ -184,8 +184,8 @@ __global__ void widen_weights(const W* in, std::int64_t n, double* out) {
 }
 
 /// Rows idx[0..m) widened to fp64 (times row_scale when given).
-template <class T>
-__global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const std::int64_t* idx, std::int64_t m,
+template <class T, class Index>
+__global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const Index* idx, std::int64_t m,
                             const double* row_scale, double* out) {
   const std::int64_t t = blockIdx.x;
   if (t >= m) return;
@@ -195,6 +195,13 @@ __global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const s
     if (row_scale) v *= row_scale[i];
     out[t * d + f] = v;
   }
+}
+
+/// Row t of rows (m x d) to row dest[t] of c: reseeded centroids put in place in one launch.
+__global__ void scatter_rows(const double* rows, const std::int64_t* dest, std::int64_t m, std::int64_t d, double* c) {
+  const std::int64_t t = blockIdx.x;
+  if (t >= m) return;
+  for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) c[dest[t] * d + f] = rows[t * d + f];
 }
 
 /// Largest row_base + i with mass(i) > 0 (atomic max: order independent); stays -1 when none.

@@ -1,0 +1,198 @@
+// FlashAssign on Hopper tensor cores (sm_90a): wgmma fed by TMA, for the two passes over every
+// row (MmaRole::Plain: precision = fast; MmaRole::Screen: the first pass of precision = exact).
+// The listed passes (Pairs, Rescore) stay on the mma.sync kernel of assign_mma.cuh: they run a
+// few rows, and share this kernel's scores, candidates and row finishing (consider(),
+// finish_warp_rows()), so a label means the same whichever kernel produced it.
+//
+//   block     [BM = 128 points] x [BN = 128 (or 64) centroids] per centroid tile, 256 threads:
+//             two warpgroups, each [64 points] x [BN], BN / 2 fp32 accumulators per thread;
+//   k-block   128 bytes of a row (64 halves or 32 floats) per TMA box: four wgmma k-steps;
+//   points    resident for the whole block when their boxes fit in 64 KB (D <= 256 halves):
+//             loaded once; otherwise streamed beside the centroids, box by box;
+//   pipeline  STAGES boxes of centroids in flight. Thread 0 issues every TMA copy: a stage is
+//             refilled (by warp 0) once all eight warps have arrived on its `empty` barrier (their wgmma
+//             reads of it are complete), and consumers wait on its `full` barrier (the copy's
+//             bytes have landed).
+// Two blocks share an SM (shared memory <= 100 KB, <= 128 registers a thread), so one
+// warpgroup's argmin epilogue overlaps the others' tensor-core work.
+#pragma once
+#include <cstdint>
+
+#include "assign_mma.cuh"
+#if !defined(__HIP__)
+#include "sm90.cuh"
+
+namespace fkm::cuda {
+
+inline constexpr int kWgmmaWarps = 8;
+inline constexpr int kWgmmaThreads = kWgmmaWarps * kernels::kWarpSize;
+inline constexpr int kWgmmaBM = 128;
+inline constexpr int kBoxBytes = 128;  ///< one k-block of a row: the 128-byte swizzle's width
+/// Largest shared footprint of resident points (four k-blocks: D <= 256 halves, 128 floats).
+inline constexpr std::int64_t kWgmmaResidentBytes = 64 * 1024;
+
+/// Pipeline depth: resident points leave room for four centroid stages, streamed ones for three
+/// (each stage then carries a box of points too); both keep two blocks on an SM.
+constexpr int wgmma_stages(bool resident) { return resident ? 4 : 3; }
+
+/// Dynamic shared memory of one block (1024 bytes of slack align the swizzled boxes).
+template <int BN, bool RESIDENT>
+constexpr std::int64_t wgmma_smem_bytes(std::int64_t dpad_bytes) {
+  constexpr int stages = wgmma_stages(RESIDENT);
+  const std::int64_t x = RESIDENT ? (dpad_bytes / kBoxBytes) * kWgmmaBM * kBoxBytes : std::int64_t(stages) * kWgmmaBM * kBoxBytes;
+  return 1024 + x + std::int64_t(stages) * BN * kBoxBytes;
+}
+
+/// Row tile `row_tile` of matrix xz of the points (xmap) against every centroid of matrix cz
+/// of the operands (cmap). a.x (rows read by the exact fp64 finish), a.bias and a.mul are
+/// already those of this problem.
+template <class T, int BN, bool RESIDENT, MmaRole ROLE>
+__device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const CUtensorMap* cmap, const MmaAssignArgs<T>& a,
+                                                  const kernels::AssignOutput& out, const kernels::ScreenArgs& screen,
+                                                  std::int64_t row_tile, int xz, int cz) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(ROLE == MmaRole::Plain || ROLE == MmaRole::Screen, "the listed passes run on assign_mma");
+  static_assert(BN == 64 || BN == 128, "wgmma tiles of 64 or 128 centroids");
+  constexpr int ST = wgmma_stages(RESIDENT), BM = kWgmmaBM;
+  constexpr int XBOX = BM * kBoxBytes, CBOX = BN * kBoxBytes;
+  constexpr int KE = kBoxBytes / int(sizeof(T));  // values of a row per box
+  constexpr float kInf = __builtin_huge_valf();
+  using Ops = sm90::Wgmma<T>;
+  extern __shared__ unsigned char smem_raw[];
+  __shared__ std::uint64_t full[ST], empty[ST], x_full;
+  __shared__ double scratch[kWgmmaWarps];
+  __shared__ std::int32_t row_label[kWgmmaWarps][16];
+  __shared__ kernels::Best2 row_best[kWgmmaWarps][16];
+
+  unsigned char* base = smem_raw + ((1024 - (sm90::smem_address(smem_raw) & 1023)) & 1023);
+  const int chunks = int(a.dpad * std::int64_t(sizeof(T)) / kBoxBytes);
+  const int stages = int(a.kpad / BN) * chunks;
+  unsigned char* xs = base;
+  unsigned char* cs = base + (RESIDENT ? chunks : ST) * XBOX;
+  const int tid = int(threadIdx.x), warp = tid / kernels::kWarpSize, lane = tid % kernels::kWarpSize;
+  const int wg = warp / 4, g = lane / 4, q = lane % 4;
+  // Warp 0 refills the stages. Its index comes through a shuffle, which the compiler knows is
+  // uniform over the warp: a branch on threadIdx alone would look divergent to it, and ptxas
+  // would serialise every wgmma after one (C7518).
+  const bool warp0 = __shfl_sync(0xffffffffu, warp, 0) == 0;
+  const int row0 = int(row_tile * BM);
+
+  if (tid == 0) {
+    for (int s = 0; s < ST; ++s) {
+      sm90::barrier_init(&full[s], 1);
+      sm90::barrier_init(&empty[s], kWgmmaWarps);
+    }
+    sm90::barrier_init(&x_full, 1);
+    sm90::barrier_init_fence();
+  }
+  __syncthreads();
+
+  // Stage s = (centroid tile s / chunks, k-block s % chunks) into its slot (thread 0 only).
+  const auto issue = [&](int s) {
+    const int slot = s % ST, ch = s % chunks, tile = s / chunks;
+    sm90::barrier_arrive_expect(&full[slot], unsigned(CBOX + (RESIDENT ? 0 : XBOX)));
+    if constexpr (!RESIDENT) sm90::tma_load_3d(xs + slot * XBOX, xmap, &full[slot], ch * KE, row0, xz);
+    sm90::tma_load_3d(cs + slot * CBOX, cmap, &full[slot], ch * KE, tile * BN, cz);
+  };
+  if (tid == 0) {
+    if constexpr (RESIDENT) {
+      sm90::barrier_arrive_expect(&x_full, unsigned(chunks * XBOX));
+      for (int ch = 0; ch < chunks; ++ch) sm90::tma_load_3d(xs + ch * XBOX, xmap, &x_full, ch * KE, row0, xz);
+    }
+    for (int s = 0; s < ST && s < stages; ++s) issue(s);
+  }
+  // Stages below `released` are given back: each warp arrives once, and warp 0 refills the
+  // slot as soon as every warp has.
+  int released = 0;
+  const auto release_below = [&](int end) {
+    for (; released < end; ++released) {
+      if (lane == 0) sm90::barrier_arrive(&empty[released % ST]);
+      if (warp0 && released + ST < stages) {  // the whole warp waits: no divergent loop
+        sm90::barrier_wait(&empty[released % ST], unsigned(released / ST) & 1u);
+        if (lane == 0) issue(released + ST);
+      }
+    }
+  };
+
+  float acc[BN / 2];
+#pragma unroll
+  for (int v = 0; v < BN / 2; ++v) acc[v] = 0.f;
+  kernels::Best2 best[2] = {{kInf, kInf, 0}, {kInf, kInf, 0}};
+  if constexpr (RESIDENT) sm90::barrier_wait(&x_full, 0);
+
+  for (int s = 0, ch = 0, tile = 0; s < stages; ++s) {
+    const int slot = s % ST;
+    sm90::barrier_wait(&full[slot], unsigned(s / ST) & 1u);
+    const unsigned char* xa = (RESIDENT ? xs + ch * XBOX : xs + slot * XBOX) + wg * 64 * kBoxBytes;
+    const unsigned char* cb = cs + slot * CBOX;
+    sm90::fence_accumulators(acc);
+    sm90::wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < kBoxBytes / Ops::kStepBytes; ++ks) {
+      const std::uint64_t da = sm90::tile_descriptor(xa + ks * Ops::kStepBytes);
+      const std::uint64_t db = sm90::tile_descriptor(cb + ks * Ops::kStepBytes);
+      if constexpr (BN == 128) Ops::mma_n128(acc, da, db, (ch | ks) != 0);
+      else Ops::mma_n64(acc, da, db, (ch | ks) != 0);
+    }
+    sm90::wgmma_commit();
+    sm90::fence_accumulators(acc);
+    if (ch + 1 < chunks) {
+      sm90::wgmma_wait<1>();  // the previous k-block's reads are done
+      release_below(s);
+      ++ch;
+      continue;
+    }
+    sm90::wgmma_wait<0>();
+    sm90::fence_accumulators(acc);
+    release_below(s + 1);
+    // Epilogue of a centroid tile: accumulator v of this thread is row 8 * ((v / 2) % 2) + g of
+    // its warp's 16 rows, column 8 * (v / 4) + 2q + v % 2 of the tile (the mma.sync layout).
+    const int j0 = tile * BN;
+#pragma unroll
+    for (int nt = 0; nt < BN / 8; ++nt) {
+      const int jp = j0 + nt * 8 + 2 * q;
+      const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
+      const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
+#pragma unroll
+      for (int c = 0; c < 2; ++c)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+          consider<ROLE>(best[h], fmaf(c ? m2.y : m2.x, acc[nt * 4 + 2 * h + c], c ? b2.y : b2.x), std::int32_t(jp + c));
+    }
+    ch = 0;
+    ++tile;
+  }
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = h * 8 + g;
+    if constexpr (ROLE == MmaRole::Screen) {
+      const kernels::Best2 m = kernels::group_best2<4>(best[h]);
+      if (q == 0) row_best[warp][r] = m;
+    } else {
+      const auto m = kernels::group_argmin<4>(kernels::ArgMin<float>{best[h].best, best[h].index});
+      if (q == 0) row_label[warp][r] = m.index;
+    }
+  }
+  __syncwarp();
+  const std::int64_t first = std::int64_t(row0) + warp * 16;
+  const double partial = finish_warp_rows<T, ROLE, 16>(
+      out, screen, a.d, row_best[warp], row_label[warp], [&](int r) { return first + r < a.n ? first + r : std::int64_t(-1); },
+      [&](int, std::int64_t i) { return a.x + i * a.ld; });
+  if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
+    const double total = kernels::block_sum(partial, scratch);
+    if (tid == 0) out.partials[row_tile] = total;
+  }
+#endif
+}
+
+template <class T, int BN, bool RESIDENT, MmaRole ROLE>
+__global__ void __launch_bounds__(kWgmmaThreads, 2)
+    assign_wgmma(const __grid_constant__ CUtensorMap xmap, const __grid_constant__ CUtensorMap cmap, MmaAssignArgs<T> a,
+                 kernels::AssignOutput out, kernels::ScreenArgs screen) {
+  assign_wgmma_tile<T, BN, RESIDENT, ROLE>(&xmap, &cmap, a, out, screen, blockIdx.x, 0, 0);
+}
+
+}  // namespace fkm::cuda
+
+#endif  // !__HIP__

@@ -1,0 +1,116 @@
+// Host side of the Hopper FlashAssign (assign_wgmma.cuh): whether it can run here, the TMA
+// tensor maps it reads through, and the choice of its tile shape. CUDA only (HIP builds run
+// the mma-free paths and never include this).
+#pragma once
+#include <cuda.h>
+#include <cuda_runtime.h>
+#include <cudaTypedefs.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <type_traits>
+
+#include "fkm/error.hpp"
+#include "../cuda_hip/gpu_types.hpp"
+#include "assign_wgmma.cuh"
+
+namespace fkm::cuda {
+
+/// The driver's cuTensorMapEncodeTiled, fetched through the runtime (fkm links only cudart).
+inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess)
+      p = nullptr;
+    (void)cudaGetLastError();
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+template <class T>
+constexpr CUtensorMapDataType tensor_map_type() {
+  if constexpr (std::is_same_v<T, gpu::half>) return CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  else if constexpr (std::is_same_v<T, gpu::bfloat16>) return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  else return CU_TENSOR_MAP_DATA_TYPE_FLOAT32;
+}
+
+/// A TMA map of `mats` matrices of rows x cols values of T (row and matrix pitch in bytes, both
+/// multiples of 16), read in [box_rows x 128-byte] boxes, 128-byte swizzled; what lies past the
+/// last row or column reads as zero.
+template <class T>
+CUtensorMap box_map(const void* base, std::int64_t cols, std::int64_t rows, std::int64_t mats, std::int64_t row_bytes,
+                    std::int64_t mat_bytes, int box_rows) {
+  CUtensorMap map{};
+  const cuuint64_t dims[3] = {cuuint64_t(cols), cuuint64_t(rows), cuuint64_t(mats)};
+  const cuuint64_t strides[2] = {cuuint64_t(row_bytes), cuuint64_t(mat_bytes)};
+  const cuuint32_t box[3] = {cuuint32_t(kBoxBytes / sizeof(T)), cuuint32_t(box_rows), 1};
+  const cuuint32_t unit[3] = {1, 1, 1};
+  const CUresult rc = tensor_map_encoder()(&map, tensor_map_type<T>(), 3, const_cast<void*>(base), dims, strides, box, unit,
+                                           CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                           CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (rc != CUDA_SUCCESS)
+    throw Error(ErrorCode::Internal, "cuda: cuTensorMapEncodeTiled failed (" + std::to_string(int(rc)) + ") for a " +
+                                         std::to_string(rows) + " x " + std::to_string(cols) + " operand");
+  return map;
+}
+
+/// Whether `kernel` (an assign_wgmma instance) runs on the current device: built for sm_90a
+/// (its binary version is 90; a build without it has an empty body), an sm_90 device, a driver
+/// with TMA maps, and FKM_CUDA_WGMMA not 0 (the mma.sync kernel then runs everywhere: tests and
+/// side-by-side timings).
+inline bool wgmma_runs(const void* kernel) {
+  static const bool allowed = [] {
+    const char* v = std::getenv("FKM_CUDA_WGMMA");
+    return !(v && std::string(v) == "0");
+  }();
+  if (!allowed || !tensor_map_encoder()) return false;
+  int dev = 0, major = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  if (major != 9) return false;
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return attr.binaryVersion == 90;
+}
+
+/// The wgmma kernel's shape for one launch: centroid tile width and whether the points stay
+/// resident. kpad is a multiple of 64 (centroid_pad), dpad * sizeof(T) of 128.
+struct WgmmaShape {
+  int bn = 128;
+  bool resident = true;
+};
+/// FKM_CUDA_WGMMA_BN=64 forces the narrow tile (side-by-side timings of the two shapes).
+template <class T>
+WgmmaShape wgmma_shape(std::int64_t kpad, std::int64_t dpad) {
+  static const bool narrow = [] {
+    const char* v = std::getenv("FKM_CUDA_WGMMA_BN");
+    return v && std::string(v) == "64";
+  }();
+  return {kpad % 128 == 0 && !narrow ? 128 : 64,
+          (dpad * std::int64_t(sizeof(T)) / kBoxBytes) * kWgmmaBM * kBoxBytes <= kWgmmaResidentBytes};
+}
+
+/// Calls f(std::integral_constant<int, BN>, std::bool_constant<RESIDENT>) for the shape: the
+/// caller instantiates its kernel (one problem, or a batch) with them.
+template <class F>
+void with_wgmma_shape(WgmmaShape shape, F&& f) {
+  if (shape.bn == 128) {
+    if (shape.resident) f(std::integral_constant<int, 128>{}, std::true_type{});
+    else f(std::integral_constant<int, 128>{}, std::false_type{});
+  } else {
+    if (shape.resident) f(std::integral_constant<int, 64>{}, std::true_type{});
+    else f(std::integral_constant<int, 64>{}, std::false_type{});
+  }
+}
+
+}  // namespace fkm::cuda
