@@ -26,6 +26,15 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 
 if has test; then
   T=$LOGS/tests.log
+  # a hang (a barrier that never completes) must not eat the budget: a tiny run first
+  run "selfcheck tiny (wgmma smoke)" "$T" 30 "$B/fkm_cuda_selfcheck" tiny
+  rc=$?
+  if [ $rc -eq 124 ]; then
+    tail -20 "$T"
+    log "smoke test hung: stopping"
+    tar czf "$OUT/logs.tar.gz" -C "$OUT" logs
+    exit 1
+  fi
   run "selfcheck (wgmma)" "$T" 90 "$B/fkm_cuda_selfcheck" || status=1
   run "screen_check (exact vs fp64)" "$T" 120 "$B/fkm_cuda_screen_check" || status=1
   run "batched_check (batched == alone)" "$T" 90 "$B/fkm_cuda_batched_check" || status=1
@@ -86,7 +95,7 @@ if has perf && enough perf 60; then
   export PYTHONPATH="$PEERS:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
   run "perf suite (fkm wgmma + mma.sync, flash-kmeans)" "$LOGS/perf.log" 600 \
     python3 "$SRC/perf/peers.py" --bench "$B/fkm_bench" --out "$OUT/peers.json" --no-torch --also mma:FKM_CUDA_WGMMA=0 \
-    ${PERF_ONLY:+--only "$PERF_ONLY"}
+    ${PERF_ALSO:+--also "$PERF_ALSO"} ${PERF_ONLY:+--only "$PERF_ONLY"}
   sed -n '/^config/,$p' "$LOGS/perf.log" | tee -a "$OUT/summary.txt"
 fi
 
