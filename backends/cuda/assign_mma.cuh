@@ -94,13 +94,15 @@ __device__ __forceinline__ void consider(Candidates& bb, float sc, std::int32_t 
 /// row's quad into row_best (Screen, Pairs) or row_label (Plain, Rescore): each row's exact fp64
 /// facts by the quad's four lanes, then its proof, its label and distance, or its place in the
 /// next pass's list. row_of(r): the data row of warp row r (-1 past the end); row_ptr(r, i): its
-/// values (shared or global memory). Returns this lane's share of the block's distance sum.
-template <class T, MmaRole ROLE, int WARP_ROWS, class Candidates, class RowOf, class RowPtr>
+/// values (shared or global memory); Reads: the value the tensor cores multiplied for a stored
+/// one (the screen's proof measures each row's rounding with it). Returns this lane's share of
+/// the block's distance sum.
+template <class T, MmaRole ROLE, int WARP_ROWS, class Reads = typename MmaFormat<T>::Reads, class Candidates, class RowOf,
+          class RowPtr>
 __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, std::int64_t d,
                                                    const Candidates* row_best, const std::int32_t* row_label, RowOf row_of,
                                                    RowPtr row_ptr) {
   constexpr bool kScreen = ROLE == MmaRole::Screen, kPairs = ROLE == MmaRole::Pairs;
-  using Format = MmaFormat<T>;
   const int lane = kernels::lane_id(), g = lane / 4, t = lane % 4;
   // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
   const auto exact_score = [&](const kernels::RowExact& e) {
@@ -118,7 +120,7 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
     const T* xr = row_ptr(r, ic);
     if constexpr (kScreen) {
       const kernels::Best2 m = row_best[r];
-      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, typename Format::Reads{});
+      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, Reads{});
       if (t == 0 && i >= 0) {
         if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, d),
                                   kernels::norm_up(e.dx2, d))) {
@@ -131,7 +133,7 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
     } else if constexpr (kPairs) {
       const kernels::Best3 m = row_best[r];
       const bool pair = m.j2 >= 0;  // uniform over the quad
-      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, typename Format::Reads{});
+      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, Reads{});
       const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
       if (t == 0 && i >= 0) {
         if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, d),

@@ -4,15 +4,16 @@
 // few rows, and share this kernel's scores, candidates and row finishing (consider(),
 // finish_warp_rows()), so a label means the same whichever kernel produced it.
 //
-//   block     [BM = 128 points] x [BN = 128 (or 64) centroids] per centroid tile, 256 threads:
+//   block     [BM = 128 points] x [BN = 128 centroids] per centroid tile, 256 threads:
 //             two warpgroups, each [64 points] x [BN], BN / 2 fp32 accumulators per thread;
 //   k-block   128 bytes of a row (64 halves or 32 floats) per TMA box: four wgmma k-steps;
 //   points    resident for the whole block when their boxes fit in 64 KB (D <= 256 halves):
 //             loaded once; otherwise streamed beside the centroids, box by box;
-//   pipeline  STAGES boxes of centroids in flight. Thread 0 issues every TMA copy: a stage is
-//             refilled (by warp 0) once all eight warps have arrived on its `empty` barrier (their wgmma
-//             reads of it are complete), and consumers wait on its `full` barrier (the copy's
-//             bytes have landed).
+//   pipeline  STAGES boxes of centroids in flight; consumers wait on a stage's `full` barrier
+//             (the TMA copy's bytes have landed); the last of the eight warps to finish reading
+//             a stage issues its refill (a shared counter per slot: nobody waits for anybody);
+//   turns     the two warpgroups alternate issuing whole tiles (ping-pong), so one's epilogue
+//             overlaps the other's tensor-core work.
 // Two blocks share an SM (shared memory <= 100 KB, <= 128 registers a thread), so one
 // warpgroup's argmin epilogue overlaps the others' tensor-core work.
 #pragma once
@@ -27,7 +28,24 @@ namespace fkm::cuda {
 inline constexpr int kWgmmaWarps = 8;
 inline constexpr int kWgmmaThreads = kWgmmaWarps * kernels::kWarpSize;
 inline constexpr int kWgmmaBM = 128;
+inline constexpr int kWgmmaBN = 128;  ///< centroid_pad() makes kpad a multiple of it beyond 64 centroids
 inline constexpr int kBoxBytes = 128;  ///< one k-block of a row: the 128-byte swizzle's width
+/// What wgmma multiplies for a stored value: fp16/bf16 as stored; fp32 as tf32, the low 13
+/// mantissa bits dropped (TMA copies the points unrounded, unlike the mma.sync kernel's
+/// round-to-nearest). Should the hardware round instead, |x - tf32(x)| is only smaller than
+/// the truncation error measured here, so the screen's bound holds either way.
+template <class T>
+struct WgmmaReads {
+  using type = kernels::ReadsExact;
+};
+struct ReadsTf32Truncated {
+  __device__ __forceinline__ float operator()(float v) const { return __uint_as_float(__float_as_uint(v) & 0xFFFFE000u); }
+};
+template <>
+struct WgmmaReads<float> {
+  using type = ReadsTf32Truncated;
+};
+
 /// Largest shared footprint of resident points (four k-blocks: D <= 256 halves, 128 floats).
 inline constexpr std::int64_t kWgmmaResidentBytes = 64 * 1024;
 
@@ -52,42 +70,39 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
                                                   std::int64_t row_tile, int xz, int cz) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(ROLE == MmaRole::Plain || ROLE == MmaRole::Screen, "the listed passes run on assign_mma");
-  static_assert(BN == 64 || BN == 128, "wgmma tiles of 64 or 128 centroids");
+  static_assert(BN == 64 || BN == 128, "wgmma tiles of 64 or 128 centroids (the launchers use 128)");
   constexpr int ST = wgmma_stages(RESIDENT), BM = kWgmmaBM;
   constexpr int XBOX = BM * kBoxBytes, CBOX = BN * kBoxBytes;
   constexpr int KE = kBoxBytes / int(sizeof(T));  // values of a row per box
   constexpr float kInf = __builtin_huge_valf();
   using Ops = sm90::Wgmma<T>;
   extern __shared__ unsigned char smem_raw[];
-  __shared__ std::uint64_t full[ST], empty[ST], x_full;
+  __shared__ std::uint64_t full[ST], x_full;
+  __shared__ int releases[ST];  // warps done with the stage in the slot
   __shared__ double scratch[kWgmmaWarps];
   __shared__ std::int32_t row_label[kWgmmaWarps][16];
   __shared__ kernels::Best2 row_best[kWgmmaWarps][16];
 
   unsigned char* base = smem_raw + ((1024 - (sm90::smem_address(smem_raw) & 1023)) & 1023);
   const int chunks = int(a.dpad * std::int64_t(sizeof(T)) / kBoxBytes);
-  const int stages = int(a.kpad / BN) * chunks;
+  const int tiles = int(a.kpad / BN), stages = tiles * chunks;
   unsigned char* xs = base;
   unsigned char* cs = base + (RESIDENT ? chunks : ST) * XBOX;
   const int tid = int(threadIdx.x), warp = tid / kernels::kWarpSize, lane = tid % kernels::kWarpSize;
   const int wg = warp / 4, g = lane / 4, q = lane % 4;
-  // Warp 0 refills the stages. Its index comes through a shuffle, which the compiler knows is
-  // uniform over the warp: a branch on threadIdx alone would look divergent to it, and ptxas
-  // would serialise every wgmma after one (C7518).
-  const bool warp0 = __shfl_sync(0xffffffffu, warp, 0) == 0;
   const int row0 = int(row_tile * BM);
 
   if (tid == 0) {
     for (int s = 0; s < ST; ++s) {
       sm90::barrier_init(&full[s], 1);
-      sm90::barrier_init(&empty[s], kWgmmaWarps);
+      releases[s] = 0;
     }
     sm90::barrier_init(&x_full, 1);
     sm90::barrier_init_fence();
   }
   __syncthreads();
 
-  // Stage s = (centroid tile s / chunks, k-block s % chunks) into its slot (thread 0 only).
+  // Stage s = (centroid tile s / chunks, k-block s % chunks) into its slot (one thread).
   const auto issue = [&](int s) {
     const int slot = s % ST, ch = s % chunks, tile = s / chunks;
     sm90::barrier_arrive_expect(&full[slot], unsigned(CBOX + (RESIDENT ? 0 : XBOX)));
@@ -101,18 +116,33 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
     }
     for (int s = 0; s < ST && s < stages; ++s) issue(s);
   }
-  // Stages below `released` are given back: each warp arrives once, and warp 0 refills the
-  // slot as soon as every warp has.
+  // Stages below `released` are given back: lane 0 of each warp counts itself out of the slot
+  // once its wgmma reads of it are complete, and the last of the eight refills it. Nobody waits
+  // for the others (a refill waiting on the slower warpgroup would stall the faster one's
+  // epilogue, which the turn order below is there to overlap).
   int released = 0;
   const auto release_below = [&](int end) {
     for (; released < end; ++released) {
-      if (lane == 0) sm90::barrier_arrive(&empty[released % ST]);
-      if (warp0 && released + ST < stages) {  // the whole warp waits: no divergent loop
-        sm90::barrier_wait(&empty[released % ST], unsigned(released / ST) & 1u);
-        if (lane == 0) issue(released + ST);
+      if (lane == 0) {
+        const int slot = released % ST;
+        __threadfence_block();
+        if (atomicAdd(&releases[slot], 1) == kWgmmaWarps - 1) {
+          releases[slot] = 0;
+          if (released + ST < stages) issue(released + ST);
+        }
       }
     }
   };
+  // When the pipeline holds a whole tile and one stage more (resident points, D <= 192 halves),
+  // the warpgroups take turns issuing a tile's wgmma instructions (ping-pong, named barriers 1
+  // and 2), so one's argmin epilogue runs while the other's tile is on the tensor cores.
+  // Warpgroup 1 opens warpgroup 0's first turn; each gives the other its turn once its own tile
+  // is issued (warpgroup 1 not after its last: each barrier is waited as often as arrived at).
+  // Otherwise both consume a tile's stages together, and each k-block is given back as soon as
+  // the next one is issued (turns would deadlock: the first warpgroup would wait for stages
+  // only the second's releases refill).
+  const bool pingpong = chunks + 1 <= ST;
+  sm90::named_barrier_arrive_if(pingpong && wg == 1, 1, kWgmmaThreads);
 
   float acc[BN / 2];
 #pragma unroll
@@ -120,31 +150,33 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   kernels::Best2 best[2] = {{kInf, kInf, 0}, {kInf, kInf, 0}};
   if constexpr (RESIDENT) sm90::barrier_wait(&x_full, 0);
 
-  for (int s = 0, ch = 0, tile = 0; s < stages; ++s) {
-    const int slot = s % ST;
-    sm90::barrier_wait(&full[slot], unsigned(s / ST) & 1u);
-    const unsigned char* xa = (RESIDENT ? xs + ch * XBOX : xs + slot * XBOX) + wg * 64 * kBoxBytes;
-    const unsigned char* cb = cs + slot * CBOX;
-    sm90::fence_accumulators(acc);
-    sm90::wgmma_fence();
+  for (int tile = 0; tile < tiles; ++tile) {
+    sm90::named_barrier_sync_if(pingpong, 1 + wg, kWgmmaThreads);  // this warpgroup's turn
+    for (int ch = 0; ch < chunks; ++ch) {
+      const int s = tile * chunks + ch, slot = s % ST;
+      sm90::barrier_wait(&full[slot], unsigned(s / ST) & 1u);
+      const unsigned char* xa = (RESIDENT ? xs + ch * XBOX : xs + slot * XBOX) + wg * 64 * kBoxBytes;
+      const unsigned char* cb = cs + slot * CBOX;
+      sm90::fence_accumulators(acc);
+      sm90::wgmma_fence();
 #pragma unroll
-    for (int ks = 0; ks < kBoxBytes / Ops::kStepBytes; ++ks) {
-      const std::uint64_t da = sm90::tile_descriptor(xa + ks * Ops::kStepBytes);
-      const std::uint64_t db = sm90::tile_descriptor(cb + ks * Ops::kStepBytes);
-      if constexpr (BN == 128) Ops::mma_n128(acc, da, db, (ch | ks) != 0);
-      else Ops::mma_n64(acc, da, db, (ch | ks) != 0);
+      for (int ks = 0; ks < kBoxBytes / Ops::kStepBytes; ++ks) {
+        const std::uint64_t da = sm90::tile_descriptor(xa + ks * Ops::kStepBytes);
+        const std::uint64_t db = sm90::tile_descriptor(cb + ks * Ops::kStepBytes);
+        if constexpr (BN == 128) Ops::mma_n128(acc, da, db, (ch | ks) != 0);
+        else Ops::mma_n64(acc, da, db, (ch | ks) != 0);
+      }
+      sm90::wgmma_commit();
+      sm90::fence_accumulators(acc);
+      if (!pingpong && ch > 0) {
+        sm90::wgmma_wait<1>();  // the previous k-block's reads are done
+        release_below(s);
+      }
     }
-    sm90::wgmma_commit();
-    sm90::fence_accumulators(acc);
-    if (ch + 1 < chunks) {
-      sm90::wgmma_wait<1>();  // the previous k-block's reads are done
-      release_below(s);
-      ++ch;
-      continue;
-    }
+    sm90::named_barrier_arrive_if(pingpong && (wg == 0 || tile + 1 < tiles), 2 - wg, kWgmmaThreads);  // the other's turn
     sm90::wgmma_wait<0>();
     sm90::fence_accumulators(acc);
-    release_below(s + 1);
+    release_below((tile + 1) * chunks);
     // Epilogue of a centroid tile: accumulator v of this thread is row 8 * ((v / 2) % 2) + g of
     // its warp's 16 rows, column 8 * (v / 4) + 2q + v % 2 of the tile (the mma.sync layout).
     const int j0 = tile * BN;
@@ -159,8 +191,6 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
         for (int h = 0; h < 2; ++h)
           consider<ROLE>(best[h], fmaf(c ? m2.y : m2.x, acc[nt * 4 + 2 * h + c], c ? b2.y : b2.x), std::int32_t(jp + c));
     }
-    ch = 0;
-    ++tile;
   }
 
 #pragma unroll
@@ -176,7 +206,7 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   }
   __syncwarp();
   const std::int64_t first = std::int64_t(row0) + warp * 16;
-  const double partial = finish_warp_rows<T, ROLE, 16>(
+  const double partial = finish_warp_rows<T, ROLE, 16, typename WgmmaReads<T>::type>(
       out, screen, a.d, row_best[warp], row_label[warp], [&](int r) { return first + r < a.n ? first + r : std::int64_t(-1); },
       [&](int, std::int64_t i) { return a.x + i * a.ld; });
   if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches

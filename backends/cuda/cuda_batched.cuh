@@ -614,8 +614,7 @@ class BatchedFit {
       a.row_count = screen.open_count;
     }
     const std::int64_t blocks = (n_ + kMmaBM - 1) / kMmaBM;
-    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1 &&
-                  (ROLE == MmaRole::Plain || !std::is_same_v<T, float>)) {
+    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1) {
       if (launch_wgmma<T, ROLE>(a, out, screen, l, blocks)) return blocks;
     }
     if (std::int64_t(plan_.kpad / kMmaBN) * (plan_.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
@@ -641,10 +640,11 @@ class BatchedFit {
 #if defined(__HIP__)
     return false;
 #else
+    if (plan_.kpad <= kMmaBN) return false;  // one centroid tile: the mma.sync kernel is faster
     if (n_ == 0 || n_ > INT32_MAX - kWgmmaBM || plan_.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
     bool ran = false;
-    with_wgmma_shape(wgmma_shape<T>(plan_.kpad, plan_.dpad), [&](auto bn, auto resident) {
-      constexpr int BN = decltype(bn)::value;
+    with_wgmma_placement<T>(plan_.dpad, [&](auto resident) {
+      constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma_slots<T, BN, RESIDENT, ROLE>;
       if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
@@ -753,8 +753,7 @@ class BatchedFit {
     constexpr int kWarpsPerBlock = 8;
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      kernels::group_sums<T><<<int((max_p + kWarpsPerBlock - 1) / kWarpsPerBlock), kWarpsPerBlock * kernels::kWarpSize>>>(
-          a, static_cast<const T*>(x_), ld_);
+      kernels::launch_group_sums<T>(a, static_cast<const T*>(x_), ld_, kWarpsPerBlock);
       return 0;
     });
     check_launch("group_sums");

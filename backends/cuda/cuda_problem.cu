@@ -1319,8 +1319,7 @@ class CudaProblem final : public Problem {
     }
     // Pairs, Rescore: a list at most n long; blocks past its end return at once
     const int blocks = int((r.n + kMmaBM - 1) / kMmaBM);
-    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1 &&
-                  (ROLE == MmaRole::Plain || !std::is_same_v<T, float>)) {
+    if constexpr ((ROLE == MmaRole::Plain || ROLE == MmaRole::Screen) && NSPLIT == 1) {
       if (launch_wgmma<T, ROLE>(a, out, screen, blocks)) return;
     }
     if (std::int64_t(ops.kpad / kMmaBN) * (ops.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
@@ -1339,19 +1338,19 @@ class CudaProblem final : public Problem {
   }
 
   /// The Hopper kernel (assign_wgmma.cuh) for the passes over every row, where it runs (sm_90a
-  /// build, sm_90 device); false: the caller launches the mma.sync kernel. Its points are read
-  /// through TMA (tf32: as stored, so the fp32 screen, whose bound assumes points rounded to
-  /// nearest, stays on mma.sync).
+  /// build, sm_90 device) and pays (more than one centroid tile: with one, the mma.sync
+  /// kernel's four blocks an SM and its points read back from shared memory finish sooner);
+  /// false: the caller launches the mma.sync kernel.
   template <class T, MmaRole ROLE>
   bool launch_wgmma(const MmaAssignArgs<T>& a, const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, int blocks) {
 #if defined(__HIP__)
     return false;
 #else
-    const WgmmaShape shape = wgmma_shape<T>(a.kpad, a.dpad);
+    if (a.kpad <= kMmaBN) return false;
     if (a.n == 0 || a.n > INT32_MAX - kWgmmaBM || a.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
     bool ran = false;
-    with_wgmma_shape(shape, [&](auto bn, auto resident) {
-      constexpr int BN = decltype(bn)::value;
+    with_wgmma_placement<T>(a.dpad, [&](auto resident) {
+      constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma<T, BN, RESIDENT, ROLE>;
       if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
@@ -1558,8 +1557,7 @@ class CudaProblem final : public Problem {
     constexpr int kWarpsPerBlock = 8;
     with_device_type(dtype_, [&](auto tag) {
       using T = decltype(tag);
-      kernels::group_sums<T><<<int((max_p + kWarpsPerBlock - 1) / kWarpsPerBlock), kWarpsPerBlock * kernels::kWarpSize>>>(
-          a, static_cast<const T*>(r.x), ld_);
+      kernels::launch_group_sums<T>(a, static_cast<const T*>(r.x), ld_, kWarpsPerBlock);
       return 0;
     });
     check_launch("group_sums");

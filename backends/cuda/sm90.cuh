@@ -44,6 +44,20 @@ __device__ __forceinline__ void barrier_wait(std::uint64_t* bar, unsigned parity
       : "memory");
 }
 
+// ---- named barriers (ids 1..15; 0 is __syncthreads)
+/// Waits at barrier `id` until `threads` threads (arrivals included) have reached it, where
+/// `cond` holds (uniform over the warp; predicated, not a branch).
+__device__ __forceinline__ void named_barrier_sync_if(bool cond, int id, int threads) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %0, 0;\n@p bar.sync %1, %2;\n}\n" ::"r"(int(cond)), "r"(id), "r"(threads)
+               : "memory");
+}
+/// Arrives at barrier `id` without waiting, where `cond` holds (a predicated instruction, not a
+/// branch: the compiler sees no divergence).
+__device__ __forceinline__ void named_barrier_arrive_if(bool cond, int id, int threads) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %0, 0;\n@p bar.arrive %1, %2;\n}\n" ::"r"(int(cond)), "r"(id), "r"(threads)
+               : "memory");
+}
+
 // ---- TMA
 /// Box at coordinates (c0 = element along the row, c1 = row, c2 = matrix) of `map` into dst
 /// (1024-byte aligned for the 128-byte swizzle); completes as transactions on `bar`.

@@ -60,14 +60,34 @@ __global__ void count_pieces(const std::int64_t* begin, const std::int64_t* rank
 }
 
 /// One warp per piece (blocks of several warps; warps past the last piece return). Lane l owns
-/// V = 16 / sizeof(T) consecutive features (one 16-byte load per row: the rows are 16-byte
-/// aligned and padded), wider rows take several passes; lane 0 of the first pass also sums the
-/// weight (column d). Rows are taken kBatch at a time: indices and values are loaded first
-/// (independent loads in flight), then added in rank order.
-template <class T>
+/// V = LB / sizeof(T) consecutive features (one LB-byte load per row: the rows are 16-byte
+/// aligned and padded); LB is the narrowest load with which one pass covers the row
+/// (group_lane_bytes), so rows of 128 halves keep all 32 lanes busy; wider rows take several
+/// passes of 16-byte loads; lane 0 of the first pass also sums the weight (column d). Rows are
+/// taken kBatch at a time: indices and values are loaded first (independent loads in flight),
+/// then added in rank order. Each feature is summed by one lane in rank order whatever LB is:
+/// the load width changes no bits.
+template <int LB>
+struct LaneLoad;
+template <>
+struct LaneLoad<4> {
+  using type = unsigned;
+};
+template <>
+struct LaneLoad<8> {
+  using type = uint2;
+};
+template <>
+struct LaneLoad<16> {
+  using type = uint4;
+};
+
+template <class T, int LB>
 __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
-  constexpr int V = 16 / int(sizeof(T));
-  constexpr int kBatch = 8;
+  static_assert(LB >= int(sizeof(T)) && LB % int(sizeof(T)) == 0, "a lane loads whole values");
+  using Load = typename LaneLoad<LB>::type;
+  constexpr int V = LB / int(sizeof(T));
+  constexpr int kBatch = LB == 16 ? 8 : 16;
   const int lane = lane_id();
   const std::int64_t p = std::int64_t(blockIdx.x) * (blockDim.x / kWarpSize) + warp_id();
   if (p >= a.max_pieces || p >= a.piece_begin[a.k]) return;
@@ -95,14 +115,14 @@ __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
     if (weight_lane && q == 0) wacc = a.carry[j * w + a.d];
     for (std::int64_t s = p0; s < p1; s += kBatch) {
       std::int64_t ii[kBatch];
-      uint4 raw[kBatch];
+      Load raw[kBatch];
       double wv[kBatch], sv[kBatch];
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) ii[u] = s + u < p1 ? a.order[s + u] : -1;
 #pragma unroll
       for (int u = 0; u < kBatch; ++u) {
         const bool live = ii[u] >= 0;
-        raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const uint4*>(x + ii[u] * ld + f0) : uint4{0, 0, 0, 0};
+        raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const Load*>(x + ii[u] * ld + f0) : Load{};
         wv[u] = (live && a.weights) ? a.weights[ii[u]] : 1.0;
         sv[u] = (live && a.row_scale) ? a.row_scale[ii[u]] : 1.0;
       }
@@ -118,6 +138,31 @@ __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
     for (int e = 0; e < V; ++e)
       if (f0 + e < a.d) a.pieces[p * w + f0 + e] = acc[e];
     if (weight_lane) a.pieces[p * w + a.d] = wacc;
+  }
+}
+
+/// Bytes each lane of group_sums loads per row: the fewest of 4, 8, 16 (at least one value) with
+/// which one warp covers d features in one pass; 16 when no width does.
+template <class T>
+inline int group_lane_bytes(std::int64_t d) {
+  for (int b = 4; b < 16; b *= 2)
+    if (b >= int(sizeof(T)) && std::int64_t(kWarpSize) * (b / std::int64_t(sizeof(T))) >= d) return b;
+  return 16;
+}
+
+/// group_sums over a.max_pieces pieces, warps_per_block warps a block, the load width picked
+/// for a.d.
+template <class T>
+inline void launch_group_sums(const GroupArgs& a, const T* x, std::int64_t ld, int warps_per_block) {
+  const int blocks = int((a.max_pieces + warps_per_block - 1) / warps_per_block), threads = warps_per_block * kWarpSize;
+  switch (group_lane_bytes<T>(a.d)) {
+    case 4:
+      if constexpr (sizeof(T) <= 4) group_sums<T, 4><<<blocks, threads>>>(a, x, ld);
+      break;
+    case 8:
+      if constexpr (sizeof(T) <= 8) group_sums<T, 8><<<blocks, threads>>>(a, x, ld);
+      break;
+    default: group_sums<T, 16><<<blocks, threads>>>(a, x, ld); break;
   }
 }
 

@@ -106,7 +106,10 @@ if has timing && enough timing 30; then
       FKM_CUDA_TIMING=1 run "timing $cfg $p" "$M" 40 "$B/fkm_bench" $cfg --precision $p --iters 10 --warmup 3
     done
   done
-  grep -E "phase assign|count|ms_per_iter" "$M" | sed -E 's/"device_name".*//' | cut -c1-200 >> "$OUT/summary.txt"
+  for p in exact fast; do  # the batched path's phases (one fit_batched of 5 + 20 iterations)
+    FKM_CUDA_TIMING=1 run "timing batched B32 N74256 K1000 $p" "$M" 40 "$B/fkm_batched_bench" --precision $p --once 1
+  done
+  grep -E "^#####|phase|count|ms_per_iter" "$M" | sed -E 's/"device_name".*//' | cut -c1-200 >> "$OUT/summary.txt"
 fi
 
 log "done in $(($(date +%s) - START)) s, status $status"
