@@ -61,6 +61,55 @@ constexpr std::int64_t wgmma_smem_bytes(std::int64_t dpad_bytes) {
   return 1024 + x + std::int64_t(stages) * BN * kBoxBytes;
 }
 
+/// f(i) for i < W, then for i < W / 2, ... down to 1: the levels of a pairwise tree, each
+/// unrolled at compile time (so the tree's arrays stay in registers).
+template <int W, class F>
+__device__ __forceinline__ void tree_levels(F&& f) {
+  if constexpr (W >= 1) {
+#pragma unroll
+    for (int i = 0; i < W; ++i) f(i);
+    tree_levels<W / 2>(f);
+  }
+}
+
+/// Folds one row's scores of a tile into its candidates. The row's V scores are acc[4 * (i / 2)
+/// + 2h + i % 2], i = 0 .. V-1, at columns col0 + 8 * (i / 2) + i % 2 (ascending in i). Same
+/// result as consider() over them in column order: the tile's minimum replaces the best only
+/// when strictly smaller, at its first column; the screen's second-best is the second smallest
+/// score seen (duplicates of the best included).
+template <MmaRole ROLE, int V>
+__device__ __forceinline__ void tile_candidates(const float* acc, int h, int col0, kernels::Best2& best) {
+  static_assert((V & (V - 1)) == 0, "a power of two");
+  float lo[V / 2], hi[V / 2];  // per pair: smaller, larger (the screen's second-best tree)
+#pragma unroll
+  for (int i = 0; i < V / 2; ++i) {
+    const float x0 = acc[4 * i + 2 * h], x1 = acc[4 * i + 2 * h + 1];
+    lo[i] = fminf(x0, x1);
+    hi[i] = fmaxf(x0, x1);
+  }
+  tree_levels<V / 4>([&](int i) {
+    if constexpr (ROLE == MmaRole::Screen) hi[i] = fminf(fmaxf(lo[2 * i], lo[2 * i + 1]), fminf(hi[2 * i], hi[2 * i + 1]));
+    lo[i] = fminf(lo[2 * i], lo[2 * i + 1]);
+  });
+  const float m = lo[0];
+  if constexpr (ROLE == MmaRole::Screen) best.second = fminf(fminf(best.second, hi[0]), fmaxf(best.best, m));
+  // the first column holding the minimum, where it improves the best (warp-uniform test: past
+  // the first tiles most warps skip this)
+  if (__any_sync(0xffffffffu, m < best.best)) {
+    int first[V / 2];
+#pragma unroll
+    for (int i = 0; i < V / 2; ++i) {
+      const int c0 = 8 * i, c1 = 8 * i + 1;
+      first[i] = acc[4 * i + 2 * h] == m ? c0 : (acc[4 * i + 2 * h + 1] == m ? c1 : 1 << 20);
+    }
+    tree_levels<V / 4>([&](int i) { first[i] = min(first[2 * i], first[2 * i + 1]); });
+    if (m < best.best) {
+      best.best = m;
+      best.index = std::int32_t(col0 + first[0]);
+    }
+  }
+}
+
 /// Row tile `row_tile` of matrix xz of the points (xmap) against every centroid of matrix cz
 /// of the operands (cmap). a.x (rows read by the exact fp64 finish), a.bias and a.mul are
 /// already those of this problem.
@@ -179,6 +228,9 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
     release_below((tile + 1) * chunks);
     // Epilogue of a centroid tile: accumulator v of this thread is row 8 * ((v / 2) % 2) + g of
     // its warp's 16 rows, column 8 * (v / 4) + 2q + v % 2 of the tile (the mma.sync layout).
+    // Scores first (in place), then each row's tile minimum (and second-best) and its first
+    // column by trees: the same values and tie rule as consider()'s running scan, without its
+    // 32-step chain of dependent compares (which left the epilogue latency bound).
     const int j0 = tile * BN;
 #pragma unroll
     for (int nt = 0; nt < BN / 8; ++nt) {
@@ -186,11 +238,13 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
       const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
       const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
 #pragma unroll
-      for (int c = 0; c < 2; ++c)
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-          consider<ROLE>(best[h], fmaf(c ? m2.y : m2.x, acc[nt * 4 + 2 * h + c], c ? b2.y : b2.x), std::int32_t(jp + c));
+      for (int h = 0; h < 2; ++h) {
+        acc[nt * 4 + 2 * h] = fmaf(m2.x, acc[nt * 4 + 2 * h], b2.x);
+        acc[nt * 4 + 2 * h + 1] = fmaf(m2.y, acc[nt * 4 + 2 * h + 1], b2.y);
+      }
     }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) tile_candidates<ROLE, BN / 4>(acc, h, j0 + 2 * q, best[h]);
   }
 
 #pragma unroll

@@ -1550,6 +1550,7 @@ class CudaProblem final : public Problem {
     check_launch("count_pieces");
     bytes = std::size_t(temp_.size());
     check(gpu::exclusive_sum(temp_.get(), bytes, piece_counts_.get(), piece_begin_.get(), k + 1), "device scan");
+    timer_.mark("count pieces");
     const std::int64_t max_p = kernels::max_pieces(r.n, k);
     kernels::GroupArgs a{sorted_labels_.get(), order_.get(), begin, piece_begin_.get(), rank_[rank_cur_].get(), r.n, k, dd,
                          max_p, r.weights, metric_ == Metric::Cosine ? r.row_scale : nullptr, done_.get(), carry_.get(),
@@ -1561,11 +1562,12 @@ class CudaProblem final : public Problem {
       return 0;
     });
     check_launch("group_sums");
+    timer_.mark("group sums");
     const int threads = int(std::min<std::int64_t>(256, (dd + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
     kernels::fold_groups<<<int(k), threads>>>(a, rank_[1 - rank_cur_].get());
     check_launch("fold_groups");
     rank_cur_ = 1 - rank_cur_;
-    timer_.mark("group sums");
+    timer_.mark("fold groups");
   }
 
   /// sums_ = the per-cluster totals once every row has been added.
