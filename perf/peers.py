@@ -134,6 +134,12 @@ def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path, env=No
         print(r.stdout, r.stderr, file=sys.stderr)
         return None
     out = json.loads(r.stdout.strip().splitlines()[-1])
+    log = os.environ.get("FKM_PEERS_TIMING_LOG")
+    if log and B > 1 and os.path.exists(batched):  # the batched path's phases on this very data
+        t = subprocess.run(cmd + ["--once", "1"], capture_output=True, text=True,
+                           env=dict(os.environ, FKM_CUDA_TIMING="1", **(env or {})))
+        with open(log, "a") as f:
+            f.write(f"##### {name} {precision} {env or ''}\n{t.stderr}")
     if "ms_per_iter_batched" in out:
         out["ms_per_iter"] = out["ms_per_iter_batched"]
         out["name"] = name

@@ -757,8 +757,7 @@ class BatchedFit {
       return 0;
     });
     check_launch("group_sums");
-    const int threads = int(std::min<std::int64_t>(256, (d_ + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
-    kernels::fold_groups<<<int(sk), threads>>>(a, next_rank_.get());
+    kernels::launch_fold_groups(a, next_rank_.get());
     check_launch("fold_groups");
     kernels::finish_groups<<<grid_for(sk * w, 256), 256>>>(done_.get(), carry_.get(), next_rank_.get(), sk, d_, sums_.get());
     check_launch("finish_groups");

@@ -1563,8 +1563,7 @@ class CudaProblem final : public Problem {
     });
     check_launch("group_sums");
     timer_.mark("group sums");
-    const int threads = int(std::min<std::int64_t>(256, (dd + kernels::kWarpSize) / kernels::kWarpSize * kernels::kWarpSize));
-    kernels::fold_groups<<<int(k), threads>>>(a, rank_[1 - rank_cur_].get());
+    kernels::launch_fold_groups(a, rank_[1 - rank_cur_].get());
     check_launch("fold_groups");
     rank_cur_ = 1 - rank_cur_;
     timer_.mark("fold groups");

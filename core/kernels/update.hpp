@@ -82,12 +82,14 @@ struct LaneLoad<16> {
   using type = uint4;
 };
 
-template <class T, int LB>
+template <class T, int LB, bool WEIGHTED>
 __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
   static_assert(LB >= int(sizeof(T)) && LB % int(sizeof(T)) == 0, "a lane loads whole values");
+  static_assert(kGroupRows % kWarpSize == 0, "a piece's rows are whole warps of indices");
   using Load = typename LaneLoad<LB>::type;
   constexpr int V = LB / int(sizeof(T));
   constexpr int kBatch = LB == 16 ? 8 : 16;
+  constexpr int kIndexRegs = int(kGroupRows) / kWarpSize;
   const int lane = lane_id();
   const std::int64_t p = std::int64_t(blockIdx.x) * (blockDim.x / kWarpSize) + warp_id();
   if (p >= a.max_pieces || p >= a.piece_begin[a.k]) return;
@@ -103,7 +105,15 @@ __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
   const std::int64_t g = r / kGroupRows + q;
   const std::int64_t t0 = g * kGroupRows - r > 0 ? g * kGroupRows - r : 0;
   const std::int64_t t1 = (g + 1) * kGroupRows - r < c ? (g + 1) * kGroupRows - r : c;
-  const std::int64_t p0 = a.begin[j] + t0, p1 = a.begin[j] + t1;
+  const std::int64_t p0 = a.begin[j] + t0, rows = t1 - t0;  // a piece is at most one group: <= kGroupRows rows
+  // the piece's row indices, all loaded at once (coalesced; lane l holds rows l, l + 32, ...),
+  // then handed out by shuffles: no index load waits in the summation loop
+  std::int32_t index[kIndexRegs];
+#pragma unroll
+  for (int m = 0; m < kIndexRegs; ++m) {
+    const std::int64_t t = std::int64_t(m) * kWarpSize + lane;
+    index[m] = t < rows ? a.order[p0 + t] : -1;
+  }
   const std::int64_t w = a.d + 1;
   const std::int64_t span = std::int64_t(kWarpSize) * V;
   const std::int64_t passes = a.d > 0 ? (a.d + span - 1) / span : 1;
@@ -113,26 +123,38 @@ __global__ void group_sums(GroupArgs a, const T* x, std::int64_t ld) {
     double acc[V], wacc = 0;
     for (int e = 0; e < V; ++e) acc[e] = (q == 0 && f0 + e < a.d) ? a.carry[j * w + f0 + e] : 0.0;
     if (weight_lane && q == 0) wacc = a.carry[j * w + a.d];
-    for (std::int64_t s = p0; s < p1; s += kBatch) {
-      std::int64_t ii[kBatch];
-      Load raw[kBatch];
-      double wv[kBatch], sv[kBatch];
 #pragma unroll
-      for (int u = 0; u < kBatch; ++u) ii[u] = s + u < p1 ? a.order[s + u] : -1;
+    for (int m = 0; m < kIndexRegs; ++m) {
+      if (std::int64_t(m) * kWarpSize >= rows) break;  // uniform over the warp
 #pragma unroll
-      for (int u = 0; u < kBatch; ++u) {
-        const bool live = ii[u] >= 0;
-        raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const Load*>(x + ii[u] * ld + f0) : Load{};
-        wv[u] = (live && a.weights) ? a.weights[ii[u]] : 1.0;
-        sv[u] = (live && a.row_scale) ? a.row_scale[ii[u]] : 1.0;
-      }
+      for (int b = 0; b < kWarpSize; b += kBatch) {
+        std::int32_t ii[kBatch];
+        Load raw[kBatch];
+        double wv[kBatch], sv[kBatch];
 #pragma unroll
-      for (int u = 0; u < kBatch; ++u) {
-        if (ii[u] < 0) continue;
-        const T* vals = reinterpret_cast<const T*>(&raw[u]);
-        const double ws = wv[u] * sv[u];
-        for (int e = 0; e < V; ++e) acc[e] += ws * widen_to_double(vals[e]);
-        wacc += wv[u];
+        for (int u = 0; u < kBatch; ++u) ii[u] = shuffle(index[m], b + u);
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) {
+          const bool live = ii[u] >= 0;
+          raw[u] = (live && f0 < a.d) ? *reinterpret_cast<const Load*>(x + std::int64_t(ii[u]) * ld + f0) : Load{};
+          if constexpr (WEIGHTED) {
+            wv[u] = (live && a.weights) ? a.weights[ii[u]] : 1.0;
+            sv[u] = (live && a.row_scale) ? a.row_scale[ii[u]] : 1.0;
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) {
+          if (ii[u] < 0) continue;
+          const T* vals = reinterpret_cast<const T*>(&raw[u]);
+          if constexpr (WEIGHTED) {
+            const double ws = wv[u] * sv[u];
+            for (int e = 0; e < V; ++e) acc[e] += ws * widen_to_double(vals[e]);
+            wacc += wv[u];
+          } else {  // w = s = 1: the same sums (1 * v is exact, so no bit differs)
+            for (int e = 0; e < V; ++e) acc[e] += widen_to_double(vals[e]);
+            wacc += 1.0;
+          }
+        }
       }
     }
     for (int e = 0; e < V; ++e)
@@ -152,40 +174,66 @@ inline int group_lane_bytes(std::int64_t d) {
 
 /// group_sums over a.max_pieces pieces, warps_per_block warps a block, the load width picked
 /// for a.d.
+template <class T, bool WEIGHTED>
+inline void launch_group_sums_as(const GroupArgs& a, const T* x, std::int64_t ld, int blocks, int threads) {
+  switch (group_lane_bytes<T>(a.d)) {
+    case 4:
+      if constexpr (sizeof(T) <= 4) group_sums<T, 4, WEIGHTED><<<blocks, threads>>>(a, x, ld);
+      break;
+    case 8:
+      if constexpr (sizeof(T) <= 8) group_sums<T, 8, WEIGHTED><<<blocks, threads>>>(a, x, ld);
+      break;
+    default: group_sums<T, 16, WEIGHTED><<<blocks, threads>>>(a, x, ld); break;
+  }
+}
+/// (Unweighted rows without a row scale run a kernel without the weight and scale loads: fewer
+/// registers, more warps in flight.)
 template <class T>
 inline void launch_group_sums(const GroupArgs& a, const T* x, std::int64_t ld, int warps_per_block) {
   const int blocks = int((a.max_pieces + warps_per_block - 1) / warps_per_block), threads = warps_per_block * kWarpSize;
-  switch (group_lane_bytes<T>(a.d)) {
-    case 4:
-      if constexpr (sizeof(T) <= 4) group_sums<T, 4><<<blocks, threads>>>(a, x, ld);
-      break;
-    case 8:
-      if constexpr (sizeof(T) <= 8) group_sums<T, 8><<<blocks, threads>>>(a, x, ld);
-      break;
-    default: group_sums<T, 16><<<blocks, threads>>>(a, x, ld); break;
-  }
+  if (a.weights || a.row_scale) launch_group_sums_as<T, true>(a, x, ld, blocks, threads);
+  else launch_group_sums_as<T, false>(a, x, ld, blocks, threads);
 }
 
-/// Grid: k blocks. Folds cluster j's pieces in order: complete groups into done, the last piece
+/// Grid (k, feature slices). Folds cluster j's pieces in order: complete groups into done, the last piece
 /// of an incomplete group into carry; then advances rank[j] (rank is written, so it is a
 /// separate array from the one group_sums read: the caller passes `next_rank`).
 __global__ void fold_groups(GroupArgs a, std::int64_t* next_rank) {
   const std::int64_t j = blockIdx.x, w = a.d + 1;
   const std::int64_t r = a.rank[j], c = a.begin[j + 1] - a.begin[j];
+  const bool writes_rank = threadIdx.x == 0 && blockIdx.y == 0;
   if (c == 0) {
-    if (threadIdx.x == 0) next_rank[j] = r;
+    if (writes_rank) next_rank[j] = r;
     return;
   }
   const std::int64_t first = a.piece_begin[j], count = a.piece_begin[j + 1] - first;
   const bool last_complete = (r + c) % kGroupRows == 0;
-  for (std::int64_t f = threadIdx.x; f <= a.d; f += blockDim.x) {
+  const std::int64_t f_stride = std::int64_t(gridDim.y) * blockDim.x;
+  for (std::int64_t f = std::int64_t(blockIdx.y) * blockDim.x + threadIdx.x; f <= a.d; f += f_stride) {
     double acc = a.done[j * w + f];
     const std::int64_t complete = last_complete ? count : count - 1;
-    for (std::int64_t q = 0; q < complete; ++q) acc += a.pieces[(first + q) * w + f];
+    // eight loads in flight, added in piece order (a cluster of many groups folds hundreds)
+    constexpr int kAhead = 8;
+    std::int64_t q = 0;
+    for (; q + kAhead <= complete; q += kAhead) {
+      double v[kAhead];
+#pragma unroll
+      for (int u = 0; u < kAhead; ++u) v[u] = a.pieces[(first + q + u) * w + f];
+#pragma unroll
+      for (int u = 0; u < kAhead; ++u) acc += v[u];
+    }
+    for (; q < complete; ++q) acc += a.pieces[(first + q) * w + f];
     a.done[j * w + f] = acc;
     a.carry[j * w + f] = last_complete ? 0.0 : a.pieces[(first + count - 1) * w + f];
   }
-  if (threadIdx.x == 0) next_rank[j] = r + c;
+  if (writes_rank) next_rank[j] = r + c;
+}
+
+/// fold_groups over k clusters: one warp of features a block, clusters x feature slices (a few
+/// clusters of many groups would otherwise fold on a few SMs).
+inline void launch_fold_groups(const GroupArgs& a, std::int64_t* next_rank) {
+  const std::int64_t slices = (a.d + 1 + kWarpSize - 1) / kWarpSize;
+  fold_groups<<<dim3(unsigned(a.k), unsigned(slices)), kWarpSize>>>(a, next_rank);
 }
 
 /// Grid-stride over k * (d + 1): sums = done + the open group's carry (where one is open).

@@ -93,7 +93,7 @@ fi
 
 if has perf && enough perf 60; then
   export PYTHONPATH="$PEERS:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
-  run "perf suite (fkm wgmma + mma.sync, flash-kmeans)" "$LOGS/perf.log" 600 \
+  FKM_PEERS_TIMING_LOG=$LOGS/batched_timing.log run "perf suite (fkm wgmma + mma.sync, flash-kmeans)" "$LOGS/perf.log" 600 \
     python3 "$SRC/perf/peers.py" --bench "$B/fkm_bench" --out "$OUT/peers.json" --no-torch --also mma:FKM_CUDA_WGMMA=0 \
     ${PERF_ALSO:+--also "$PERF_ALSO"} ${PERF_ONLY:+--only "$PERF_ONLY"}
   sed -n '/^config/,$p' "$LOGS/perf.log" | tee -a "$OUT/summary.txt"
