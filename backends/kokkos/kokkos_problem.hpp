@@ -28,6 +28,7 @@
 
 #include "../../core/src/convert.hpp"
 #include "../../core/src/fixed_point.hpp"
+#include "../../core/src/unit_rows.hpp"
 #include "cluster_order.hpp"
 #include "flash_assign.hpp"
 #include "fkm/backend.hpp"
@@ -40,18 +41,7 @@ namespace fkm::kokkos {
 
 /// Unit-length copies of m host rows for cosine (the reference's normalise), else a plain copy.
 inline std::vector<double> prepared_rows(const double* c, Index m, Index d, Metric metric) {
-  std::vector<double> out(c, c + m * d);
-  if (metric != Metric::Cosine) return out;
-  for (Index j = 0; j < m; ++j) {
-    double* v = &out[j * d];
-    double s = 0;
-    for (Index f = 0; f < d; ++f) s += v[f] * v[f];
-    if (s > 0) {
-      const double inv = 1.0 / std::sqrt(s);
-      for (Index f = 0; f < d; ++f) v[f] *= inv;
-    }
-  }
-  return out;
+  return fkm::detail::prepared_rows(c, m, d, metric == Metric::Cosine);
 }
 
 /// The data's elements in Kokkos' memory space: the caller's memory when kernels can read it,

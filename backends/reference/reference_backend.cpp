@@ -9,6 +9,7 @@
 #include "../../core/src/convert.hpp"
 #include "../../core/src/fixed_point.hpp"
 #include "../../core/src/rng.hpp"
+#include "../../core/src/unit_rows.hpp"
 #include "reference_problem.hpp"
 
 namespace fkm::detail {
@@ -218,20 +219,10 @@ class ReferenceProblem final : public Problem {
   }
 
  private:
-  void normalise(double* v) const {
-    double s = 0;
-    for (std::int64_t f = 0; f < d_; ++f) s += v[f] * v[f];
-    if (s > 0) {
-      const double inv = 1.0 / std::sqrt(s);
-      for (std::int64_t f = 0; f < d_; ++f) v[f] *= inv;
-    }
-  }
+  void normalise(double* v) const { fkm::detail::normalise(v, d_); }
 
   std::vector<double> prepared(const double* c, std::int64_t m) const {
-    std::vector<double> out(c, c + m * d_);
-    if (metric_ == Metric::Cosine)
-      for (std::int64_t j = 0; j < m; ++j) normalise(&out[j * d_]);
-    return out;
+    return fkm::detail::prepared_rows(c, m, d_, metric_ == Metric::Cosine);
   }
 
   double distance(std::int64_t i, const double* c) const {
