@@ -4,7 +4,7 @@
 # (the CUDA backend's checks and the behaviour suite on the wgmma kernel, the mma.sync kernel
 # still checked with FKM_CUDA_WGMMA=0, precision = exact bit for bit equal on both kernels),
 # memcheck, then the perf suite with both kernels in the same run beside flash-kmeans.
-#   perf/device/wgmma.sh [steps...]   steps: test ab sanitize perf timing (default: all)
+#   perf/device/wgmma.sh [steps...]   steps: test ab dist sanitize perf timing (default: all)
 # PERF_ONLY=name,... limits the suite (perf/peers.py --only). Everything runs under one
 # deadline (BUDGET_S, default 570 s). Writes $OUT/summary.txt and $OUT/logs.tar.gz.
 set -u
@@ -16,7 +16,7 @@ LOGS=$OUT/logs
 mkdir -p "$OUT" "$LOGS"
 START=$(date +%s)
 BUDGET=${BUDGET_S:-570}
-steps=" ${*:-test ab sanitize perf timing} "
+steps=" ${*:-test ab dist sanitize perf timing} "
 status=0
 . "$(dirname "$0")/deadline.sh"  # log, left, limit, has, enough, run
 export LD_LIBRARY_PATH="$PREBUILT/lib:${LD_LIBRARY_PATH:-}"
@@ -82,6 +82,25 @@ EOF
     done
     python3 -c "import numpy as np; a=np.load('/tmp/ab_fast_${name}_l1.npy'); b=np.load('/tmp/ab_fast_${name}_l0.npy'); print('ab fast $name: labels differing after one iteration', int((a!=b).sum()), 'of', a.size)" | tee -a "$OUT/summary.txt"
   done
+fi
+
+if has dist; then  # the distributed CUDA path (prebuilt with FKM_ENABLE_MPI: fkm_distributed_tests, fkm_mpi_fit_test)
+  D=$LOGS/dist.log
+  mpirun_flags=(--allow-run-as-root --oversubscribe --bind-to none)
+  FKM_TEST_BACKENDS=cuda run "distributed tests (in-process ranks, cuda; incl. a shard without rows)" "$D" 120 \
+    "$B/fkm_distributed_tests" || status=1
+  for np in 1 2 3 4; do  # processes sharing the one GPU, host-staged: the same bytes for every count
+    run "mpirun -np $np fit cuda" "$D" 90 mpirun "${mpirun_flags[@]}" -np $np "$B/fkm_mpi_fit_test" fit cuda "/tmp/mpi_fit_np$np.bin" ||
+      status=1
+  done
+  for np in 2 3 4; do
+    if cmp -s /tmp/mpi_fit_np1.bin "/tmp/mpi_fit_np$np.bin"; then log "mpi fit cuda np$np == np1, byte for byte"
+    else log "mpi fit cuda np$np: DIFFERENT from np1"; status=1; fi
+  done
+  run "mpirun -np 3, a NaN on the last process (cuda): every process must exit 2" "$D" 90 \
+    mpirun "${mpirun_flags[@]}" -np 3 "$B/fkm_mpi_fit_test" exit2 cuda
+  rc=$?
+  [ $rc -eq 2 ] || { log "  expected exit status 2, got $rc"; status=1; }
 fi
 
 if has sanitize; then
