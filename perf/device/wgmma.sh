@@ -71,7 +71,7 @@ EOF
     fi
   }
   ab f16_exact /tmp/ab_f16.npy 777 --precision exact
-  ab f16_exact_k50 /tmp/ab_f16.npy 50 --precision exact
+  ab f16_exact_k100 /tmp/ab_f16.npy 100 --precision exact  # one centroid tile of 128
   ab f16_exact_d300 /tmp/ab_f16w.npy 129 --precision exact
   ab f32_exact /tmp/ab_f32.npy 333 --precision exact
   # fast: the two kernels sum in different orders; report how many labels differ
