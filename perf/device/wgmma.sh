@@ -107,7 +107,9 @@ if has sanitize; then
   S=$LOGS/sanitize.log
   run "memcheck selfcheck tiny (wgmma)" "$S" 90 "$SANITIZER" --tool memcheck --error-exitcode 9 "$B/fkm_cuda_selfcheck" tiny || status=1
   run "memcheck screen_check tiny (wgmma)" "$S" 90 "$SANITIZER" --tool memcheck --error-exitcode 9 "$B/fkm_cuda_screen_check" tiny || status=1
-  grep -E "ERROR SUMMARY" "$S" | sort | uniq -c | tee -a "$OUT/summary.txt"
+  # shared-memory hazards of the wgmma kernel's counters and turns, and of the update
+  run "racecheck selfcheck tiny (wgmma)" "$S" 150 "$SANITIZER" --tool racecheck --error-exitcode 9 "$B/fkm_cuda_selfcheck" tiny || status=1
+  grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$S" | sort | uniq -c | tee -a "$OUT/summary.txt"
 fi
 
 if has perf && enough perf 60; then
