@@ -270,6 +270,19 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
 #endif
 }
 
+/// *has = 1 where the code this build runs on the current device was compiled with the sm_90a
+/// instructions (the wgmma kernels' bodies exist), else 0: a build for plain sm_90 ("90",
+/// "native", "all-major") has sm_90 code whose wgmma kernels are empty. Launched once per device
+/// by wgmma_runs(); it lives in the same translation unit as the kernels, so the runtime picks
+/// its code from the same fat binary.
+static __global__ void wgmma_probe(int* has) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  *has = 1;
+#else
+  *has = 0;
+#endif
+}
+
 template <class T, int BN, bool RESIDENT, MmaRole ROLE>
 __global__ void __launch_bounds__(kWgmmaThreads, 2)
     assign_wgmma(const __grid_constant__ CUtensorMap xmap, const __grid_constant__ CUtensorMap cmap, MmaAssignArgs<T> a,

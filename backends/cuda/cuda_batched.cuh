@@ -647,7 +647,7 @@ class BatchedFit {
       constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma_slots<T, BN, RESIDENT, ROLE>;
-      if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
+      if (!wgmma_runs()) return;
       const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(plan_.dpad * es);
       const std::int64_t problems = problems_;
       const CUtensorMap xmap = box_map<T>(x_, d_, n_, problems, ld_ * es, x_stride_ * es, kWgmmaBM);

@@ -1353,7 +1353,7 @@ class CudaProblem final : public Problem {
       constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma<T, BN, RESIDENT, ROLE>;
-      if (!wgmma_runs(reinterpret_cast<const void*>(kernel))) return;
+      if (!wgmma_runs()) return;
       const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(a.dpad * es);
       const CUtensorMap xmap = box_map<T>(a.x, a.d, a.n, 1, a.ld * es, a.n * a.ld * es, kWgmmaBM);
       const CUtensorMap cmap = box_map<T>(a.c, a.dpad, a.kpad, 1, a.dpad * es, a.kpad * a.dpad * es, BN);

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <string>
 #include <type_traits>
 
@@ -58,11 +60,31 @@ CUtensorMap box_map(const void* base, std::int64_t cols, std::int64_t rows, std:
   return map;
 }
 
-/// Whether `kernel` (an assign_wgmma instance) runs on the current device: built for sm_90a
-/// (its binary version is 90; a build without it has an empty body), an sm_90 device, a driver
-/// with TMA maps, and FKM_CUDA_WGMMA not 0 (the mma.sync kernel then runs everywhere: tests and
+/// Whether the code this build runs on device `dev` has the sm_90a wgmma kernels (wgmma_probe,
+/// once per device). Any failure says no: the mma.sync kernel then runs, which is always right.
+inline bool wgmma_compiled_for(int dev) {
+  static std::mutex lock;
+  static std::map<int, bool> known;
+  const std::lock_guard<std::mutex> hold(lock);
+  const auto it = known.find(dev);
+  if (it != known.end()) return it->second;
+  int* flag = nullptr;
+  int has = 0;
+  bool ok = cudaMalloc(reinterpret_cast<void**>(&flag), sizeof(int)) == cudaSuccess;
+  if (ok) {
+    wgmma_probe<<<1, 1>>>(flag);
+    ok = cudaGetLastError() == cudaSuccess && cudaMemcpy(&has, flag, sizeof has, cudaMemcpyDeviceToHost) == cudaSuccess;
+    (void)cudaFree(flag);
+  }
+  (void)cudaGetLastError();
+  return known[dev] = ok && has == 1;
+}
+
+/// Whether the wgmma kernels run on the current device: an sm_90 device whose code in this
+/// build has them (an sm_90a target; plain sm_90 code has empty bodies), a driver with TMA
+/// maps, and FKM_CUDA_WGMMA not 0 (the mma.sync kernel then runs everywhere: tests and
 /// side-by-side timings).
-inline bool wgmma_runs(const void* kernel) {
+inline bool wgmma_runs() {
   static const bool allowed = [] {
     const char* v = std::getenv("FKM_CUDA_WGMMA");
     return !(v && std::string(v) == "0");
@@ -73,13 +95,7 @@ inline bool wgmma_runs(const void* kernel) {
     (void)cudaGetLastError();
     return false;
   }
-  if (major != 9) return false;
-  cudaFuncAttributes attr{};
-  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return false;
-  }
-  return attr.binaryVersion == 90;
+  return major == 9 && wgmma_compiled_for(dev);
 }
 
 /// Calls f(std::bool_constant<RESIDENT>) for the points' placement: resident in shared memory
