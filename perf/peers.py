@@ -121,14 +121,12 @@ def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path, env=No
     """fkm_bench's JSON; a batch (B > 1) runs through fkm::fit_batched (fkm_batched_bench beside
     fkm_bench: one launch per phase over all problems), its ms_per_iter that of the batched path."""
     batched = os.path.join(os.path.dirname(bench), "fkm_batched_bench")
+    shape = ["--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype, "--precision", precision,
+             "--data", path, "--iters", "10", "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
     if B > 1 and os.path.exists(batched):
-        cmd = [batched, "--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype,
-               "--precision", precision, "--data", path, "--iters", "10",
-               "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
+        cmd = [batched] + shape
     else:
-        cmd = [bench, "--name", name, "--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype,
-               "--precision", precision, "--data", path, "--iters", "10", "--warmup", "3",
-               "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
+        cmd = [bench, "--name", name, "--warmup", "3"] + shape
     r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     if r.returncode != 0:
         print(r.stdout, r.stderr, file=sys.stderr)

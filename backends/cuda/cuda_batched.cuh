@@ -640,25 +640,20 @@ class BatchedFit {
 #if defined(__HIP__)
     return false;
 #else
-    if (plan_.kpad <= kMmaBN) return false;  // one centroid tile: the mma.sync kernel is faster
-    if (n_ == 0 || n_ > INT32_MAX - kWgmmaBM || plan_.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
-    bool ran = false;
+    if (!wgmma_takes(n_, plan_.kpad)) return false;
     with_wgmma_placement<T>(plan_.dpad, [&](auto resident) {
       constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma_slots<T, BN, RESIDENT, ROLE>;
-      if (!wgmma_runs()) return;
       const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(plan_.dpad * es);
-      const std::int64_t problems = problems_;
-      const CUtensorMap xmap = box_map<T>(x_, d_, n_, problems, ld_ * es, x_stride_ * es, kWgmmaBM);
+      const CUtensorMap xmap = box_map<T>(x_, d_, n_, problems_, ld_ * es, x_stride_ * es, kWgmmaBM);
       const CUtensorMap cmap = box_map<T>(terms_.get(), plan_.dpad, plan_.kpad, slots_, plan_.dpad * es, op_bytes_, BN);
       check(gpu::allow_dynamic_shared(kernel, int(bytes)), "allow_dynamic_shared");
       const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(slots_));
       kernel<<<grid, kWgmmaThreads, bytes>>>(xmap, cmap, a, out, screen, l);
       check_launch("assign_wgmma_slots");
-      ran = true;
     });
-    return ran;
+    return true;
 #endif
   }
 

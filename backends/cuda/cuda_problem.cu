@@ -1337,32 +1337,26 @@ class CudaProblem final : public Problem {
 #endif
   }
 
-  /// The Hopper kernel (assign_wgmma.cuh) for the passes over every row, where it runs (sm_90a
-  /// build, sm_90 device) and pays (more than one centroid tile: with one, the mma.sync
-  /// kernel's four blocks an SM and its points read back from shared memory finish sooner);
-  /// false: the caller launches the mma.sync kernel.
+  /// The Hopper kernel (assign_wgmma.cuh) for the passes over every row, where it runs and pays
+  /// (wgmma_takes); false: the caller launches the mma.sync kernel.
   template <class T, MmaRole ROLE>
   bool launch_wgmma(const MmaAssignArgs<T>& a, const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, int blocks) {
 #if defined(__HIP__)
     return false;
 #else
-    if (a.kpad <= kMmaBN) return false;
-    if (a.n == 0 || a.n > INT32_MAX - kWgmmaBM || a.kpad > INT32_MAX) return false;  // TMA coordinates are 32-bit
-    bool ran = false;
+    if (!wgmma_takes(a.n, a.kpad)) return false;
     with_wgmma_placement<T>(a.dpad, [&](auto resident) {
       constexpr int BN = kWgmmaBN;
       constexpr bool RESIDENT = decltype(resident)::value;
       const auto kernel = assign_wgmma<T, BN, RESIDENT, ROLE>;
-      if (!wgmma_runs()) return;
       const std::int64_t es = sizeof(T), bytes = wgmma_smem_bytes<BN, RESIDENT>(a.dpad * es);
       const CUtensorMap xmap = box_map<T>(a.x, a.d, a.n, 1, a.ld * es, a.n * a.ld * es, kWgmmaBM);
       const CUtensorMap cmap = box_map<T>(a.c, a.dpad, a.kpad, 1, a.dpad * es, a.kpad * a.dpad * es, BN);
       check(gpu::allow_dynamic_shared(kernel, int(bytes)), "allow_dynamic_shared");
       kernel<<<blocks, kWgmmaThreads, bytes>>>(xmap, cmap, a, out, screen);
       check_launch("assign_wgmma");
-      ran = true;
     });
-    return ran;
+    return true;
 #endif
   }
 

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 #include <cudaTypedefs.h>
 
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -96,6 +97,13 @@ inline bool wgmma_runs() {
     return false;
   }
   return major == 9 && wgmma_compiled_for(dev);
+}
+
+/// Whether a pass over n rows against kpad centroid rows takes the wgmma kernel: more than one
+/// centroid tile (with one, the mma.sync kernel's four blocks an SM and its points read back
+/// from shared memory finish sooner), TMA's 32-bit coordinates, and a device where it runs.
+inline bool wgmma_takes(std::int64_t n, std::int64_t kpad) {
+  return kpad > kMmaBN && n > 0 && n <= INT32_MAX - kWgmmaBM && kpad <= INT32_MAX && wgmma_runs();
 }
 
 /// Calls f(std::bool_constant<RESIDENT>) for the points' placement: resident in shared memory
