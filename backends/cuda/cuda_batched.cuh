@@ -258,6 +258,7 @@ class BatchedFit {
   void initialise() {
     centroids_.allocate(slots_ * k_ * d_, "batched centroids", &budget_);
     slot_.resize(std::size_t(slots_));
+    pending_.resize(std::size_t(slots_));
     for (std::int64_t b = 0; b < problems_; ++b) {
       std::unique_ptr<Problem> problem;
       try {
@@ -493,6 +494,9 @@ class BatchedFit {
       timer_.mark("batched readback");
       timer_.tally("batched slots run", running);
       const double seconds = detail::seconds_since(t0);
+      // every slot's record first, then all of this iteration's reseeds in one batched pass,
+      // then each slot's stop test (on the shift the reseed recomputed)
+      std::vector<std::int64_t> recorded, reseeding;
       for (std::int64_t s = 0; s < slots_; ++s) {
         Slot& slot = slot_[std::size_t(s)];
         const double inertia = host_scalars_[4 * s];
@@ -504,34 +508,49 @@ class BatchedFit {
           } catch (const Error& e) {
             fail(s, e);
           }
-        } else if (slot.state == SlotState::Running) {
-          iteration_done(s, inertia, seconds);
+        } else if (slot.state == SlotState::Running && record_iteration(s, inertia, seconds)) {
+          recorded.push_back(s);
+          if (reseed_take(s) > 0) reseeding.push_back(s);
         }
       }
+      if (!reseeding.empty()) reseed_slots(reseeding);
+      for (const std::int64_t s : recorded) finish_iteration(s);
       timer_.mark("batched host (reseeds)");
     }
   }
 
-  /// The host's part of slot s's iteration, after the batch's update: record, reseed, stop.
-  void iteration_done(std::int64_t s, double inertia, double seconds) {
-    Slot& slot = slot_[std::size_t(s)];
+  /// The host's part of slot s's iteration, after the batch's update: its record (pending_ until
+  /// finish_iteration). False: the slot failed (non-finite inertia).
+  bool record_iteration(std::int64_t s, double inertia, double seconds) {
     IterationRecord rec;
     rec.inertia = inertia;
     try {
       detail::check_inertia(rec.inertia);
     } catch (const Error& e) {
       fail(s, e);
-      return;
+      return false;
     }
-    double shift = host_scalars_[4 * s + 1];
+    rec.shift = host_scalars_[4 * s + 1];
     std::int64_t count = 0;
     std::memcpy(&count, host_scalars_ + 4 * s + 2, sizeof count);
     rec.n_empty = count;
-    if (count > 0 && params_.empty_clusters == EmptyClusterPolicy::ReseedFarthest) {
-      if (reseed(s, count)) shift = recomputed_shift(s);
-    }
-    rec.shift = shift;
     rec.seconds = seconds;
+    pending_[std::size_t(s)] = rec;
+    return true;
+  }
+
+  /// Empty clusters of slot s to reseed this iteration (reseed-farthest: as many as it has
+  /// points of positive weight to give).
+  std::int64_t reseed_take(std::int64_t s) const {
+    if (params_.empty_clusters != EmptyClusterPolicy::ReseedFarthest) return 0;
+    const std::int64_t count = pending_[std::size_t(s)].n_empty;
+    return std::min<std::int64_t>(count, positive_[std::size_t(s / runs_)]);
+  }
+
+  /// Slot s's record into its history, then its stop test.
+  void finish_iteration(std::int64_t s) {
+    Slot& slot = slot_[std::size_t(s)];
+    const IterationRecord& rec = pending_[std::size_t(s)];
     slot.history.push_back(rec);
     if (params_.tol > 0 && rec.shift <= tol_[std::size_t(s / runs_)]) {
       slot.stop_reason = StopReason::Tolerance;
@@ -782,57 +801,98 @@ class BatchedFit {
   // ---- empty clusters (per slot: rare) ------------------------------------------------------------
   /// lloyd.cpp's reseed_empty_clusters for slot s through CudaProblem's farthest_points,
   /// gather_rows and replace_centroids; false when no point could be taken.
-  bool reseed(std::int64_t s, std::int64_t empty_count) {
-    const std::int64_t p = s / runs_;
-    const std::int64_t take = std::min<std::int64_t>(empty_count, positive_[std::size_t(p)]);
-    if (take <= 0) return false;
-    const double* w = weights_.get() ? weights_.get() + p * n_ : nullptr;
-    // scratch kept from one reseed to the next (allocate() keeps memory that is big enough):
-    // per-call allocations and a copy per centroid cost ~2 ms an iteration of a 32-problem batch
-    reseed_keys_.allocate(2 * n_, "farthest keys");
-    reseed_ids_.allocate(2 * n_, "farthest ids");
-    reseed_rows_.allocate(k_ * d_, "gathered rows");
-    double *keys = reseed_keys_.get(), *sorted = keys + n_;
-    std::int32_t *ids = reseed_ids_.get(), *order = ids + n_;
-    farthest_keys<<<grid_for(n_, 256), 256>>>(w, dist_.get() + s * n_, n_, keys);
-    check_launch("farthest_keys");
-    iota32<<<grid_for(n_, 256), 256>>>(ids, n_);
-    check_launch("iota32");
-    std::size_t bytes = 0;
-    check(gpu::sort_pairs_descending(nullptr, bytes, keys, sorted, ids, order, n_), "device sort size");
-    reseed_temp_.allocate(std::int64_t(bytes), "sort temp");
-    check(gpu::sort_pairs_descending(reseed_temp_.get(), bytes, keys, sorted, ids, order, n_), "device sort");
-    // the `take` farthest rows as the metric sees them, into the empty clusters' places (the
-    // device's empty list, in the order the host's reference fills them)
-    with_device_type(dtype_, [&](auto tag) {
-      using T = decltype(tag);
-      fkm::cuda::gather_rows<T><<<int(take), 128>>>(static_cast<const T*>(x_) + p * x_stride_, d_, ld_, order, take,
-                                                   row_scale_.get() ? row_scale_.get() + p * n_ : nullptr, reseed_rows_.get());
-      return 0;
-    });
-    check_launch("gather_rows");
-    double* c = centroids_.get() + s * k_ * d_;
-    fkm::cuda::scatter_rows<<<int(take), 128>>>(reseed_rows_.get(), empty_list_.get() + s * k_, take, d_, c);
-    check_launch("scatter_rows");
-    std::vector<double> rows(static_cast<std::size_t>(take * d_));
-    check(gpu::memcpy(rows.data(), reseed_rows_.get(), take * d_ * sizeof(double), gpu::kDeviceToHost), "copy rows");
-    Slot& slot = slot_[std::size_t(s)];
-    for (double v : rows) slot.centroid_bound = std::max(slot.centroid_bound, std::abs(v));
-    if (wide(s) != wide_) throw RunAsLoop{};
-    prepare(nullptr, s, 1);
-    return true;
+  /// reseed-farthest for every listed slot at once (core/src/lloyd.cpp's replace_centroids, as
+  /// CudaProblem does it for one problem): each slot's `take` empty clusters get its farthest
+  /// points of positive weight, farthest first, ties to the lower row. One descending sort of
+  /// the listed slots' keys, then a stable sort by slot, gives each slot's rows in the order its
+  /// own descending sort would (both sorts are stable; positions are slot-major). Then one
+  /// gather + scatter launch, one copy of the gathered rows, and the slots' shifts recomputed
+  /// with one copy back. Slots are taken in groups of at most 2^23 rows in all (32 bytes of scratch
+  /// a row: 256 MB; and 32-bit positions), at least one slot a group.
+  void reseed_slots(const std::vector<std::int64_t>& list) {
+    constexpr std::int64_t kGroupPositions = std::int64_t(1) << 23;
+    const std::int64_t group = std::max<std::int64_t>(1, kGroupPositions / std::max<std::int64_t>(n_, 1));
+    for (std::size_t g0 = 0; g0 < list.size(); g0 += std::size_t(group)) {
+      const std::size_t g1 = std::min(list.size(), g0 + std::size_t(group));
+      reseed_group(std::vector<std::int64_t>(list.begin() + std::ptrdiff_t(g0), list.begin() + std::ptrdiff_t(g1)));
+    }
+    for (const std::int64_t s : list) recompute_shift_parts(s);
+    std::vector<double> scalars(static_cast<std::size_t>(slots_ * 4));
+    check(gpu::memcpy(scalars.data(), scalars_.get(), scalars.size() * sizeof(double), gpu::kDeviceToHost), "copy shifts");
+    for (const std::int64_t s : list) pending_[std::size_t(s)].shift = scalars[std::size_t(4 * s + 3)];
   }
 
-  /// CudaProblem::shift after replace_centroids: sum_j ||c_j - previous_j||^2 in its order.
-  double recomputed_shift(std::int64_t s) {
+  void reseed_group(const std::vector<std::int64_t>& list) {
+    const std::int64_t m = std::int64_t(list.size()), nn = m * n_;
+    std::vector<std::int64_t> meta(static_cast<std::size_t>(3 * m));  // slot, take, first gathered row
+    std::int64_t total = 0, most = 0;
+    for (std::int64_t i = 0; i < m; ++i) {
+      const std::int64_t take = reseed_take(list[std::size_t(i)]);
+      meta[std::size_t(i)] = list[std::size_t(i)];
+      meta[std::size_t(m + i)] = take;
+      meta[std::size_t(2 * m + i)] = total;
+      total += take;
+      most = std::max(most, take);
+    }
+    // scratch kept from one reseed to the next (allocate() keeps memory that is big enough)
+    reseed_keys_.allocate(2 * nn, "farthest keys");
+    reseed_ids_.allocate(4 * nn, "farthest ids");
+    reseed_rows_.allocate(std::max<std::int64_t>(total, 1) * d_, "gathered rows");
+    reseed_meta_.allocate(3 * m, "reseed slots");
+    double *keys = reseed_keys_.get(), *sorted = keys + nn;
+    std::int32_t *pos = reseed_ids_.get(), *order = pos + nn, *seg = order + nn, *by_slot = seg + nn;
+    check(gpu::memcpy(reseed_meta_.get(), meta.data(), meta.size() * sizeof(std::int64_t), gpu::kHostToDevice), "copy reseed slots");
+    const std::int64_t* slots = reseed_meta_.get();
+    const std::int64_t *takes = slots + m, *firsts = slots + 2 * m;
+    const dim3 key_grid(unsigned(grid_for(n_, 256)), unsigned(m));
+    farthest_keys_slots<<<key_grid, 256>>>(weights_.get(), dist_.get(), n_, runs_, slots, keys);
+    check_launch("farthest_keys_slots");
+    iota32<<<grid_for(nn, 256), 256>>>(pos, nn);
+    check_launch("iota32");
+    std::size_t bytes = 0, more = 0;
+    int slot_bits = 1;
+    while (slot_bits < 31 && (std::int64_t(1) << slot_bits) < m) ++slot_bits;
+    check(gpu::sort_pairs_descending(nullptr, bytes, keys, sorted, pos, order, nn), "device sort size");
+    check(gpu::sort_pairs(nullptr, more, seg, seg, order, by_slot, nn, 0, slot_bits), "device sort size");
+    reseed_temp_.allocate(std::int64_t(std::max(bytes, more)), "sort temp");
+    bytes = std::size_t(reseed_temp_.size());
+    check(gpu::sort_pairs_descending(reseed_temp_.get(), bytes, keys, sorted, pos, order, nn), "device sort");
+    slot_of_position<<<grid_for(nn, 256), 256>>>(order, nn, n_, seg);
+    check_launch("slot_of_position");
+    // (the sorted slot keys are not needed: `sorted` is free again and takes them)
+    auto* seg_sorted = reinterpret_cast<std::int32_t*>(sorted);
+    bytes = std::size_t(reseed_temp_.size());
+    check(gpu::sort_pairs(reseed_temp_.get(), bytes, seg, seg_sorted, order, by_slot, nn, 0, slot_bits), "device sort");
+    with_device_type(dtype_, [&](auto tag) {
+      using T = decltype(tag);
+      ReseedGather g{slots, takes, firsts, by_slot, n_, d_, k_, runs_, ld_, x_stride_, row_scale_.get(), empty_list_.get()};
+      gather_farthest<T><<<dim3(unsigned(most), unsigned(m)), 128>>>(g, static_cast<const T*>(x_), reseed_rows_.get(),
+                                                                   centroids_.get());
+      return 0;
+    });
+    check_launch("gather_farthest");
+    std::vector<double> rows(static_cast<std::size_t>(total * d_));
+    if (total > 0)
+      check(gpu::memcpy(rows.data(), reseed_rows_.get(), rows.size() * sizeof(double), gpu::kDeviceToHost), "copy rows");
+    for (std::int64_t i = 0; i < m; ++i) {
+      const std::int64_t s = meta[std::size_t(i)];
+      Slot& slot = slot_[std::size_t(s)];
+      const std::int64_t first = meta[std::size_t(2 * m + i)], take = meta[std::size_t(m + i)];
+      for (std::int64_t e = first * d_; e < (first + take) * d_; ++e)
+        slot.centroid_bound = std::max(slot.centroid_bound, std::abs(rows[std::size_t(e)]));
+      if (wide(s) != wide_) throw RunAsLoop{};
+      prepare(nullptr, s, 1);
+    }
+  }
+
+  /// CudaProblem::shift after replace_centroids: sum_j ||c_j - previous_j||^2 in its order, into
+  /// scalars_[4 s + 3] (the caller copies the scalars back once for all reseeded slots).
+  void recompute_shift_parts(std::int64_t s) {
     centroid_shift_parts<<<int(k_), 128>>>(centroids_.get() + s * k_ * d_, previous_.get() + s * k_ * d_, d_,
                                            shift_parts_.get() + s * k_);
     check_launch("centroid_shift_parts");
     kernels::sum_fixed_order<<<1, 1024>>>(shift_parts_.get() + s * k_, k_, scalars_.get() + 4 * s + 3);
     check_launch("sum_fixed_order");
-    double v = 0;
-    check(gpu::memcpy(&v, scalars_.get() + 4 * s + 3, sizeof v, gpu::kDeviceToHost), "copy shift");
-    return v;
   }
 
   // ---- results ------------------------------------------------------------------------------------
@@ -919,6 +979,8 @@ class BatchedFit {
   DeviceBuffer<double> reseed_keys_, reseed_rows_;  ///< reseed()'s scratch
   DeviceBuffer<std::int32_t> reseed_ids_;
   DeviceBuffer<unsigned char> reseed_temp_;
+  DeviceBuffer<std::int64_t> reseed_meta_;
+  std::vector<IterationRecord> pending_;  ///< this iteration's record of each slot
   DeviceBuffer<unsigned long long> counts_;
   DeviceBuffer<long long> begin_;
   DeviceBuffer<int> s_total_, wide_shift_;

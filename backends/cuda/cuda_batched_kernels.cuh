@@ -101,6 +101,55 @@ __global__ void __launch_bounds__(kWgmmaThreads, 2)
 }
 #endif
 
+// ---- reseeding every listed slot at once (BatchedFit::reseed_slots)
+
+/// Grid (rows, listed slots): keys[i * n + r] = the farthest-point key of row r of listed slot i
+/// (farthest_keys: its distance, -inf without positive weight).
+__global__ void farthest_keys_slots(const double* weights, const double* dist, std::int64_t n, std::int64_t runs,
+                                    const std::int64_t* slots, double* keys) {
+  const std::int64_t i = blockIdx.y, s = slots[i], p = s / runs;
+  const double* w = weights ? weights + p * n : nullptr;
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t r = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < n; r += stride) {
+    const double wi = w ? w[r] : 1.0;
+    keys[i * n + r] = wi > 0 ? dist[s * n + r] + 0.0 : -__builtin_inf();
+  }
+}
+
+/// seg[e] = the listed slot of slot-major position order[e] (positions i * n + r).
+__global__ void slot_of_position(const std::int32_t* order, std::int64_t count, std::int64_t n, std::int32_t* seg) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < count; e += stride)
+    seg[e] = std::int32_t(order[e] / n);
+}
+
+struct ReseedGather {
+  const std::int64_t *slots, *takes, *firsts;  ///< per listed slot: the slot, its take, its first gathered row
+  const std::int32_t* by_slot;  ///< per listed slot i: its positions i * n + r, farthest first
+  std::int64_t n, d, k, runs, ld, x_stride;
+  const double* row_scale;        ///< null, or per problem n factors (cosine)
+  const std::int64_t* empty_list; ///< per slot k entries: its empty clusters, in order
+};
+
+/// Grid (take, listed slots): the t-th farthest row of listed slot i, as the metric sees it, to
+/// gathered row firsts[i] + t and to the slot's t-th empty centroid (what one problem's reseed
+/// gathers and puts in place, for all of them).
+template <class T>
+__global__ void gather_farthest(ReseedGather g, const T* x, double* rows, double* centroids) {
+  const std::int64_t t = blockIdx.x, i = blockIdx.y;
+  if (t >= g.takes[i]) return;
+  const std::int64_t s = g.slots[i], p = s / g.runs;
+  const std::int64_t r = std::int64_t(g.by_slot[i * g.n + t]) - i * g.n;
+  const std::int64_t j = g.empty_list[s * g.k + t];
+  const double scale = g.row_scale ? g.row_scale[p * g.n + r] : 1.0;
+  for (std::int64_t f = threadIdx.x; f < g.d; f += blockDim.x) {
+    double v = to_double(x[p * g.x_stride + r * g.ld + f]);
+    if (g.row_scale) v *= scale;
+    rows[(g.firsts[i] + t) * g.d + f] = v;
+    centroids[(s * g.k + j) * g.d + f] = v;
+  }
+}
+
 /// Grid (row tiles of one problem, slots): the SIMT assign over every slot.
 template <class T, class Acc>
 __global__ void __launch_bounds__(kernels::kSimtThreads)

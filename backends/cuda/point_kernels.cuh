@@ -197,13 +197,6 @@ __global__ void gather_rows(const T* x, std::int64_t d, std::int64_t ld, const I
   }
 }
 
-/// Row t of rows (m x d) to row dest[t] of c: reseeded centroids put in place in one launch.
-__global__ void scatter_rows(const double* rows, const std::int64_t* dest, std::int64_t m, std::int64_t d, double* c) {
-  const std::int64_t t = blockIdx.x;
-  if (t >= m) return;
-  for (std::int64_t f = threadIdx.x; f < d; f += blockDim.x) c[dest[t] * d + f] = rows[t * d + f];
-}
-
 /// Largest row_base + i with mass(i) > 0 (atomic max: order independent); stays -1 when none.
 __global__ void last_positive(SampleMass mass, std::int64_t n, std::int64_t row_base, long long* out) {
   const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
