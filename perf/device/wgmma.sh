@@ -5,7 +5,8 @@
 # still checked with FKM_CUDA_WGMMA=0, precision = exact bit for bit equal on both kernels),
 # memcheck, then the perf suite with both kernels in the same run beside flash-kmeans.
 #   perf/device/wgmma.sh [steps...]   steps: test ab dist sanitize perf timing (default: all)
-# PERF_ONLY=name,... limits the suite (perf/peers.py --only). Everything runs under one
+# PERF_ONLY=name,... limits the suite (perf/peers.py --only); PERF_ALSO=TAG:VAR=VALUE adds a
+# variant (peers.py --also); PERF_MMA=0 leaves out the mma.sync variant. Everything runs under one
 # deadline (BUDGET_S, default 570 s). Writes $OUT/summary.txt and $OUT/logs.tar.gz.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -115,7 +116,8 @@ fi
 if has perf && enough perf 60; then
   export PYTHONPATH="$PEERS:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
   FKM_PEERS_TIMING_LOG=$LOGS/batched_timing.log run "perf suite (fkm wgmma + mma.sync, flash-kmeans)" "$LOGS/perf.log" 600 \
-    python3 "$SRC/perf/peers.py" --bench "$B/fkm_bench" --out "$OUT/peers.json" --no-torch --also mma:FKM_CUDA_WGMMA=0 \
+    python3 "$SRC/perf/peers.py" --bench "$B/fkm_bench" --out "$OUT/peers.json" --no-torch \
+    $([ "${PERF_MMA:-1}" = 1 ] && echo --also mma:FKM_CUDA_WGMMA=0) \
     ${PERF_ALSO:+--also "$PERF_ALSO"} ${PERF_ONLY:+--only "$PERF_ONLY"}
   sed -n '/^config/,$p' "$LOGS/perf.log" | tee -a "$OUT/summary.txt"
 fi
