@@ -6,17 +6,11 @@
 #   OLD=DIR perf/device/ab_binaries.sh
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${OUT:-/tmp/fkm_out}
 PREBUILT=${PREBUILT:-$SRC/.devsync/prebuilt}
 OLD=${OLD:?}
 NEW=$PREBUILT/bin
-LOGS=$OUT/logs
-mkdir -p "$LOGS"
-START=$(date +%s)
-BUDGET=${BUDGET_S:-200}
-steps=" all "
-status=0
 . "$(dirname "$0")/deadline.sh"
+begin 200
 L=$LOGS/ab_binaries.log
 python3 - >> "$L" 2>&1 << 'PY'
 import numpy as np

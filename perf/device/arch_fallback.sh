@@ -6,15 +6,9 @@
 # FKM_CUDA_WGMMA=1 (the default) times the same as FKM_CUDA_WGMMA=0 (both mma.sync).
 #   PREBUILT90=DIR perf/device/arch_fallback.sh   (DIR/bin: fkm_tests fkm_cuda_selfcheck fkm_bench)
 set -u
-OUT=${OUT:-/tmp/fkm_out}
 B=${PREBUILT90:?}/bin
-LOGS=$OUT/logs
-mkdir -p "$LOGS"
-START=$(date +%s)
-BUDGET=${BUDGET_S:-200}
-steps=" all "
-status=0
 . "$(dirname "$0")/deadline.sh"
+begin 200
 F=$LOGS/arch_fallback.log
 run "sm_90 build: selfcheck tiny" "$F" 30 "$B/fkm_cuda_selfcheck" tiny || status=1
 run "sm_90 build: selfcheck" "$F" 90 "$B/fkm_cuda_selfcheck" || status=1

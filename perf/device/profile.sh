@@ -8,14 +8,9 @@
 # PYTHONPATH (.devsync/peers). Writes $OUT/logs/profile_*.txt.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${OUT:-/tmp/fkm_out}
 PREBUILT=${PREBUILT:-$SRC/.devsync/prebuilt}
-LOGS=$OUT/logs
-mkdir -p "$LOGS"
-START=$(date +%s)
-BUDGET=${BUDGET_S:-240}
-steps=" ${*:-durations sections opcodes} "
 . "$(dirname "$0")/deadline.sh"
+begin 240 ${*:-durations sections opcodes}
 NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 read -r N D K DT <<< "${PROFILE_SHAPE:-1048576 128 1024 f16}"
 export PYTHONPATH="$SRC/.devsync/peers:${PYTHONPATH:-}"
