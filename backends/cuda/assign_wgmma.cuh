@@ -199,19 +199,21 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   kernels::Best2 best[2] = {{kInf, kInf, 0}, {kInf, kInf, 0}};
   if constexpr (RESIDENT) sm90::barrier_wait(&x_full, 0);
 
+  // descriptors of this warpgroup's 64 point rows in the first box and of the first centroid
+  // stage; every other k-step's are these advanced by a byte offset
+  const std::uint64_t xdesc = sm90::tile_descriptor(xs + wg * 64 * kBoxBytes), cdesc = sm90::tile_descriptor(cs);
   for (int tile = 0; tile < tiles; ++tile) {
     sm90::named_barrier_sync_if(pingpong, 1 + wg, kWgmmaThreads);  // this warpgroup's turn
     for (int ch = 0; ch < chunks; ++ch) {
       const int s = tile * chunks + ch, slot = s % ST;
       sm90::barrier_wait(&full[slot], unsigned(s / ST) & 1u);
-      const unsigned char* xa = (RESIDENT ? xs + ch * XBOX : xs + slot * XBOX) + wg * 64 * kBoxBytes;
-      const unsigned char* cb = cs + slot * CBOX;
+      const unsigned xoff = unsigned((RESIDENT ? ch : slot) * XBOX), coff = unsigned(slot * CBOX);
       sm90::fence_accumulators(acc);
       sm90::wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kBoxBytes / Ops::kStepBytes; ++ks) {
-        const std::uint64_t da = sm90::tile_descriptor(xa + ks * Ops::kStepBytes);
-        const std::uint64_t db = sm90::tile_descriptor(cb + ks * Ops::kStepBytes);
+        const std::uint64_t da = sm90::descriptor_advance(xdesc, xoff + ks * Ops::kStepBytes);
+        const std::uint64_t db = sm90::descriptor_advance(cdesc, coff + ks * Ops::kStepBytes);
         if constexpr (BN == 128) Ops::mma_n128(acc, da, db, (ch | ks) != 0);
         else Ops::mma_n64(acc, da, db, (ch | ks) != 0);
       }
@@ -231,12 +233,15 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
     // Scores first (in place), then each row's tile minimum (and second-best) and its first
     // column by trees: the same values and tie rule as consider()'s running scan, without its
     // 32-step chain of dependent compares (which left the epilogue latency bound).
+    // (plain loads from one base pointer a tile: the offsets fold into the load instructions,
+    // where __ldg's asm took an address computation each)
     const int j0 = tile * BN;
+    const float2* bias2 = reinterpret_cast<const float2*>(a.bias + j0 + 2 * q);
+    const float2* mul2 = reinterpret_cast<const float2*>(a.mul + j0 + 2 * q);
 #pragma unroll
     for (int nt = 0; nt < BN / 8; ++nt) {
-      const int jp = j0 + nt * 8 + 2 * q;
-      const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
-      const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
+      const float2 b2 = bias2[nt * 4];
+      const float2 m2 = mul2[nt * 4];
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         acc[nt * 4 + 2 * h] = fmaf(m2.x, acc[nt * 4 + 2 * h], b2.x);
