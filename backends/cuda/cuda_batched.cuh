@@ -799,8 +799,6 @@ class BatchedFit {
   }
 
   // ---- empty clusters (per slot: rare) ------------------------------------------------------------
-  /// lloyd.cpp's reseed_empty_clusters for slot s through CudaProblem's farthest_points,
-  /// gather_rows and replace_centroids; false when no point could be taken.
   /// reseed-farthest for every listed slot at once (core/src/lloyd.cpp's replace_centroids, as
   /// CudaProblem does it for one problem): each slot's `take` empty clusters get its farthest
   /// points of positive weight, farthest first, ties to the lower row. One descending sort of
@@ -976,7 +974,7 @@ class BatchedFit {
   DeviceBuffer<std::int32_t> labels_, keys_, sorted_keys_, rows_, order_, empty_, masks_;
   DeviceBuffer<std::int32_t> near_rows_, open_rows_, list_counts_;
   DeviceBuffer<std::int64_t> empty_list_;
-  DeviceBuffer<double> reseed_keys_, reseed_rows_;  ///< reseed()'s scratch
+  DeviceBuffer<double> reseed_keys_, reseed_rows_;  ///< reseed_group()'s scratch
   DeviceBuffer<std::int32_t> reseed_ids_;
   DeviceBuffer<unsigned char> reseed_temp_;
   DeviceBuffer<std::int64_t> reseed_meta_;

@@ -83,7 +83,7 @@ __device__ __forceinline__ std::uint64_t tile_descriptor(const void* p) {
 /// The descriptor of the tile `bytes` (a multiple of 16) past the one `desc` describes: its start
 /// address field (bits 0..13, in 16-byte units) advanced. Shared addresses stay below 2^18 bytes,
 /// so the field never carries into the next one. One add, where tile_descriptor() costs a
-/// generic-to-shared conversion and the field masks (14% of the kernel's instructions when
+/// generic-to-shared conversion and the field masks (~18% of the kernel's instructions when
 /// each k-step built its own).
 __device__ __forceinline__ std::uint64_t descriptor_advance(std::uint64_t desc, unsigned bytes) { return desc + (bytes >> 4); }
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
