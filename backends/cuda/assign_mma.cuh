@@ -96,7 +96,7 @@ __device__ __forceinline__ void consider(Candidates& bb, float sc, std::int32_t 
 /// next pass's list. row_of(r): the data row of warp row r (-1 past the end); row_ptr(r, i): its
 /// values (shared or global memory); Reads: the value the tensor cores multiplied for a stored
 /// one (the screen's proof measures each row's rounding with it). Returns this lane's share of
-/// the block's distance sum.
+/// the block's distance sum. row_ptr may return a pointer or an accessor (exact_row's `x`).
 template <class T, MmaRole ROLE, int WARP_ROWS, class Reads = typename MmaFormat<T>::Reads, class Candidates, class RowOf,
           class RowPtr>
 __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& out, const kernels::ScreenArgs& screen, std::int64_t d,
@@ -117,7 +117,7 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
   for (int r0 = 0; r0 < WARP_ROWS; r0 += 8) {
     const int r = r0 + g;
     const std::int64_t i = row_of(r), ic = i >= 0 ? i : 0;  // slots past the end read row 0
-    const T* xr = row_ptr(r, ic);
+    const auto xr = row_ptr(r, ic);
     if constexpr (kScreen) {
       const kernels::Best2 m = row_best[r];
       const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, Reads{});

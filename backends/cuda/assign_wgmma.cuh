@@ -61,6 +61,23 @@ constexpr std::int64_t wgmma_smem_bytes(std::int64_t dpad_bytes) {
   return 1024 + x + std::int64_t(stages) * BN * kBoxBytes;
 }
 
+/// Row `row` of a block's resident points, read back from their TMA boxes for the exact fp64
+/// finish: the 16-byte chunk c of a box row r lies at chunk c ^ (r % 8) (the 128-byte swizzle of
+/// a 1024-byte aligned box). TMA copied the stored values unchanged, so these are the bits the
+/// finish read from global memory before, at shared-memory latency.
+template <class T>
+struct SwizzledRow {
+  const unsigned char* boxes;  ///< the first box; box b at b * kWgmmaBM * kBoxBytes
+  int row;                     ///< 0 .. kWgmmaBM - 1
+  __device__ __forceinline__ T operator[](std::int64_t f) const {
+    constexpr unsigned per_box = kBoxBytes / sizeof(T);
+    const unsigned e = unsigned(f), byte = (e % per_box) * unsigned(sizeof(T));
+    const unsigned chunk = (byte >> 4) ^ unsigned(row & 7);
+    return *reinterpret_cast<const T*>(boxes + (e / per_box) * unsigned(kWgmmaBM * kBoxBytes) + unsigned(row) * kBoxBytes +
+                                       (chunk << 4) + (byte & 15u));
+  }
+};
+
 /// f(i) for i < W, then for i < W / 2, ... down to 1: the levels of a pairwise tree, each
 /// unrolled at compile time (so the tree's arrays stay in registers).
 template <int W, class F>
@@ -169,13 +186,16 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   // once its wgmma reads of it are complete, and the last of the eight refills it. Nobody waits
   // for the others (a refill waiting on the slower warpgroup would stall the faster one's
   // epilogue, which the turn order below is there to overlap).
+  // (the counters' shared address is taken once: an atomicAdd on &releases[slot] converted it
+  // from generic each time)
   int released = 0;
+  const unsigned releases0 = sm90::smem_address(releases);
   const auto release_below = [&](int end) {
     for (; released < end; ++released) {
       if (lane == 0) {
-        const int slot = released % ST;
+        const unsigned slot = unsigned(released) % ST;
         __threadfence_block();
-        if (atomicAdd(&releases[slot], 1) == kWgmmaWarps - 1) {
+        if (sm90::shared_add(releases0 + 4 * slot, 1) == kWgmmaWarps - 1) {
           releases[slot] = 0;
           if (released + ST < stages) issue(released + ST);
         }
@@ -201,19 +221,31 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
 
   // descriptors of this warpgroup's 64 point rows in the first box and of the first centroid
   // stage; every other k-step's are these advanced by a byte offset
-  const std::uint64_t xdesc = sm90::tile_descriptor(xs + wg * 64 * kBoxBytes), cdesc = sm90::tile_descriptor(cs);
+  const unsigned xdesc = sm90::descriptor_low(xs + wg * 64 * kBoxBytes), cdesc = sm90::descriptor_low(cs);
+  const unsigned full0 = sm90::smem_address(full);  // the stage barriers, 8 bytes apart
+  // The epilogue's bias and mul (512 bytes each a tile: four lines of each), asked into L1 a
+  // tile ahead by eight lanes of each warp. Loaded cold after the wgmma wait, their L1 misses
+  // were 11% of the kernel's stall samples (session 17 profile, N1M K1024 fp16); registers
+  // cannot hold them early (with the 64 accumulators live, ptxas spills). Copying them into
+  // shared memory a tile ahead with cp.async instead measured 1.5-3% slower at N8M and
+  // K65536 than this (its wait and two warp syncs a tile).
+  const auto prefetch_tile = [&](int tile) {
+    if (tile < tiles && lane < 8) sm90::prefetch_l1((lane < 4 ? a.bias : a.mul) + tile * BN + (lane % 4) * 32);
+  };
+  prefetch_tile(0);
   for (int tile = 0; tile < tiles; ++tile) {
+    prefetch_tile(tile + 1);
     sm90::named_barrier_sync_if(pingpong, 1 + wg, kWgmmaThreads);  // this warpgroup's turn
     for (int ch = 0; ch < chunks; ++ch) {
-      const int s = tile * chunks + ch, slot = s % ST;
-      sm90::barrier_wait(&full[slot], unsigned(s / ST) & 1u);
-      const unsigned xoff = unsigned((RESIDENT ? ch : slot) * XBOX), coff = unsigned(slot * CBOX);
+      const unsigned s = unsigned(tile * chunks + ch), slot = s % ST;  // unsigned: % and / by ST are a mask and a shift
+      sm90::barrier_wait(full0 + 8 * slot, (s / ST) & 1u);
+      const unsigned xoff = (RESIDENT ? unsigned(ch) : slot) * XBOX, coff = slot * CBOX;
       sm90::fence_accumulators(acc);
       sm90::wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kBoxBytes / Ops::kStepBytes; ++ks) {
-        const std::uint64_t da = sm90::descriptor_advance(xdesc, xoff + ks * Ops::kStepBytes);
-        const std::uint64_t db = sm90::descriptor_advance(cdesc, coff + ks * Ops::kStepBytes);
+        const std::uint64_t da = sm90::descriptor(sm90::descriptor_advance(xdesc, xoff + ks * Ops::kStepBytes));
+        const std::uint64_t db = sm90::descriptor(sm90::descriptor_advance(cdesc, coff + ks * Ops::kStepBytes));
         if constexpr (BN == 128) Ops::mma_n128(acc, da, db, (ch | ks) != 0);
         else Ops::mma_n64(acc, da, db, (ch | ks) != 0);
       }
@@ -221,7 +253,7 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
       sm90::fence_accumulators(acc);
       if (!pingpong && ch > 0) {
         sm90::wgmma_wait<1>();  // the previous k-block's reads are done
-        release_below(s);
+        release_below(int(s));
       }
     }
     sm90::named_barrier_arrive_if(pingpong && (wg == 0 || tile + 1 < tiles), 2 - wg, kWgmmaThreads);  // the other's turn
@@ -267,7 +299,10 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   const std::int64_t first = std::int64_t(row0) + warp * 16;
   const double partial = finish_warp_rows<T, ROLE, 16, typename WgmmaReads<T>::type>(
       out, screen, a.d, row_best[warp], row_label[warp], [&](int r) { return first + r < a.n ? first + r : std::int64_t(-1); },
-      [&](int, std::int64_t i) { return a.x + i * a.ld; });
+      [&](int r, std::int64_t i) {
+        if constexpr (RESIDENT) return SwizzledRow<T>{xs, warp * 16 + r};
+        else return a.x + i * a.ld;
+      });
   if (out.partials) {  // uniform: the host passes partials only to one-tile-per-block launches
     const double total = kernels::block_sum(partial, scratch);
     if (tid == 0) out.partials[row_tile] = total;

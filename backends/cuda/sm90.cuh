@@ -35,14 +35,17 @@ __device__ __forceinline__ void barrier_arrive_expect(std::uint64_t* bar, unsign
 /// Waits until the barrier's phase with this parity has completed. The retry loop lives inside
 /// the asm: a loop the compiler could see would look divergent to it, and it would then
 /// serialise every wgmma after it (ptxas C7518).
-__device__ __forceinline__ void barrier_wait(std::uint64_t* bar, unsigned parity) {
+/// `bar` is the barrier's shared-memory address (smem_address): a loop over a barrier array
+/// computes its base once, where each generic-to-shared conversion costs a few instructions.
+__device__ __forceinline__ void barrier_wait(unsigned bar, unsigned parity) {
   asm volatile(
       "{\n.reg .pred p;\nWAIT:\n"
       "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
-      "@!p bra WAIT;\n}\n" ::"r"(smem_address(bar)),
+      "@!p bra WAIT;\n}\n" ::"r"(bar),
       "r"(parity)
       : "memory");
 }
+__device__ __forceinline__ void barrier_wait(std::uint64_t* bar, unsigned parity) { barrier_wait(smem_address(bar), parity); }
 
 // ---- named barriers (ids 1..15; 0 is __syncthreads)
 /// Waits at barrier `id` until `threads` threads (arrivals included) have reached it, where
@@ -58,6 +61,19 @@ __device__ __forceinline__ void named_barrier_arrive_if(bool cond, int id, int t
                : "memory");
 }
 
+// ---- shared-memory counters
+/// atomicAdd on the int at shared address `addr` (smem_address); returns the old value.
+__device__ __forceinline__ int shared_add(unsigned addr, int v) {
+  int old;
+  asm volatile("atom.shared::cta.add.u32 %0, [%1], %2;\n" : "=r"(old) : "r"(addr), "r"(v) : "memory");
+  return old;
+}
+
+// ---- L1 prefetch
+/// Asks for the 128-byte line holding p in the L1 cache, without waiting for it (a hint: no
+/// register is tied up, nothing is guaranteed to be there when read).
+__device__ __forceinline__ void prefetch_l1(const void* p) { asm volatile("prefetch.global.L1 [%0];" ::"l"(p)); }
+
 // ---- TMA
 /// Box at coordinates (c0 = element along the row, c1 = row, c2 = matrix) of `map` into dst
 /// (1024-byte aligned for the 128-byte swizzle); completes as transactions on `bar`.
@@ -72,20 +88,19 @@ __device__ __forceinline__ void tma_load_3d(void* dst, const CUtensorMap* map, s
 // ---- wgmma
 /// Descriptor of a K-major operand tile in shared memory: rows of 128 bytes, 128-byte swizzled,
 /// eight-row atoms 1024 bytes apart (what a TMA box with CU_TENSOR_MAP_SWIZZLE_128B writes).
-/// `p` is the tile's first row plus the k-step's byte offset within the 128-byte row.
-__device__ __forceinline__ std::uint64_t tile_descriptor(const void* p) {
-  const std::uint64_t start = (smem_address(p) & 0x3FFFF) >> 4;
-  constexpr std::uint64_t leading = 1;          // unused by swizzled K-major layouts
-  constexpr std::uint64_t stride = 1024 >> 4;   // between eight-row atoms
-  constexpr std::uint64_t swizzle_128b = 1;
-  return start | (leading << 16) | (stride << 32) | (swizzle_128b << 62);
-}
-/// The descriptor of the tile `bytes` (a multiple of 16) past the one `desc` describes: its start
-/// address field (bits 0..13, in 16-byte units) advanced. Shared addresses stay below 2^18 bytes,
-/// so the field never carries into the next one. One add, where tile_descriptor() costs a
-/// generic-to-shared conversion and the field masks (~18% of the kernel's instructions when
-/// each k-step built its own).
-__device__ __forceinline__ std::uint64_t descriptor_advance(std::uint64_t desc, unsigned bytes) { return desc + (bytes >> 4); }
+/// Kept as its low word: the start address (bits 0..13, in 16-byte units) and the leading
+/// offset (unused by swizzled K-major layouts, 1); the high word, the same for every tile, is
+/// kDescriptorHigh: the stride between atoms (1024 bytes) and the swizzle mode (bits 62..63).
+/// `p` is the tile's first row plus a k-step's byte offset within the 128-byte row.
+inline constexpr unsigned kDescriptorHigh = (1024u >> 4) | (1u << 30);
+__device__ __forceinline__ unsigned descriptor_low(const void* p) { return ((smem_address(p) & 0x3FFFFu) >> 4) | (1u << 16); }
+/// The low word of the tile `bytes` (a multiple of 16) past the one `low` describes. Shared
+/// addresses stay below 2^18 bytes, so the start field never carries into the next one: one
+/// 32-bit add, where tile descriptors built per k-step cost a generic-to-shared conversion and
+/// masks (18% of the kernel's instructions), and 64-bit adds a carry and register moves each.
+__device__ __forceinline__ unsigned descriptor_advance(unsigned low, unsigned bytes) { return low + (bytes >> 4); }
+/// The 64-bit descriptor wgmma takes.
+__device__ __forceinline__ std::uint64_t descriptor(unsigned low) { return (std::uint64_t(kDescriptorHigh) << 32) | low; }
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 /// Waits until at most N committed wgmma groups of this warpgroup are in flight.

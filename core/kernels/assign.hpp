@@ -61,9 +61,10 @@ struct ReadsExact {
 /// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
 /// the fast arithmetic, distances and inertia are exact, as the reference computes them.
 /// Extras = false computes the distance alone; `fast` maps a stored value to the one the fast
-/// arithmetic multiplies (for dx2).
-template <int Width, bool Extras, class T, class Fast = ReadsExact>
-FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j, int part,
+/// arithmetic multiplies (for dx2). `x` is a pointer or any accessor with x[f] (a swizzled
+/// shared-memory row: assign_wgmma.cuh).
+template <int Width, bool Extras, class Row, class Fast = ReadsExact>
+FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, Row x, std::int64_t i, std::int32_t j, int part,
                                               Fast fast = {}) {
   constexpr bool kRounds = Extras && !std::is_same_v<Fast, ReadsExact>;
   const double* c = o.centroids + std::int64_t(j) * o.d;
@@ -113,9 +114,8 @@ FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, const T* x,
 }
 
 /// The fp64 distance of a row to centroid j (exact_row without the extras).
-template <int Width, class T>
-FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, const T* x, std::int64_t i, std::int32_t j,
-                                                 int part) {
+template <int Width, class Row>
+FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, Row x, std::int64_t i, std::int32_t j, int part) {
   return exact_row<Width, false>(o, x, i, j, part).dist;
 }
 

@@ -4,6 +4,8 @@
 # centroids, fast and exact); then fkm_bench alternates old / new on each config and prints
 # the median ms per iteration of each and old / new (> 1: the new build is faster).
 #   OLD=DIR perf/device/ab_binaries.sh
+# AB_CONFIGS="N D K DTYPE PRECISION,..." replaces the configs; AB_REPS (default 2) sets the
+# alternating runs of each build.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PREBUILT=${PREBUILT:-$SRC/.devsync/prebuilt}
@@ -35,12 +37,14 @@ for data in h f; do
   done
 done
 ms() { grep -o '"ms_per_iter": [0-9.]*' | tail -1 | awk '{print $2}'; }
-for cfg in "1048576 128 1024 f16 fast" "1048576 128 1024 f16 exact" "8388608 128 1024 f16 fast" "1048576 128 65536 f16 fast" \
-           "1048576 128 16 f16 fast" "1048576 768 1024 f32 fast" "1048576 768 1024 f32 exact"; do
+configs=("1048576 128 1024 f16 fast" "1048576 128 1024 f16 exact" "8388608 128 1024 f16 fast" "1048576 128 65536 f16 fast"
+         "1048576 128 16 f16 fast" "1048576 768 1024 f32 fast" "1048576 768 1024 f32 exact")
+[ -n "${AB_CONFIGS:-}" ] && IFS=',' read -r -a configs <<< "$AB_CONFIGS"
+for cfg in "${configs[@]}"; do
   read -r n d k dt p <<< "$cfg"
   enough "ab $cfg" 15 || break
   o=(); w=()
-  for rep in 1 2; do
+  for rep in $(seq "${AB_REPS:-2}"); do
     o+=("$(timeout "$(limit 60)" "$OLD/fkm_bench" --n $n --d $d --k $k --dtype $dt --precision $p --iters 10 --warmup 3 | ms)")
     w+=("$(timeout "$(limit 60)" "$NEW/fkm_bench" --n $n --d $d --k $k --dtype $dt --precision $p --iters 10 --warmup 3 | ms)")
   done
