@@ -227,8 +227,8 @@ __device__ __forceinline__ void assign_wgmma_tile(const CUtensorMap* xmap, const
   // tile ahead by eight lanes of each warp. Loaded cold after the wgmma wait, their L1 misses
   // were 11% of the kernel's stall samples (session 17 profile, N1M K1024 fp16); registers
   // cannot hold them early (with the 64 accumulators live, ptxas spills). Copying them into
-  // shared memory a tile ahead with cp.async instead measured 1.5-3% slower at N8M and
-  // K65536 than this (its wait and two warp syncs a tile).
+  // shared memory a tile ahead with cp.async instead measured 0.98x this at N8M (same call)
+  // and 0.97x main at K65536 (its wait and two warp syncs a tile).
   const auto prefetch_tile = [&](int tile) {
     if (tile < tiles && lane < 8) sm90::prefetch_l1((lane < 4 ? a.bias : a.mul) + tile * BN + (lane % 4) * 32);
   };
