@@ -36,7 +36,7 @@ void on_all_or_none(const std::function<void()>& step);
 std::int64_t shard_begin(std::int64_t rows, int rank);
 
 /// fkm::fit_distributed over MPI_COMM_WORLD (only called when distributed).
-KMeansResult fit_shard(const MatrixView& shard, const KMeansParams& p, const VectorView& weights);
+KMeansResult fit_shard(const MatrixView& shard, const KMeansParams& p, const VectorView& weights, Transport transport);
 
 /// Every process's labels in rank order, on rank 0 (empty elsewhere).
 std::vector<std::int32_t> gather_labels(const std::vector<std::int32_t>& mine, std::int64_t total);

@@ -45,8 +45,8 @@ std::int64_t shard_begin(std::int64_t rows, int rank) {
   return std::int64_t(static_cast<__int128>(rows) * rank / g_cluster.size);
 }
 
-KMeansResult fit_shard(const MatrixView& shard, const KMeansParams& p, const VectorView& weights) {
-  return fit_distributed(MPI_COMM_WORLD, shard, p, weights);
+KMeansResult fit_shard(const MatrixView& shard, const KMeansParams& p, const VectorView& weights, Transport transport) {
+  return fit_distributed(MPI_COMM_WORLD, shard, p, weights, transport);
 }
 
 std::vector<std::int32_t> gather_labels(const std::vector<std::int32_t>& mine, std::int64_t total) {

@@ -16,7 +16,7 @@ void on_all_or_none(const std::function<void()>& step) { step(); }
 
 std::int64_t shard_begin(std::int64_t rows, int rank) { return rank == 0 ? 0 : rows; }
 
-KMeansResult fit_shard(const MatrixView&, const KMeansParams&, const VectorView&) {
+KMeansResult fit_shard(const MatrixView&, const KMeansParams&, const VectorView&, Transport) {
   throw Error(ErrorCode::Unsupported, "this fkm was built without MPI (rebuild with -DFKM_ENABLE_MPI=ON)");
 }
 

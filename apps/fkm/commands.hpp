@@ -33,6 +33,7 @@ struct FitOptions : DataOptions {
   std::string weights;
   std::string centroids_out;
   std::string labels_out;
+  std::string transport = "auto";  ///< distributed fits: auto, host or nccl (fkm::Transport)
 };
 
 struct PredictOptions : DataOptions {

@@ -23,13 +23,15 @@ namespace {
 
 /// With several processes: this process clusters its own rows of x (an even split in rank
 /// order); the returned result holds every process's labels on rank 0.
-KMeansResult fit_rows_of_this_process(const MatrixView& x, const KMeansParams& p, const std::vector<double>& weights) {
+KMeansResult fit_rows_of_this_process(const MatrixView& x, const KMeansParams& p, const std::vector<double>& weights,
+                                      Transport transport) {
   const int rank = cluster().rank;
   const std::int64_t begin = shard_begin(x.rows, rank), end = shard_begin(x.rows, rank + 1);
   MatrixView mine = x;
   mine.data = static_cast<const char*>(x.data) + begin * x.row_stride * std::int64_t(size_of(x.dtype));
   mine.rows = end - begin;
-  KMeansResult r = fit_shard(mine, p, weights.empty() ? VectorView{} : host_vector(weights.data() + begin, end - begin));
+  KMeansResult r =
+      fit_shard(mine, p, weights.empty() ? VectorView{} : host_vector(weights.data() + begin, end - begin), transport);
   r.labels = gather_labels(r.labels, x.rows);
   r.n = x.rows;
   return r;
@@ -62,6 +64,9 @@ void write_outputs(const FitOptions& o, const KMeansParams& p, const io::DataMat
 
 void run_fit(const FitOptions& o) {
   KMeansParams p = fit_params(o);
+  const Transport transport = parse_transport(o.transport);
+  if (transport == Transport::Nccl && !cluster().distributed)
+    throw Error(ErrorCode::InvalidArgument, "--transport nccl is for fits over several processes (start fkm with mpirun or srun)");
   if (is_batch_file(o)) return run_fit_batch(o);
 
   const bool writer = cluster().rank == 0;  // the one process that writes outputs
@@ -118,7 +123,7 @@ void run_fit(const FitOptions& o) {
 
   KMeansResult r;
   try {
-    if (cluster().distributed) r = fit_rows_of_this_process(x, p, weights);
+    if (cluster().distributed) r = fit_rows_of_this_process(x, p, weights, transport);
     else r = KMeans(p).fit(x, weights.empty() ? VectorView{} : host_vector(weights.data(), x.rows));
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Interrupted) {

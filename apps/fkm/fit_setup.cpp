@@ -208,6 +208,7 @@ void add_fit_outcome(nlohmann::ordered_json& j, const KMeansResult& r, const dou
   j["seconds_total"] = r.seconds_total;
   j["seconds_init"] = r.seconds_init;
   j["ms_per_iter"] = r.n_iter > 0 ? 1e3 * iter_seconds / r.n_iter : 0.0;
+  if (!r.transport.empty()) j["transport"] = r.transport;
   j["placement"] = placement_json(r.placement);
   j["history"] = std::move(history);
 }

@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
   CLI::App* fit_cmd = app.add_subcommand("fit", "cluster DATA into K clusters (Lloyd's algorithm)");
   fit_cmd->option_defaults()->always_capture_default();
   add_data_options(*fit_cmd, fit);
+  fit_cmd->add_option("--transport", fit.transport,
+                      "distributed fits (mpirun): how the cluster totals travel each iteration: auto (nccl where it can run, "
+                      "else host), host (MPI through host memory), nccl (GPU memory: cuda backend, one GPU per process)")
+      ->check(CLI::IsMember({"auto", "host", "nccl"}));
   fit_cmd->add_option("--k", fit.k, "number of clusters, 1 <= K <= rows of DATA (of each problem)")->required()->check(kInt64);
   fit_cmd->add_option("--init", fit.init,
                       "initialisation: kmeans++, random, kmeans-parallel, or a .npy/.fvecs file of K x D centroids (B x K x D for a batch; K x D: the same for every problem)")

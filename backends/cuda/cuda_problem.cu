@@ -368,6 +368,7 @@ class CudaProblem final : public Problem {
   void set_centroids(const double* c, std::int64_t k) override {
     DeviceScope scope(device_);
     k_ = k;
+    fixed_words_ready_ = false;  // sized for the old k
     centroids_.allocate(k * d_, "centroids", &budget_);
     previous_.allocate(k * d_, "previous centroids", &budget_);
     centroid_bound_ = upload_centres(c, k, centroids_.get());
@@ -460,6 +461,39 @@ class CudaProblem final : public Problem {
     }
     given_.allocate(k_ * w, "given cluster sums", &budget_);
     check(gpu::memcpy(given_.get(), totals.data(), k_ * w * sizeof(double), gpu::kHostToDevice), "copy given sums");
+    return update_from_given();
+  }
+
+  DeviceWords accumulate_fixed_words(const FixedPointFormat& format) override {
+    fixed_totals_on_device(format);
+    DeviceScope scope(device_);
+    const std::int64_t n = k_ * (d_ + 1);
+    fixed_words_.allocate(n * detail::kFixedWords, "fixed-point words", &budget_);
+    split_fixed_words<<<int(std::min<std::int64_t>(1024, (n + 255) / 256)), 256>>>(fixed_totals_.get(), n, fixed_words_.get());
+    check_launch("split_fixed_words");
+    fixed_words_ready_ = true;
+    return DeviceWords{fixed_words_.get(), n * detail::kFixedWords, device_, nullptr};
+  }
+
+  std::vector<std::int64_t> update_from_fixed_words(const FixedPointFormat& format) override {
+    detail::check_format(format, d_, gpu::kPlatform);
+    if (!fixed_words_ready_)
+      throw Error(ErrorCode::Internal, "CUDA backend: update_from_fixed_words without accumulate_fixed_words before it");
+    DeviceScope scope(device_);
+    const std::int64_t w = d_ + 1, n = k_ * w;
+    std::vector<int> exponent(format.exponent);
+    exponent.push_back(format.weight_exponent);
+    fixed_exponents_.allocate(w, "fixed-point exponents", &budget_);
+    check(gpu::memcpy(fixed_exponents_.get(), exponent.data(), w * sizeof(int), gpu::kHostToDevice), "copy exponents");
+    given_.allocate(n, "given cluster sums", &budget_);
+    fixed_words_to_totals<<<int(std::min<std::int64_t>(1024, (n + 255) / 256)), 256>>>(fixed_words_.get(), n, w,
+                                                                                      fixed_exponents_.get(), given_.get());
+    check_launch("fixed_words_to_totals");
+    return update_from_given();
+  }
+
+  /// update_from's step from the k x (d + 1) totals in given_: centroids, empties, shift.
+  std::vector<std::int64_t> update_from_given() {
     auto* largest_bits = reinterpret_cast<unsigned long long*>(scalars_.get() + 3);
     check(gpu::memset(largest_bits, 0, sizeof(double)), "memset");
     centroids_from_totals<<<int(k_), 128>>>(given_.get(), d_, metric_ == Metric::Cosine, centroids_.get(), previous_.get(),
@@ -490,6 +524,20 @@ class CudaProblem final : public Problem {
   }
 
   void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const override {
+    fixed_totals_on_device(format);
+    DeviceScope scope(device_);
+    const std::int64_t w = d_ + 1;
+    std::vector<FixedSum> totals(k_ * w);
+    check(gpu::memcpy(totals.data(), fixed_totals_.get(), k_ * w * sizeof(FixedSum), gpu::kDeviceToHost),
+          "copy fixed-point sums");
+    for (std::int64_t j = 0; j < k_; ++j) {
+      std::copy(&totals[j * w], &totals[j * w + d_], sums + j * d_);
+      weights[j] = totals[j * w + d_];
+    }
+  }
+
+  /// accumulate_fixed's k x (d + 1) integer totals, left in fixed_totals_.
+  void fixed_totals_on_device(const FixedPointFormat& format) const {
     detail::check_format(format, d_, gpu::kPlatform);
     DeviceScope scope(device_);
     auto* self = const_cast<CudaProblem*>(this);  // the sort's and totals' buffers only; sums_ stays accumulate()'s
@@ -517,13 +565,6 @@ class CudaProblem final : public Problem {
         });
         check_launch("fixed_segment_sums");
       });
-    }
-    std::vector<FixedSum> totals(k_ * w);
-    check(gpu::memcpy(totals.data(), fixed_totals_.get(), k_ * w * sizeof(FixedSum), gpu::kDeviceToHost),
-          "copy fixed-point sums");
-    for (std::int64_t j = 0; j < k_; ++j) {
-      std::copy(&totals[j * w], &totals[j * w + d_], sums + j * d_);
-      weights[j] = totals[j * w + d_];
     }
   }
 
@@ -1609,6 +1650,9 @@ class CudaProblem final : public Problem {
   DeviceBuffer<double> given_;                           ///< update_from: the given totals, k x (d + 1)
   DeviceBuffer<detail::FixedScale> fixed_grid_;          ///< accumulate_fixed: the d + 1 grids
   DeviceBuffer<FixedSum> fixed_totals_;                  ///< accumulate_fixed: k x (d + 1) integers
+  DeviceBuffer<std::int64_t> fixed_words_;               ///< accumulate_fixed_words: the totals as summable words
+  DeviceBuffer<int> fixed_exponents_;                    ///< update_from_fixed_words: the d + 1 grids' exponents
+  bool fixed_words_ready_ = false;                       ///< fixed_words_ holds the current k x (d + 1) totals
   mutable DeviceBuffer<unsigned long long> long_words_;  ///< exact_weighted_distance_sum's accumulator
   mutable DeviceBuffer<double> scalars_;  ///< [0] a sum, [1] shift, [2] empty count (int64 bits), [3] largest |c| (update_from)
   double* host_scalars_ = nullptr;        ///< pinned mirror of scalars_

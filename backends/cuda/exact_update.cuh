@@ -7,6 +7,9 @@
 //                         on every backend), summed as 128-bit integers in two 64-bit words.
 //   centroids_from_totals update_from(): centroids from given (all-reduced) sums in the reference
 //                         backend's arithmetic, so they are the CPU's centroids bit for bit.
+//   split_fixed_words,    accumulate_fixed_words() / update_from_fixed_words(): the totals as the
+//   fixed_words_to_totals int64 words a device all-reduce (NCCL) sums, and back to doubles with
+//                         the host's own conversion (core/src/fixed_point.hpp), in device memory.
 //   exact_weighted_sum    exact_weighted_distance_sum(): the inertia's terms w_i * dist_i added
 //                         exactly into a long accumulator's words (core/src/long_accumulator.hpp),
 //                         so the distances need not leave the GPU.
@@ -138,6 +141,22 @@ __global__ void centroids_from_totals(const double* totals, std::int64_t d, bool
     shift_part[j] = total;
     if (largest > 0) atomicMax(largest_bits, bits_of(largest));
   }
+}
+
+/// Grid-stride over n totals: words[kFixedWords t ..] := split_fixed(totals[t]).
+__global__ void split_fixed_words(const FixedSum* totals, std::int64_t n, std::int64_t* words) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t t = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < n; t += stride)
+    detail::split_fixed(totals[t], words + t * detail::kFixedWords);
+}
+
+/// Grid-stride over n = k x w totals: given[t] := the total of words[kFixedWords t ..] times
+/// 2^exponent[t % w], converted as the host converts it (fixed_to_double).
+__global__ void fixed_words_to_totals(const std::int64_t* words, std::int64_t n, std::int64_t w, const int* exponent,
+                                      double* given) {
+  const std::int64_t stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t t = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < n; t += stride)
+    given[t] = detail::fixed_to_double(detail::join_fixed(words + t * detail::kFixedWords), exponent[t % w]);
 }
 
 /// words (detail::kLongWords, zeroed) += sum over the i with w_i != 0 of w_i * dist_i, exactly:

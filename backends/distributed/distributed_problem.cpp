@@ -267,6 +267,26 @@ double DistributedProblem::weighted_distance_sum() const {
 
 void DistributedProblem::accumulate() {
   const FixedPointFormat& f = format();
+  if (device_sums_ != 0) {
+    // The totals summed where they are, in device memory, when the communicator can (NCCL) and
+    // every process's backend keeps them there; agreed once, so every process takes one path.
+    DeviceWords words;
+    step([&] {
+      if (comm_.sums_device_words()) words = local_->accumulate_fixed_words(f);
+    });
+    if (device_sums_ < 0) {
+      std::int64_t any_not = words.data ? 0 : 1;
+      comm_.max(&any_not, 1);
+      device_sums_ = any_not == 0 ? 1 : 0;
+    }
+    if (device_sums_ == 1) {
+      step([&] {
+        if (!words.data) throw Error(ErrorCode::Internal, "the local backend stopped keeping its totals in device memory");
+      });
+      comm_.sum_device(words);  // the same integers the host path sums: the same bits
+      return;
+    }
+  }
   std::vector<FixedSum> s(k_ * d_), w(k_);
   step([&] { local_->accumulate_fixed(f, s.data(), w.data()); });
   FixedVector v(k_ * d_ + k_);
@@ -283,7 +303,8 @@ void DistributedProblem::accumulate() {
 
 std::vector<std::int64_t> DistributedProblem::update() {
   std::vector<std::int64_t> empties;
-  step([&] { empties = local_->update_from(sums_.data(), weights_.data()); });
+  if (device_sums_ == 1) step([&] { empties = local_->update_from_fixed_words(format()); });
+  else step([&] { empties = local_->update_from(sums_.data(), weights_.data()); });
   return empties;
 }
 

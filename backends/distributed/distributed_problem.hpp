@@ -6,7 +6,8 @@
 // Results are bitwise the same for any number of processes and any split of the rows (given the
 // row order), because every sum that feeds a result or a decision is exact:
 //   - per-cluster sums and weights: fixed-point integers (Problem::accumulate_fixed) on a grid
-//     fixed from the global data range, combined by integer sums;
+//     fixed from the global data range, combined by integer sums (on the host, or in device
+//     memory where the communicator and every backend can: Problem::accumulate_fixed_words);
 //   - inertia, potentials, total weight: ExactSum long accumulators of the per-point terms;
 //   - inverse-CDF sampling: fixed-point prefix sums over the global row order;
 //   - farthest points, independent draws, gathered rows: chosen by global row index.
@@ -87,7 +88,8 @@ class DistributedProblem final : public Problem {
   mutable std::vector<double> dist_;  ///< local nearest-centre distances (host copy)
   mutable bool dist_stale_ = false;   ///< the backend's distances changed since dist_ was copied
   mutable int local_sums_ = -1;       ///< exact_weighted_distance_sum offered everywhere: 1, nowhere: 0, unknown: -1
-  std::vector<double> sums_, weights_;  ///< reduced K x D and K totals of the last accumulate()
+  std::vector<double> sums_, weights_;  ///< reduced K x D and K totals of the last accumulate() (host path)
+  int device_sums_ = -1;  ///< totals summed in device memory (Communicator::sum_device) everywhere: 1, nowhere: 0, unknown: -1
 
   // Facts of the whole data set, computed on first use (collectively, by every process).
   mutable std::unique_ptr<Problem> scratch_;  ///< a second binding, for distances to candidates

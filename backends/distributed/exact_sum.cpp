@@ -1,5 +1,7 @@
 #include "exact_sum.hpp"
 
+#include "../../core/src/fixed_point.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -74,30 +76,15 @@ double ExactSum::value() const {
   return negative ? -r : r;
 }
 
-void FixedVector::set(std::int64_t i, __int128 v) {
-  constexpr std::int64_t mask = (std::int64_t(1) << 43) - 1;
-  std::int64_t* w = &words_[i * kWordsPer];
-  w[0] = std::int64_t(v & mask);
-  v >>= 43;  // arithmetic: floor division
-  w[1] = std::int64_t(v & mask);
-  v >>= 43;
-  w[2] = std::int64_t(v);  // |v| < 2^42
-}
+void FixedVector::set(std::int64_t i, __int128 v) { split_fixed(to_fixed_sum(v), &words_[i * kWordsPer]); }
 
-__int128 FixedVector::get(std::int64_t i) const {
-  const std::int64_t* w = &words_[i * kWordsPer];
-  // Modulo 2^128, which is exact whenever the true total fits (FixedPointFormat's promise).
-  const unsigned __int128 u = static_cast<unsigned __int128>(__int128(w[0])) +
-                              (static_cast<unsigned __int128>(__int128(w[1])) << 43) +
-                              (static_cast<unsigned __int128>(__int128(w[2])) << 86);
-  return static_cast<__int128>(u);
-}
+__int128 FixedVector::get(std::int64_t i) const { return from_fixed_sum(join_fixed(&words_[i * kWordsPer])); }
 
 int fixed_exponent(double bound) {
   if (!(bound > 0)) return 0;
   return std::ilogb(bound) + 1 - 62;  // bound < 2^(ilogb + 1) = 2^(e + 62)
 }
 
-double fixed_to_double(__int128 v, int exponent) { return std::ldexp(static_cast<double>(v), exponent); }
+double fixed_to_double(__int128 v, int exponent) { return fixed_to_double(to_fixed_sum(v), exponent); }
 
 }  // namespace fkm::detail

@@ -49,7 +49,7 @@ class ExactSum {
 /// n 128-bit integers as 3n int64 words of 43 bits (the top word signed).
 class FixedVector {
  public:
-  static constexpr int kWordsPer = 3;
+  static constexpr int kWordsPer = 3;  ///< kFixedWords (core/src/fixed_point.hpp: split_fixed)
   explicit FixedVector(std::int64_t n = 0) : words_(n * kWordsPer, 0) {}
   std::int64_t size() const { return std::int64_t(words_.size()) / kWordsPer; }
   void set(std::int64_t i, __int128 v);
@@ -65,7 +65,8 @@ class FixedVector {
 /// integer of magnitude <= 2^62 (see FixedPointFormat). bound must be finite and >= 0.
 int fixed_exponent(double bound);
 
-/// v * 2^exponent as a double (rounded once).
+/// v * 2^exponent as a double (rounded once; core/src/fixed_point.hpp's conversion, which a
+/// device computes too).
 double fixed_to_double(__int128 v, int exponent);
 
 }  // namespace fkm::detail

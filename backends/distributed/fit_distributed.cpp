@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "../../core/src/convert.hpp"
@@ -18,6 +20,9 @@
 #include "fkm/distributed.hpp"
 #include "fkm/error.hpp"
 #include "mpi_communicator.hpp"
+#if defined(FKM_WITH_NCCL)
+#include "nccl_communicator.hpp"
+#endif
 
 namespace fkm {
 namespace detail {
@@ -96,9 +101,34 @@ void validate_shard(const MatrixView& x, const VectorView& w) {
   if (w.size != 0) throw Error(ErrorCode::InvalidData, "weights have " + std::to_string(w.size) + " values but data has 0 rows");
 }
 
+/// Collective: the communicator that sums the per-iteration totals: an NCCL one where the
+/// transport asks for it or allows it (Auto) and it can run, else `host`. Every process decides
+/// the same (the backend kind is agreed, distinct_gpus is collective); Transport::Nccl where NCCL
+/// cannot run throws the same error on every process.
+std::unique_ptr<Communicator> totals_communicator(Communicator& host, Transport transport, BackendKind kind, int device,
+                                                  std::string* used) {
+  *used = to_string(Transport::Host);
+  if (transport == Transport::Host) return nullptr;
+  std::string why;
+#if defined(FKM_WITH_NCCL)
+  if (kind != BackendKind::Cuda) why = std::string("it needs the cuda backend (this fit runs ") + to_string(kind) + ")";
+  else distinct_gpus(host, device, &why);
+  if (why.empty()) {
+    *used = to_string(Transport::Nccl);
+    return std::make_unique<NcclCommunicator>(host, device);
+  }
+#else
+  (void)host, (void)kind, (void)device;
+  why = "this fkm was built without NCCL (-DFKM_ENABLE_NCCL=ON)";
+#endif
+  if (transport == Transport::Nccl) throw Error(ErrorCode::InvalidArgument, "transport nccl cannot run: " + why);
+  return nullptr;
+}
+
 }  // namespace
 
-KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMeansParams& params, const VectorView& w) {
+KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMeansParams& params, const VectorView& w,
+                             Transport transport) {
   const auto t_start = std::chrono::steady_clock::now();
   all_or_none(comm, [&] {
     validate_params(params);
@@ -132,9 +162,13 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
     comm.max(&largest, 1);
     spec.data_max_abs = largest;
   }
+  require_same(comm, std::int64_t(transport), "the transports asked for");
   std::unique_ptr<Problem> local;
   all_or_none(comm, [&] { local = backend->bind(spec); });
-  DistributedProblem problem(comm, *backend, spec, std::move(local));
+  std::string transport_used;
+  const std::unique_ptr<Communicator> totals =
+      totals_communicator(comm, transport, backend->kind(), spec.device < 0 ? 0 : spec.device, &transport_used);
+  DistributedProblem problem(totals ? *totals : comm, *backend, spec, std::move(local));
   validate_values(problem, params.k, "data");
 
   const double tol_absolute = params.tol * problem.mean_variance();
@@ -154,6 +188,7 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
   best.n = x.rows;
   best.backend = to_string(backend->kind());
   best.device = problem.device_name();
+  best.transport = transport_used;
   best.seconds_total = seconds_since(t_start);
   return best;
 }
@@ -161,9 +196,9 @@ KMeansResult fit_distributed(Communicator& comm, const MatrixView& x, const KMea
 }  // namespace detail
 
 KMeansResult fit_distributed(MPI_Comm comm, const MatrixView& local_rows, const KMeansParams& params,
-                             const VectorView& local_weights) {
+                             const VectorView& local_weights, Transport transport) {
   detail::MpiCommunicator c(comm);
-  return detail::fit_distributed(c, local_rows, params, local_weights);
+  return detail::fit_distributed(c, local_rows, params, local_weights, transport);
 }
 
 void all_or_none(MPI_Comm comm, const std::function<void()>& step) {

@@ -129,6 +129,18 @@ EmptyClusterPolicy parse_empty_policy(const std::string& s) {
   static constexpr EmptyClusterPolicy v[] = {EmptyClusterPolicy::ReseedFarthest, EmptyClusterPolicy::KeepOld};
   return parse_enum(s, "empty-cluster policy", v);
 }
+const char* to_string(Transport v) noexcept {
+  switch (v) {
+    case Transport::Auto: return "auto";
+    case Transport::Host: return "host";
+    case Transport::Nccl: return "nccl";
+  }
+  return "unknown";
+}
+Transport parse_transport(const std::string& s) {
+  static constexpr Transport v[] = {Transport::Auto, Transport::Host, Transport::Nccl};
+  return parse_enum(s, "transport", v);
+}
 Pruning parse_pruning(const std::string& s) {
   static constexpr Pruning v[] = {Pruning::Off, Pruning::Hamerly};
   return parse_enum(s, "pruning", v);

@@ -18,6 +18,9 @@ TEST_CASE("usage: errors are one line and exit 2") {
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--tol", "-1"}, dir), {"--tol"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--n-init", "0"}, dir), {"--n-init"});
   check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--pruning", "elkan"}, dir), {"--pruning", "elkan"});
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--transport", "gloo"}, dir), {"--transport", "gloo"});
+  // NCCL sums between processes: without an MPI launcher there is one process
+  check_usage_error(run_fkm({"fit", "x.npy", "--k", "3", "--transport", "nccl"}, dir), {"--transport nccl", "several processes"});
   // Values CLI11 would convert silently: a negative seed wraps to 2^64 - 1, a number beyond 64
   // bits is clamped, an empty value becomes 0.
   for (const char* seed : {"-1", "18446744073709551616", "0x10", ""})
@@ -44,7 +47,8 @@ TEST_CASE("usage: --help lists every flag with its default") {
   CHECK(fit.exit_code == 0);
   CHECK(fit.err.empty());
   for (const char* flag : {"--k", "--init", "--n-init", "--max-iter", "--tol", "--seed", "--metric", "--precision", "--backend",
-                           "--weights", "--centroids-out", "--labels-out", "--report", "--quiet", "--dtype", "--threads", "--pruning"})
+                           "--weights", "--centroids-out", "--labels-out", "--report", "--quiet", "--dtype", "--threads", "--pruning",
+                           "--transport"})
     CHECK(fit.out.find(flag) != std::string::npos);
   for (const char* dflt : {"=kmeans++", "=1", "=300", "=0.0001", "=l2", "=exact", "=auto"}) CHECK(fit.out.find(dflt) != std::string::npos);
   const auto predict = run_fkm({"predict", "--help"}, dir);

@@ -81,9 +81,25 @@ std::vector<char> bits_of(const std::vector<fkm::KMeansResult>& shards) {
   return out;
 }
 
-/// Fits case c split at `cuts` (shard s: rows [cuts[s], cuts[s + 1])), one thread per shard.
+/// One process whose "device all-reduce" is the identity (the sum over one process): a fit
+/// through it takes the device-memory path of the totals (Problem::accumulate_fixed_words,
+/// update_from_fixed_words) wherever the backend offers it, as an NCCL fit does.
+class DeviceLoopback final : public fkm::detail::ForwardingCommunicator {
+ public:
+  explicit DeviceLoopback(fkm::detail::Communicator& host) : ForwardingCommunicator(host) {}
+  bool sums_device_words() const override { return true; }
+  void sum_device(const fkm::DeviceWords& words) override {
+    REQUIRE(size() == 1);
+    REQUIRE(words.data != nullptr);
+    ++calls;
+  }
+  int calls = 0;
+};
+
+/// Fits case c split at `cuts` (shard s: rows [cuts[s], cuts[s + 1])), one thread per shard;
+/// with `loopback` (one shard), through DeviceLoopback, counting its device sums there.
 std::vector<fkm::KMeansResult> fit_split(const Case& c, BackendKind kind, const Stored& x, const std::vector<double>& w,
-                                         const std::vector<std::int64_t>& cuts) {
+                                         const std::vector<std::int64_t>& cuts, int* loopback = nullptr) {
   const int shards = int(cuts.size()) - 1;
   fkm_test::ThreadHub hub(shards);
   std::vector<fkm::KMeansResult> out(shards);
@@ -110,11 +126,16 @@ std::vector<fkm::KMeansResult> fit_split(const Case& c, BackendKind kind, const 
         p.initial_centroids = fkm::host_view(given.data(), c.k, c.d);
       }
       fkm_test::ThreadCommunicator comm(hub, s);
+      DeviceLoopback device(comm);
       try {
-        out[s] = fkm::detail::fit_distributed(comm, local, p, lw);
+        // Transport::Host with the loopback: fkm adds no NCCL communicator of its own (a build with
+        // NCCL would, for one process), so the device sums are the loopback's.
+        out[s] = loopback ? fkm::detail::fit_distributed(device, local, p, lw, fkm::Transport::Host)
+                          : fkm::detail::fit_distributed(comm, local, p, lw);
       } catch (const std::exception& ex) {
         errors[s] = ex.what();
       }
+      if (loopback) *loopback = device.calls;
     });
   for (auto& t : threads) t.join();
   for (int s = 0; s < shards; ++s) {
@@ -146,6 +167,11 @@ TEST_CASE("fit_distributed over in-process shards: the same bits for 1-4 shards 
       std::vector<double> w(c.n);
       for (std::int64_t i = 0; i < c.n; ++i) w[i] = i % 7 == 3 ? 0.0 : 0.5 + double((i * 13) % 5);
       const std::vector<char> one = bits_of(fit_split(c, b.kind, x, w, {0, c.n}));
+      // The totals summed in device memory (GPU backends) give the host path's bits.
+      int device_sums = -1;
+      REQUIRE(bits_of(fit_split(c, b.kind, x, w, {0, c.n}, &device_sums)) == one);
+      const bool gpu = b.kind == BackendKind::Cuda || b.kind == BackendKind::Hip;
+      CHECK((device_sums > 0) == gpu);
       const std::int64_t n = c.n;
       const std::vector<std::vector<std::int64_t>> splits = {
           {0, n / 4, n},                          // 2, uneven

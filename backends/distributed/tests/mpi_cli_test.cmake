@@ -31,8 +31,9 @@ foreach(np 1 2 3 4)
   file(READ ${WORK}/report_${np}.json report)
   string(JSON n GET "${report}" n)
   string(JSON processes GET "${report}" processes)
-  if(NOT n EQUAL 1003 OR NOT processes EQUAL np)
-    message(FATAL_ERROR "report of ${np} processes says n = ${n}, processes = ${processes}")
+  string(JSON transport GET "${report}" transport)
+  if(NOT n EQUAL 1003 OR NOT processes EQUAL np OR NOT transport STREQUAL "host")
+    message(FATAL_ERROR "report of ${np} processes says n = ${n}, processes = ${processes}, transport = ${transport}")
   endif()
   if(np GREATER 1)
     foreach(what labels centroids)
@@ -44,6 +45,24 @@ foreach(np 1 2 3 4)
     endforeach()
   endif()
 endforeach()
+
+# --transport host gives the same bytes as auto (which took host: the CPU backend); nccl, which
+# needs the cuda backend (and a build with NCCL), is refused by every process: one message.
+run_fkm(2 0 fit ${WORK}/data.npy --k 11 --seed 5 --init kmeans-parallel --threads 1 --quiet --transport host
+        --labels-out ${WORK}/labels_host.npy --centroids-out ${WORK}/centroids_host.npy)
+foreach(what labels centroids)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/${what}_1.npy ${WORK}/${what}_host.npy
+                  RESULT_VARIABLE differ)
+  if(differ)
+    message(FATAL_ERROR "${what} with --transport host differ from those of --transport auto")
+  endif()
+endforeach()
+run_fkm(2 2 fit ${WORK}/data.npy --k 11 --quiet --backend cpu --transport nccl --centroids-out ${WORK}/nccl_c.npy)
+string(REGEX MATCHALL "fkm: error:[^\n]*" lines "${output}")
+list(LENGTH lines count)
+if(NOT count EQUAL 1 OR NOT lines MATCHES "transport nccl cannot run" OR EXISTS ${WORK}/nccl_c.npy)
+  message(FATAL_ERROR "expected one error line refusing --transport nccl and no output, got:\n${output}")
+endif()
 
 # A NaN in the rows of the last of 3 processes (rows 668..1002).
 make_data(${WORK}/bad.npy 1000)

@@ -66,6 +66,15 @@ struct FixedSum {
   std::int64_t hi = 0;
 };
 
+/// Device memory holding int64 words that a device all-reduce (NCCL: the distributed layer's
+/// Communicator::sum_device) can sum in place across processes.
+struct DeviceWords {
+  std::int64_t* data = nullptr;  ///< device pointer; nullptr: none
+  std::int64_t count = 0;
+  int device = -1;          ///< the GPU that holds them
+  void* stream = nullptr;   ///< the stream their producer and consumer run on (nullptr: the default stream)
+};
+
 /// First invalid value found by Problem::check_values (bad_row < 0: all finite and valid).
 struct ValueCheck {
   std::int64_t bad_row = -1;
@@ -117,6 +126,17 @@ class Problem {
   /// weights (K) are exact integer totals, independent of point order and thread count. Does
   /// not change the sums update() uses. The default throws Error(Unsupported).
   virtual void accumulate_fixed(const FixedPointFormat& format, FixedSum* sums, FixedSum* weights) const;
+  /// accumulate_fixed with the totals left in device memory, for a device all-reduce: the K x
+  /// (D + 1) totals (row j: cluster j's D sums, then its weight), each as kFixedWords int64
+  /// words (core/src/fixed_point.hpp, split_fixed). The buffer is the Problem's and keeps the
+  /// words until the next call. Returns data == nullptr where the backend does not offer it
+  /// (the default): the caller then takes accumulate_fixed's totals to the host.
+  virtual DeviceWords accumulate_fixed_words(const FixedPointFormat& format);
+  /// update_from with the totals in the last accumulate_fixed_words buffer (summed in place
+  /// across processes since), each converted as fixed_to_double converts it on the host: the
+  /// centroids update_from makes from the host's conversion of the same totals, bit for bit.
+  /// The default throws Error(Unsupported).
+  virtual std::vector<std::int64_t> update_from_fixed_words(const FixedPointFormat& format);
   /// Adds sum_i w_i * dist_i over the points with w_i != 0 exactly into `words`, the int64 words
   /// of a long accumulator (core/src/long_accumulator.hpp; each limb changes by less than 2^62).
   /// Returns false, adding nothing, if the backend does not offer it (the default): a distributed

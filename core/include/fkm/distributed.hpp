@@ -27,8 +27,11 @@ namespace fkm {
 /// backend failure, an interrupt from on_iteration on any process), every process throws the
 /// same fkm::Error (the lowest failing rank's, its message prefixed with "rank R: " when it was
 /// found by that process alone): no process is left waiting.
+///
+/// transport: how the per-iteration cluster totals travel (Transport, fkm/params.hpp); the
+/// result says which one ran (KMeansResult::transport).
 KMeansResult fit_distributed(MPI_Comm comm, const MatrixView& local_rows, const KMeansParams& params,
-                             const VectorView& local_weights = {});
+                             const VectorView& local_weights = {}, Transport transport = Transport::Auto);
 
 /// Collective over `comm`: runs step() on this process, then agrees on the outcome. If step threw
 /// on any process, every process throws the same fkm::Error (the lowest failing rank's; other

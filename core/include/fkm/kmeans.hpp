@@ -64,6 +64,7 @@ struct KMeansResult {
   std::string backend;           ///< backend that ran it
   std::string device;            ///< its device
   DataPlacement placement;       ///< resident or streamed, and the chunking chosen
+  std::string transport;         ///< distributed fits: how the totals travelled ("host" or "nccl"); else empty
 };
 
 class KMeans {

@@ -50,12 +50,22 @@ enum class EmptyClusterPolicy {
 /// Which backend runs the fit.
 enum class BackendKind { Auto, Reference, Cpu, Cuda, Hip, Kokkos };
 
+/// How a distributed fit (fit_distributed, fkm/distributed.hpp) sums the per-iteration cluster
+/// totals across processes. Every choice gives the same bits (the totals are integers).
+enum class Transport {
+  Auto,  ///< Nccl where it can run, else Host
+  Host,  ///< through host memory, with MPI (any backend)
+  Nccl,  ///< an NCCL all-reduce of device memory: built with FKM_ENABLE_NCCL, the cuda backend,
+         ///< one GPU per process; an error where it cannot run
+};
+
 const char* to_string(Init v) noexcept;
 const char* to_string(Metric v) noexcept;
 const char* to_string(Precision v) noexcept;
 const char* to_string(EmptyClusterPolicy v) noexcept;
 const char* to_string(Pruning v) noexcept;
 const char* to_string(BackendKind v) noexcept;
+const char* to_string(Transport v) noexcept;
 /// Parse the CLI spellings ("kmeans++", "random", "kmeans-parallel"; "l2", "cosine", "ip"; ...).
 /// Throws Error(InvalidArgument) naming the accepted values.
 Init parse_init(const std::string& s);
@@ -64,6 +74,7 @@ Precision parse_precision(const std::string& s);
 EmptyClusterPolicy parse_empty_policy(const std::string& s);
 Pruning parse_pruning(const std::string& s);
 BackendKind parse_backend(const std::string& s);
+Transport parse_transport(const std::string& s);
 /// A memory size for max_device_bytes: "auto" (or "0") is 0 (decide from free memory); else a
 /// number with an optional binary suffix K, M, G or T (x 2^10 .. 2^40; "KiB", "GB" and a
 /// trailing "B" are read the same), e.g. "4G", "512M", "1.5G", "1048576". The value is rounded
