@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "../../core/src/fixed_point.hpp"
 #include "../../core/src/long_accumulator.hpp"
 #include "fkm/backend.hpp"
 
@@ -49,7 +50,7 @@ class ExactSum {
 /// n 128-bit integers as 3n int64 words of 43 bits (the top word signed).
 class FixedVector {
  public:
-  static constexpr int kWordsPer = 3;  ///< kFixedWords (core/src/fixed_point.hpp: split_fixed)
+  static constexpr int kWordsPer = kFixedWords;  ///< core/src/fixed_point.hpp: split_fixed
   explicit FixedVector(std::int64_t n = 0) : words_(n * kWordsPer, 0) {}
   std::int64_t size() const { return std::int64_t(words_.size()) / kWordsPer; }
   void set(std::int64_t i, __int128 v);
