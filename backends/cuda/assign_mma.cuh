@@ -1,7 +1,8 @@
 // FlashAssign on tensor cores (sm_80+; runs unchanged on sm_90a).
 //
-//   block   [BM = 128 points] x [BN = 64 centroids] per centroid tile, 4 warps;
-//   warp    [32 points = 2 m16 tiles] x [64 centroids = 8 n8 tiles], 64 fp32 accumulators;
+//   block   [BM = 128 points] x [BN = 64 centroids] per centroid tile, 4 warps (BN = 16 where
+//           k <= 16: mma_tile_n);
+//   warp    [32 points = 2 m16 tiles] x [BN centroids = BN / 8 n8 tiles], 64 (16) fp32 accumulators;
 //   k-chunk 128 bytes of a row (64 halves or 32 floats) per pipeline stage, 4 mma k-steps.
 // Points either stay resident in shared memory for the whole tile (small D: loaded once) or
 // stream chunk by chunk beside the centroids (large D). Centroid chunks are double buffered
@@ -59,10 +60,15 @@ struct MmaAssignArgs {
   const std::int32_t* row_count = nullptr;  ///< Pairs, Rescore: how many (device)
 };
 
+/// Centroids per tile of the mma.sync kernel for k centroids: 16 where k <= 16 (a quarter of
+/// the mainloop, the epilogue and the centroid stages of a 64-wide tile that would be three
+/// quarters padding), else kMmaBN.
+constexpr int mma_tile_n(std::int64_t k) { return k <= 16 ? 16 : kMmaBN; }
+
 /// Dynamic shared memory of one block.
-template <class T, int NSPLIT, bool RESIDENT>
+template <class T, int NSPLIT, bool RESIDENT, int BN = kMmaBN>
 constexpr std::int64_t mma_smem_bytes(std::int64_t dpad) {
-  const std::int64_t cs = 2LL * NSPLIT * kMmaBN * kChunkPitch;
+  const std::int64_t cs = 2LL * NSPLIT * BN * kChunkPitch;
   const std::int64_t xs = RESIDENT ? kMmaBM * (dpad * std::int64_t(sizeof(T)) + 16) : 2LL * kMmaBM * kChunkPitch;
   return cs + xs;
 }
@@ -103,24 +109,29 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
                                                    const Candidates* row_best, const std::int32_t* row_label, RowOf row_of,
                                                    RowPtr row_ptr) {
   constexpr bool kScreen = ROLE == MmaRole::Screen, kPairs = ROLE == MmaRole::Pairs;
-  const int lane = kernels::lane_id(), g = lane / 4, t = lane % 4;
+  static_assert(WARP_ROWS % 8 == 0, "rows in steps of 4, in pairs of steps");
+  // Eight lanes per row (lane t of group g), two features a lane a step: a row's 8 loads of a
+  // step read 128 contiguous centroid bytes (one L1 line where 8 d is a multiple of 128), and
+  // a step's rows are warp rows b, b + 2, b + 4, b + 6 (b = 0, 1, 8, 9, ...): in the resident
+  // tiles (rows 16 bytes apart modulo 128, or swizzled boxes whose chunk pairs differ by row / 2)
+  // their 32-byte reads fall in disjoint banks.
+  constexpr int kWidth = 8;
+  const int lane = kernels::lane_id(), g = lane / kWidth, t = lane % kWidth;
   // j's exact score in unit 1 (score = b + m <x, c>) and its fp64 error (screen.hpp)
   const auto exact_score = [&](const kernels::RowExact& e) {
     const double err = double(d + 8) * 0x1p-51;
     return out.metric == kernels::MetricCode::L2 ? kernels::ExactScore{e.dist - e.xx, err * (e.dist + e.xx)}
                                                  : kernels::ExactScore{-e.dot, err * e.mag};
   };
-  // Four lanes per row, eight rows at a time: the loads of a row's distance are independent
-  // and the centroid row is read 32 bytes per quad.
   double partial = 0;
 #pragma unroll 1
-  for (int r0 = 0; r0 < WARP_ROWS; r0 += 8) {
-    const int r = r0 + g;
+  for (int step = 0; step < WARP_ROWS / 4; ++step) {
+    const int r = (step / 2) * 8 + step % 2 + 2 * g;
     const std::int64_t i = row_of(r), ic = i >= 0 ? i : 0;  // slots past the end read row 0
     const auto xr = row_ptr(r, ic);
     if constexpr (kScreen) {
       const kernels::Best2 m = row_best[r];
-      const kernels::RowExact e = kernels::exact_row<4, true>(out, xr, ic, m.index, t, Reads{});
+      const kernels::RowExact e = kernels::exact_row<kWidth, true, 2>(out, xr, ic, m.index, t, Reads{});
       if (t == 0 && i >= 0) {
         if (kernels::proves_label(screen, m.best, m.second, exact_score(e), kernels::norm_up(e.xx, d),
                                   kernels::norm_up(e.dx2, d))) {
@@ -133,8 +144,8 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
     } else if constexpr (kPairs) {
       const kernels::Best3 m = row_best[r];
       const bool pair = m.j2 >= 0;  // uniform over the quad
-      const kernels::RowExact e1 = kernels::exact_row<4, true>(out, xr, ic, m.j1, t, Reads{});
-      const kernels::RowExact e2 = kernels::exact_row<4, true>(out, xr, ic, pair ? m.j2 : m.j1, t);
+      const kernels::RowExact e1 = kernels::exact_row<kWidth, true, 2>(out, xr, ic, m.j1, t, Reads{});
+      const kernels::RowExact e2 = kernels::exact_row<kWidth, true, 2>(out, xr, ic, pair ? m.j2 : m.j1, t);
       if (t == 0 && i >= 0) {
         if (pair && kernels::proves_pair(screen, m.s3, exact_score(e1), exact_score(e2), kernels::norm_up(e1.xx, d),
                                          kernels::norm_up(e1.dx2, d))) {
@@ -148,7 +159,7 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
       }
     } else {
       const std::int32_t j = row_label[r];
-      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<4>(out, xr, ic, j, t);
+      const double dist = out.mode == kernels::AssignMode::LabelsOnly ? 0.0 : kernels::exact_distance<kWidth, 2>(out, xr, ic, j, t);
       if (t == 0 && i >= 0) partial += kernels::finish_row(out, i, dist, j);
     }
   }
@@ -157,10 +168,11 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
 
 /// One block's work: row tile `row_tile` of the data (or of the list), against every centroid.
 /// The kernels below (one problem, or a batch of problems: cuda_batched.cuh) call it.
-template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE, int BN = kMmaBN>
 __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen,
                                                 std::int64_t row_tile) {
   static_assert((ROLE != MmaRole::Screen && ROLE != MmaRole::Pairs) || NSPLIT == 1, "the screen's passes use one term");
+  static_assert(BN % 16 == 0 && BN <= kMmaBN, "whole ldmatrix_x4 B tiles (16 centroids), at most kMmaBN");
   constexpr bool kScreen = ROLE == MmaRole::Screen;
   constexpr bool kPairs = ROLE == MmaRole::Pairs;
   constexpr bool kListed = ROLE == MmaRole::Pairs || ROLE == MmaRole::Rescore;
@@ -172,14 +184,16 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
   __shared__ std::int64_t row_of[kMmaBM];
   __shared__ std::int32_t row_label[kMmaWarps][32];
   __shared__ Candidates row_best[kMmaWarps][32];  // Screen, Pairs: the row's candidates
-  constexpr int BM = kMmaBM, BN = kMmaBN;
+  constexpr int BM = kMmaBM;
 
   const int tid = int(threadIdx.x), lane = kernels::lane_id(), warp = kernels::warp_id();
   const int g = lane / 4, t = lane % 4;
   const std::int64_t row_bytes = a.d * std::int64_t(sizeof(T));
   const std::int64_t dpad_bytes = a.dpad * std::int64_t(sizeof(T));
   const int chunks = int(dpad_bytes / kChunkBytes);
-  const int tiles_k = int(a.kpad / BN);
+  // kpad / BN tiles of the padded operands; a narrow tile (BN < kMmaBN) covers only the k real
+  // centroids (the padding's bias is +inf either way)
+  const int tiles_k = int(BN == kMmaBN ? a.kpad / BN : (a.k + BN - 1) / BN);
   const int stages = tiles_k * chunks;  // kpad / 64 * dpad bytes / 128 fits easily
   const int x_pitch = RESIDENT ? int(dpad_bytes) + 16 : kChunkPitch;
 
@@ -225,7 +239,8 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
   for (int r = tid; r < BM; r += kMmaThreads) row_of[r] = kernels::tile_row(kListed ? a.rows : nullptr, limit, row_tile * BM + r);
   __syncthreads();
 
-  float acc[2][8][4];
+  constexpr int NT = BN / 8;  // n8 tiles a warp
+  float acc[2][NT][4];
   Candidates best[2][2];
   for (int mt = 0; mt < 2; ++mt)
     for (int h = 0; h < 2; ++h) {
@@ -233,7 +248,7 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
       else best[mt][h] = kernels::Best2{kInf, kInf, 0};
     }
   for (int mt = 0; mt < 2; ++mt)
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < NT; ++nt)
       for (int v = 0; v < 4; ++v) acc[mt][nt][v] = 0.f;
 
   if (RESIDENT)
@@ -270,7 +285,7 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
       for (int q = 0; q < NSPLIT; ++q) {
         const unsigned char* cb = cs + ((buf * NSPLIT + q) * BN) * kChunkPitch + ks * 32 + b_col;
 #pragma unroll
-        for (int np = 0; np < 4; ++np) {
+        for (int np = 0; np < NT / 2; ++np) {
           std::uint32_t bf[4];
           ldmatrix_x4(bf, cb + (np * 16 + b_row) * kChunkPitch);
 #pragma unroll
@@ -293,7 +308,7 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
       // belong to this lane: their bias and mul come as one 8-byte load each.
       const int j0 = (s / chunks) * BN;
 #pragma unroll
-      for (int nt = 0; nt < 8; ++nt) {
+      for (int nt = 0; nt < NT; ++nt) {
         const int jp = j0 + nt * 8 + 2 * t;
         const float2 b2 = __ldg(reinterpret_cast<const float2*>(a.bias + jp));
         const float2 m2 = __ldg(reinterpret_cast<const float2*>(a.mul + jp));
@@ -343,10 +358,10 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
   }
 }
 
-template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE>
+template <class T, int NSPLIT, bool RESIDENT, MmaRole ROLE, int BN = kMmaBN>
 __global__ void __launch_bounds__(kMmaThreads, mma_min_blocks(ROLE, NSPLIT))
     assign_mma(MmaAssignArgs<T> a, kernels::AssignOutput out, kernels::ScreenArgs screen) {
-  assign_mma_tile<T, NSPLIT, RESIDENT, ROLE>(a, out, screen, blockIdx.x);
+  assign_mma_tile<T, NSPLIT, RESIDENT, ROLE, BN>(a, out, screen, blockIdx.x);
 }
 
 #endif  // !__HIP__

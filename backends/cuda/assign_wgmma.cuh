@@ -69,12 +69,16 @@ template <class T>
 struct SwizzledRow {
   const unsigned char* boxes;  ///< the first box; box b at b * kWgmmaBM * kBoxBytes
   int row;                     ///< 0 .. kWgmmaBM - 1
-  __device__ __forceinline__ T operator[](std::int64_t f) const {
+  __device__ __forceinline__ const unsigned char* at(std::int64_t f) const {
     constexpr unsigned per_box = kBoxBytes / sizeof(T);
     const unsigned e = unsigned(f), byte = (e % per_box) * unsigned(sizeof(T));
     const unsigned chunk = (byte >> 4) ^ unsigned(row & 7);
-    return *reinterpret_cast<const T*>(boxes + (e / per_box) * unsigned(kWgmmaBM * kBoxBytes) + unsigned(row) * kBoxBytes +
-                                       (chunk << 4) + (byte & 15u));
+    return boxes + (e / per_box) * unsigned(kWgmmaBM * kBoxBytes) + unsigned(row) * kBoxBytes + (chunk << 4) + (byte & 15u);
+  }
+  __device__ __forceinline__ T operator[](std::int64_t f) const { return *reinterpret_cast<const T*>(at(f)); }
+  /// Values f and f + 1 (f even: both in one 16-byte chunk, which the swizzle moves whole).
+  __device__ __forceinline__ kernels::ValuePair<T> pair(std::int64_t f) const {
+    return *reinterpret_cast<const kernels::ValuePair<T>*>(at(f));
   }
 };
 

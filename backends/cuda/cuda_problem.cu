@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -1365,15 +1366,24 @@ class CudaProblem final : public Problem {
     }
     if (std::int64_t(ops.kpad / kMmaBN) * (ops.dpad * std::int64_t(sizeof(T)) / kChunkBytes) > INT32_MAX)
       throw Error(ErrorCode::InvalidArgument, std::string(gpu::kPlatform) + ": k x d too large for one assign launch");
-    const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true>(ops.dpad);
-    if (resident_bytes <= 150 * 1024) {
-      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true, ROLE>, int(resident_bytes)), "allow_dynamic_shared");
-      assign_mma<T, NSPLIT, true, ROLE><<<blocks, kMmaThreads, resident_bytes>>>(a, out, screen);
-    } else {
-      const std::int64_t bytes = mma_smem_bytes<T, NSPLIT, false>(ops.dpad);
-      check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, false, ROLE>, int(bytes)), "allow_dynamic_shared");
-      assign_mma<T, NSPLIT, false, ROLE><<<blocks, kMmaThreads, bytes>>>(a, out, screen);
-    }
+    const auto launch = [&](auto tile_n) {
+      constexpr int BN = decltype(tile_n)::value;
+      const std::int64_t resident_bytes = mma_smem_bytes<T, NSPLIT, true, BN>(ops.dpad);
+      if (resident_bytes <= 150 * 1024) {
+        check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, true, ROLE, BN>, int(resident_bytes)), "allow_dynamic_shared");
+        assign_mma<T, NSPLIT, true, ROLE, BN><<<blocks, kMmaThreads, resident_bytes>>>(a, out, screen);
+      } else {
+        const std::int64_t bytes = mma_smem_bytes<T, NSPLIT, false, BN>(ops.dpad);
+        check(gpu::allow_dynamic_shared(assign_mma<T, NSPLIT, false, ROLE, BN>, int(bytes)), "allow_dynamic_shared");
+        assign_mma<T, NSPLIT, false, ROLE, BN><<<blocks, kMmaThreads, bytes>>>(a, out, screen);
+      }
+    };
+    // the passes over every row take the narrow tile at k <= 16; the listed passes (a few rows) keep one shape
+    constexpr bool kEveryRow = ROLE == MmaRole::Plain || ROLE == MmaRole::Screen;
+    if (kEveryRow && mma_tile_n(ops.k) == 16)
+      launch(std::integral_constant<int, kEveryRow ? 16 : kMmaBN>{});
+    else
+      launch(std::integral_constant<int, kMmaBN>{});
     check_launch("assign_mma");
 #endif
   }

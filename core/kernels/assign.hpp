@@ -57,45 +57,100 @@ struct ReadsExact {
   FKM_DEVICE FKM_FORCEINLINE T operator()(T v) const { return v; }
 };
 
+/// Two neighbouring stored values of a row, read by one load (pairs of features per lane:
+/// exact_row with Pair = 2).
+template <class T>
+struct alignas(2 * sizeof(T)) ValuePair {
+  T first, second;
+};
+struct alignas(16) DoublePair {
+  double first, second;
+};
+
+/// Values f and f + 1 of row `x` (f even): one load from a pointer (rows start 4-byte aligned
+/// for 2-byte types, 8-byte for floats), or the accessor's own pair(f).
+template <class T>
+FKM_DEVICE FKM_FORCEINLINE ValuePair<T> load_pair(const T* x, std::int64_t f) {
+  return *reinterpret_cast<const ValuePair<T>*>(x + f);
+}
+template <class Row>
+FKM_DEVICE FKM_FORCEINLINE auto load_pair(const Row& x, std::int64_t f) -> decltype(x.pair(f)) {
+  return x.pair(f);
+}
+
 /// The fp64 facts of a row (`x`, d values, in shared or global memory) against centroid j of
 /// o.centroids, computed by the `Width` lanes of a group (lane `part` of it): labels come from
 /// the fast arithmetic, distances and inertia are exact, as the reference computes them.
 /// Extras = false computes the distance alone; `fast` maps a stored value to the one the fast
-/// arithmetic multiplies (for dx2). `x` is a pointer or any accessor with x[f] (a swizzled
-/// shared-memory row: assign_wgmma.cuh).
-template <int Width, bool Extras, class Row, class Fast = ReadsExact>
+/// arithmetic multiplies (for dx2). `x` is a pointer or any accessor with x[f] (and pair(f) for
+/// Pair = 2: a swizzled shared-memory row, assign_wgmma.cuh).
+/// Pair = 1: lane `part` sums features part, part + Width, ...; Pair = 2: features 2 part and
+/// 2 part + 1, then those + 2 Width, ..., each pair in one load of x and (d even) one 16-byte
+/// load of the centroid, so a group of 8 lanes reads 128 contiguous centroid bytes a step.
+template <int Width, bool Extras, int Pair = 1, class Row, class Fast = ReadsExact>
 FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, Row x, std::int64_t i, std::int32_t j, int part,
                                               Fast fast = {}) {
+  static_assert(Pair == 1 || Pair == 2, "one or two features a lane a step");
   constexpr bool kRounds = Extras && !std::is_same_v<Fast, ReadsExact>;
   const double* c = o.centroids + std::int64_t(j) * o.d;
   RowExact r;
   double s = 0;
-  if (o.metric == MetricCode::L2) {
-#pragma unroll 8
-    for (std::int64_t f = part; f < o.d; f += Width) {
-      const double xv = widen_to_double(x[f]), v = xv - c[f];
-      s += v * v;
-      if constexpr (Extras) r.xx += xv * xv;
-      if constexpr (kRounds) {
-        const double e = xv - widen_to_double(fast(x[f]));
-        r.dx2 += e * e;
-      }
-    }
-  } else {
-#pragma unroll 8
-    for (std::int64_t f = part; f < o.d; f += Width) {
-      const double xv = widen_to_double(x[f]), p = xv * c[f];
-      s += p;
-      if constexpr (Extras) {
-        r.xx += xv * xv;
-        r.mag += fabs(p);
+  // The metric's loops apart (its branch is uniform, taken once): feature value v, centroid cv.
+  const auto rows = [&](auto l2_tag) {
+    constexpr bool kL2 = decltype(l2_tag)::value;
+    const auto add = [&](auto v, double cv) {
+      const double xv = widen_to_double(v);
+      if constexpr (kL2) {
+        const double e = xv - cv;
+        s += e * e;
+        if constexpr (Extras) r.xx += xv * xv;
+      } else {
+        const double p = xv * cv;
+        s += p;
+        if constexpr (Extras) {
+          r.xx += xv * xv;
+          r.mag += fabs(p);
+        }
       }
       if constexpr (kRounds) {
-        const double e = xv - widen_to_double(fast(x[f]));
+        const double e = xv - widen_to_double(fast(v));
         r.dx2 += e * e;
       }
+    };
+    if constexpr (Pair == 1) {
+#pragma unroll 8
+      for (std::int64_t f = part; f < o.d; f += Width) add(x[f], c[f]);
+    } else {
+      // 16-byte centroid loads need an even d (row j at 8 j d bytes) and an aligned base.
+      const bool wide = o.d % 2 == 0 && reinterpret_cast<std::uintptr_t>(o.centroids) % 16 == 0;
+      const auto features = [&](auto wide_tag) {
+        constexpr bool kWide = decltype(wide_tag)::value;
+#pragma unroll 8
+        for (std::int64_t f = 2 * part; f < o.d; f += 2 * Width) {
+          if (kWide || f + 1 < o.d) {
+            const auto v = load_pair(x, f);
+            double c0, c1;
+            if constexpr (kWide) {
+              const DoublePair cc = *reinterpret_cast<const DoublePair*>(c + f);
+              c0 = cc.first;
+              c1 = cc.second;
+            } else {
+              c0 = c[f];
+              c1 = c[f + 1];
+            }
+            add(v.first, c0);
+            add(v.second, c1);
+          } else {
+            add(x[f], c[f]);  // the last feature of an odd d
+          }
+        }
+      };
+      if (wide) features(std::true_type{});
+      else features(std::false_type{});
     }
-  }
+  };
+  if (o.metric == MetricCode::L2) rows(std::true_type{});
+  else rows(std::false_type{});
   for (int m = Width / 2; m > 0; m /= 2) {
     s += shuffle_xor(s, m);
     if constexpr (Extras) {
@@ -114,9 +169,9 @@ FKM_DEVICE FKM_FORCEINLINE RowExact exact_row(const AssignOutput& o, Row x, std:
 }
 
 /// The fp64 distance of a row to centroid j (exact_row without the extras).
-template <int Width, class Row>
+template <int Width, int Pair = 1, class Row>
 FKM_DEVICE FKM_FORCEINLINE double exact_distance(const AssignOutput& o, Row x, std::int64_t i, std::int32_t j, int part) {
-  return exact_row<Width, false>(o, x, i, j, part).dist;
+  return exact_row<Width, false, Pair>(o, x, i, j, part).dist;
 }
 
 /// Writes row i's result; returns its contribution w_i * dist_i to the block's partial sum.
