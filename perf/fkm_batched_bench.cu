@@ -9,7 +9,9 @@
 // flash-kmeans sees the same numbers), else blobs generated on the GPU. Every problem starts
 // from K evenly spaced points of its own (Init::Given), tol = 0: a fixed number of iterations.
 // ms/iter = (T(5 + iters) - T(5)) / iters for whole fit_batched calls (so binding, the value
-// checks and the final assign cancel out), median of 3. Also checked: both ways give the same
+// checks and the final assign cancel out), median of 5 (a whole call's allocations and host
+// work vary by milliseconds from call to call: the median of 3 differences of 10 iterations
+// swung by 1.5x between two runs of the same build). Also checked: both ways give the same
 // results bit for bit (labels, centroids, inertia of every problem). Printed: ms/iter of each,
 // their ratio, TFLOP/s, and the floor max(2*B*N*K*D / matrix rate, B*N*D*bytes / bandwidth).
 #include <cuda_bf16.h>
@@ -179,11 +181,11 @@ int main(int argc, char** argv) {
     if (keep) *keep = std::move(r);
     return s;
   };
-  // ms per iteration: whole calls of 5 + iters and of 5 iterations, median of 3 differences
+  // ms per iteration: whole calls of 5 + iters and of 5 iterations, median of 5 differences
   auto ms_per_iter = [&](bool loop, std::vector<fkm::KMeansResult>* keep) {
     fit(loop, 2, nullptr);  // warm-up (kernel attributes, allocator)
     std::vector<double> v;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 5; ++rep) {
       const double t_long = fit(loop, 5 + a.iters, rep == 0 ? keep : nullptr), t_short = fit(loop, 5, nullptr);
       v.push_back((t_long - t_short) / a.iters * 1e3);
     }

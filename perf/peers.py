@@ -121,9 +121,13 @@ def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path, env=No
     """fkm_bench's JSON; a batch (B > 1) runs through fkm::fit_batched (fkm_batched_bench beside
     fkm_bench: one launch per phase over all problems), its ms_per_iter that of the batched path."""
     batched = os.path.join(os.path.dirname(bench), "fkm_batched_bench")
+    use_batched = B > 1 and os.path.exists(batched)
+    # fit_batched is timed by whole calls: 30 iterations a difference, so that a call's varying
+    # setup (milliseconds) weighs a third of what it did with 10
+    iters = "30" if use_batched else "10"
     shape = ["--batch", str(B), "--n", str(N), "--d", str(D), "--k", str(K), "--dtype", dtype, "--precision", precision,
-             "--data", path, "--iters", "10", "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
-    if B > 1 and os.path.exists(batched):
+             "--data", path, "--iters", iters, "--matrix-tflops", f"{rate:.1f}", "--hbm-gbps", f"{bw:.1f}"]
+    if use_batched:
         cmd = [batched] + shape
     else:
         cmd = [bench, "--name", name, "--warmup", "3"] + shape
@@ -133,7 +137,7 @@ def run_fkm(bench, name, x, B, N, D, K, dtype, precision, rate, bw, path, env=No
         return None
     out = json.loads(r.stdout.strip().splitlines()[-1])
     log = os.environ.get("FKM_PEERS_TIMING_LOG")
-    if log and B > 1 and os.path.exists(batched):  # the batched path's phases on this very data
+    if log and use_batched:  # the batched path's phases on this very data
         t = subprocess.run(cmd + ["--once", "1"], capture_output=True, text=True,
                            env=dict(os.environ, FKM_CUDA_TIMING="1", **(env or {})))
         with open(log, "a") as f:

@@ -115,6 +115,12 @@ TEST_CASE("streaming: streamed fits equal resident fits bit for bit at awkward s
                      fkm::Precision::Exact, true});
     cases.push_back({2 * kQuantum + 100, 12, 7, fkm::DType::F32, fkm::Metric::L2, fkm::Init::KMeansPlusPlus,
                      fkm::Precision::Fast});
+    // clusters of many groups: the resident fit folds them with the staged kernel (16384 rows a
+    // cluster or more on average; 128 groups a batch), the chunks with the other one; K = 1 over
+    // 2 batches, K = 2 weighted, a third of the features in a partial slice
+    cases.push_back({9 * kQuantum + 11, 33, 1, fkm::DType::F16, fkm::Metric::L2, fkm::Init::Random, fkm::Precision::Fast});
+    cases.push_back({17 * kQuantum + 7, 65, 2, fkm::DType::F32, fkm::Metric::L2, fkm::Init::KMeansPlusPlus,
+                     fkm::Precision::Exact, true, 2 * kQuantum});
     for (const Case& c : cases) {
       INFO(describe(c));
       check_streamed_equals_resident(backend, c, fkm_test::blob_data(c.n, c.d, 23, 3.0, std::uint64_t(c.n + c.d)));

@@ -195,45 +195,135 @@ inline void launch_group_sums(const GroupArgs& a, const T* x, std::int64_t ld, i
   else launch_group_sums_as<T, false>(a, x, ld, blocks, threads);
 }
 
-/// Grid (k, feature slices). Folds cluster j's pieces in order: complete groups into done, the last piece
-/// of an incomplete group into carry; then advances rank[j] (rank is written, so it is a
-/// separate array from the one group_sums read: the caller passes `next_rank`).
+/// Cluster j's pieces in a chunk: [first, first + count), of which the first `complete` close
+/// their groups (all of them when the last group closes at the chunk's end).
+struct FoldSpan {
+  std::int64_t r, c, first, count, complete;
+  bool last_complete;
+};
+FKM_DEVICE FKM_FORCEINLINE FoldSpan fold_span(const GroupArgs& a, std::int64_t j) {
+  FoldSpan s;
+  s.r = a.rank[j];
+  s.c = a.begin[j + 1] - a.begin[j];
+  s.first = a.piece_begin[j];
+  s.count = a.piece_begin[j + 1] - s.first;
+  s.last_complete = (s.r + s.c) % kGroupRows == 0;
+  s.complete = s.last_complete ? s.count : s.count - 1;
+  return s;
+}
+
+/// Grid-stride over k * (d + 1) (cluster j = e / (d + 1), feature f = e % (d + 1): consecutive
+/// threads read consecutive features of a piece). Folds cluster j's pieces in order: complete
+/// groups into done, the last piece of an incomplete group into carry; then advances rank[j]
+/// (rank is written, so it is a separate array from the one group_sums read: the caller passes
+/// `next_rank`). Blocks of many clusters: at large k (B = 32 problems of K = 1000: 32 000
+/// clusters of a piece or two) a block a cluster slice would be ~10^5 one-warp blocks.
 __global__ void fold_groups(GroupArgs a, std::int64_t* next_rank) {
-  const std::int64_t j = blockIdx.x, w = a.d + 1;
-  const std::int64_t r = a.rank[j], c = a.begin[j + 1] - a.begin[j];
-  const bool writes_rank = threadIdx.x == 0 && blockIdx.y == 0;
-  if (c == 0) {
-    if (writes_rank) next_rank[j] = r;
-    return;
-  }
-  const std::int64_t first = a.piece_begin[j], count = a.piece_begin[j + 1] - first;
-  const bool last_complete = (r + c) % kGroupRows == 0;
-  const std::int64_t f_stride = std::int64_t(gridDim.y) * blockDim.x;
-  for (std::int64_t f = std::int64_t(blockIdx.y) * blockDim.x + threadIdx.x; f <= a.d; f += f_stride) {
+  const std::int64_t w = a.d + 1, total = a.k * w, stride = std::int64_t(gridDim.x) * blockDim.x;
+  for (std::int64_t e = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+    const std::int64_t j = e / w, f = e % w;
+    const FoldSpan sp = fold_span(a, j);
+    if (f == 0) next_rank[j] = sp.r + sp.c;
+    if (sp.c == 0) continue;
     double acc = a.done[j * w + f];
-    const std::int64_t complete = last_complete ? count : count - 1;
     // eight loads in flight, added in piece order (a cluster of many groups folds hundreds)
     constexpr int kAhead = 8;
     std::int64_t q = 0;
-    for (; q + kAhead <= complete; q += kAhead) {
+    for (; q + kAhead <= sp.complete; q += kAhead) {
       double v[kAhead];
 #pragma unroll
-      for (int u = 0; u < kAhead; ++u) v[u] = a.pieces[(first + q + u) * w + f];
+      for (int u = 0; u < kAhead; ++u) v[u] = a.pieces[(sp.first + q + u) * w + f];
 #pragma unroll
       for (int u = 0; u < kAhead; ++u) acc += v[u];
     }
-    for (; q < complete; ++q) acc += a.pieces[(first + q) * w + f];
+    for (; q < sp.complete; ++q) acc += a.pieces[(sp.first + q) * w + f];
     a.done[j * w + f] = acc;
-    a.carry[j * w + f] = last_complete ? 0.0 : a.pieces[(first + count - 1) * w + f];
+    a.carry[j * w + f] = sp.last_complete ? 0.0 : a.pieces[(sp.first + sp.count - 1) * w + f];
   }
-  if (writes_rank) next_rank[j] = r + c;
 }
 
-/// fold_groups over k clusters: one warp of features a block, clusters x feature slices (a few
-/// clusters of many groups would otherwise fold on a few SMs).
+/// fold_groups for clusters of many groups (few large clusters: k = 16 at a million rows folds
+/// 2064 chains of hundreds of pieces). The chains are sequential, so one warp of lanes can keep
+/// only a few loads in flight and the fold waits on memory; here the kFoldWarps warps of a block
+/// load the next kFoldBatch pieces of its kWarpSize features into registers (kFoldLoads
+/// independent loads a lane) while warp 0 adds the current batch from shared memory in piece
+/// order, eight values read ahead of the adds; then the loaded batch replaces it. The same
+/// additions in the same order as fold_groups (the same bits), a whole batch of loads in flight.
+/// Grid (k, feature slices of kWarpSize), kFoldWarps warps a block.
+inline constexpr int kFoldWarps = 8;
+inline constexpr int kFoldBatch = 4096 / kWarpSize;  // pieces a turn: 32 KB of fp64
+inline constexpr int kFoldLoads = kFoldBatch / kFoldWarps;
+static_assert(kFoldLoads * kFoldWarps == kFoldBatch, "every warp loads the same number of pieces");
+inline constexpr std::int64_t kStagedFoldGroups = 64;  ///< groups a cluster on average from which the staged fold runs
+
+__global__ void __launch_bounds__(kFoldWarps * kWarpSize) fold_groups_staged(GroupArgs a, std::int64_t* next_rank) {
+  __shared__ double stage[kFoldBatch][kWarpSize];
+  const std::int64_t j = blockIdx.x, w = a.d + 1;
+  const FoldSpan sp = fold_span(a, j);
+  if (threadIdx.x == 0 && blockIdx.y == 0) next_rank[j] = sp.r + sp.c;
+  if (sp.c == 0) return;  // uniform over the block, before any barrier
+  const int lane = lane_id(), warp = warp_id();
+  const std::int64_t f = std::int64_t(blockIdx.y) * kWarpSize + lane;
+  const bool live = f <= a.d;
+  const std::int64_t batches = (sp.complete + kFoldBatch - 1) / kFoldBatch;
+  double v[kFoldLoads];
+  const auto load = [&](std::int64_t batch) {  // this warp's pieces of the batch, into v
+#pragma unroll
+    for (int u = 0; u < kFoldLoads; ++u) {
+      const std::int64_t piece = batch * kFoldBatch + warp * kFoldLoads + u;
+      v[u] = live && piece < sp.complete ? a.pieces[(sp.first + piece) * w + f] : 0.0;
+    }
+  };
+  const auto store = [&] {
+#pragma unroll
+    for (int u = 0; u < kFoldLoads; ++u) stage[warp * kFoldLoads + u][lane] = v[u];
+  };
+  double acc = warp == 0 && live ? a.done[j * w + f] : 0.0;
+  if (batches > 0) {
+    load(0);
+    store();
+  }
+  __syncthreads();
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const bool next = b + 1 < batches;  // uniform over the block
+    if (next) load(b + 1);              // in flight while warp 0 adds
+    if (warp == 0 && live) {
+      const std::int64_t rest = sp.complete - b * kFoldBatch;
+      const int m = rest < kFoldBatch ? int(rest) : kFoldBatch;
+      int q = 0;
+      for (; q + 8 <= m; q += 8) {
+        double t[8];
+#pragma unroll
+        for (int u = 0; u < 8; ++u) t[u] = stage[q + u][lane];
+#pragma unroll
+        for (int u = 0; u < 8; ++u) acc += t[u];
+      }
+      for (; q < m; ++q) acc += stage[q][lane];
+    }
+    if (next) {
+      __syncthreads();  // warp 0 has read the batch
+      store();
+    }
+    __syncthreads();
+  }
+  if (warp == 0 && live) {
+    a.done[j * w + f] = acc;
+    a.carry[j * w + f] = sp.last_complete ? 0.0 : a.pieces[(sp.first + sp.count - 1) * w + f];
+  }
+}
+
+/// The fold over k clusters: the staged kernel, clusters x feature slices, where a cluster holds
+/// kStagedFoldGroups groups or more on average (a few clusters of many groups would otherwise
+/// fold on a few SMs, a few loads at a time), else the grid-stride one. Both give the same bits.
 inline void launch_fold_groups(const GroupArgs& a, std::int64_t* next_rank) {
-  const std::int64_t slices = (a.d + 1 + kWarpSize - 1) / kWarpSize;
-  fold_groups<<<dim3(unsigned(a.k), unsigned(slices)), kWarpSize>>>(a, next_rank);
+  if (a.n >= a.k * kGroupRows * kStagedFoldGroups) {
+    const std::int64_t slices = (a.d + 1 + kWarpSize - 1) / kWarpSize;
+    fold_groups_staged<<<dim3(unsigned(a.k), unsigned(slices)), kFoldWarps * kWarpSize>>>(a, next_rank);
+  } else {
+    constexpr int kThreads = 256;
+    const std::int64_t work = a.k * (a.d + 1), blocks = (work + kThreads - 1) / kThreads;
+    fold_groups<<<unsigned(blocks < 1 ? 1 : (blocks < 65535LL * 16 ? blocks : 65535LL * 16)), kThreads>>>(a, next_rank);
+  }
 }
 
 /// Grid-stride over k * (d + 1): sums = done + the open group's carry (where one is open).
