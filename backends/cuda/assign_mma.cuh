@@ -98,7 +98,7 @@ __device__ __forceinline__ void consider(Candidates& bb, float sc, std::int32_t 
 
 /// The rows of one warp after the centroid loop, their candidates already reduced over each
 /// row's quad into row_best (Screen, Pairs) or row_label (Plain, Rescore): each row's exact fp64
-/// facts by the quad's four lanes, then its proof, its label and distance, or its place in the
+/// facts by eight lanes (below), then its proof, its label and distance, or its place in the
 /// next pass's list. row_of(r): the data row of warp row r (-1 past the end); row_ptr(r, i): its
 /// values (shared or global memory); Reads: the value the tensor cores multiplied for a stored
 /// one (the screen's proof measures each row's rounding with it). Returns this lane's share of
@@ -143,7 +143,7 @@ __device__ __forceinline__ double finish_warp_rows(const kernels::AssignOutput& 
       }
     } else if constexpr (kPairs) {
       const kernels::Best3 m = row_best[r];
-      const bool pair = m.j2 >= 0;  // uniform over the quad
+      const bool pair = m.j2 >= 0;  // uniform over the row's lanes
       const kernels::RowExact e1 = kernels::exact_row<kWidth, true, 2>(out, xr, ic, m.j1, t, Reads{});
       const kernels::RowExact e2 = kernels::exact_row<kWidth, true, 2>(out, xr, ic, pair ? m.j2 : m.j1, t);
       if (t == 0 && i >= 0) {
@@ -328,8 +328,8 @@ __device__ __forceinline__ void assign_mma_tile(MmaAssignArgs<T> a, kernels::Ass
     __syncthreads();  // buffer `buf` is refilled by the next stage's loads
   }
 
-  // Each row's candidates from its quad, then its exact fp64 facts by the quad's four lanes (the
-  // points from the resident tile when they are there).
+  // Each row's candidates from its quad, then its exact fp64 facts by eight lanes (the points
+  // from the resident tile when they are there).
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt)
 #pragma unroll
